@@ -1,0 +1,117 @@
+"""Fixtures: a fresh app and database per test, a client, a CLI runner, and a fake X API on 127.0.0.1.
+
+The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set (``.ci/run`` sets
+it). On PostgreSQL the schema is built once by the migrations and every test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from twitapp import create_app
+from twitapp.config import TestConfig, database_url
+from twitapp.extensions import db
+
+from .fake_xapi import FakeXAPI
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SENATE_CSV = SHARED / "data" / "senate117" / "tweets.csv.gz"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+TABLES = ("tweets", "accounts")
+
+
+def pytest_report_header(config):
+    return f"database: {os.environ.get('TEST_DATABASE_URL') or 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+def upgrade_schema(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The PostgreSQL URL under test, its schema rebuilt by the migrations once per session, or None."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return None
+    engine = create_engine(database_url(url, ""))
+    try:
+        with engine.begin() as conn:  # fail, not skip, when the database is set but unreachable
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+    upgrade_schema(create_app(TestConfig(DATABASE_URL=url)))
+    return url
+
+
+@pytest.fixture
+def make_app(tmp_path, postgres_url):
+    """Build an app on a clean database; keyword arguments override settings."""
+    apps = []
+
+    def factory(**overrides):
+        database = postgres_url or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        app = create_app(TestConfig(DATABASE_URL=database, **overrides))
+        if postgres_url is None and not apps:
+            upgrade_schema(app)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps[:1]:
+        with app.app_context():
+            db.session.remove()
+            if postgres_url:
+                with db.engine.begin() as conn:
+                    conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def fake_x():
+    with FakeXAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def app(make_app, fake_x):
+    return make_app(X_API_URL=fake_x.url)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture(scope="session")
+def senate_tweets():
+    """Real tweets by account from the shared senate file: {author: [(created_at, text), ...]} oldest first."""
+    if not SENATE_CSV.exists():
+        pytest.skip(f"shared data not found at {SENATE_CSV}: real-tweet tests need ../shared beside the repo")
+    import csv
+    import gzip
+
+    by_author: dict[str, list[tuple[str, str]]] = {}
+    with gzip.open(SENATE_CSV, "rt", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            by_author.setdefault(row["author"], []).append((row["created_at"], row["text"]))
+    return by_author

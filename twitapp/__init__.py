@@ -1,0 +1,64 @@
+"""HypoTweet: who wrote this tweet? A Flask app; ``create_app`` builds it."""
+from __future__ import annotations
+
+import os
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from .config import Config, database_url
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, commands, error pages."""
+    load_dotenv()
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, config or Config())
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_error_handlers(app)
+    return app
+
+
+def configure(app: Flask, config: Config) -> None:
+    config.validate(debug=app.debug)
+    app.config.from_object(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(config.DATABASE_URL, app.instance_path)
+    if app.config.get("SECRET_KEY") is None:  # development only: validate() refused production
+        app.config["SECRET_KEY"] = "dev-only-not-secret"
+
+
+def register_extensions(app: Flask) -> None:
+    from .extensions import csrf, db, enable_sqlite_foreign_keys, migrate
+    from .runtime import init_runtime
+
+    db.init_app(app)
+    with app.app_context():
+        enable_sqlite_foreign_keys(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    init_runtime(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .extensions import csrf
+    from .web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+    csrf.exempt(api_bp)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import accounts_cli
+
+    app.cli.add_command(accounts_cli)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .errors import init_error_handlers
+
+    init_error_handlers(app)

@@ -1,0 +1,82 @@
+"""JSON endpoints. CSRF-exempt (no cookies are needed), ``application/json`` only."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request, url_for
+
+from .. import runtime
+from ..extensions import db
+from ..services import accounts as account_service
+from ..services.errors import InvalidInput
+from ..services.ingest import ingest_from_x
+from ..services.prediction import predict_author
+from . import bp
+
+
+def json_body(*required: tuple[str, type]) -> dict:
+    """The request's JSON object, with each required key present and of its type, or InvalidInput."""
+    if not request.is_json:
+        raise InvalidInput("Send a JSON body with the header Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    for key, kind in required:
+        if key not in body:
+            raise InvalidInput(f"The JSON body needs the key '{key}'.")
+        if not isinstance(body[key], kind):
+            raise InvalidInput(f"'{key}' must be {_type_name(kind)}.")
+    return body
+
+
+def account_json(summary: account_service.AccountSummary) -> dict:
+    account = summary.account
+    return {
+        "id": account.id,
+        "username": account.username,
+        "name": account.name,
+        "source": account.source,
+        "tweet_count": summary.tweet_count,
+        "newest_tweet_at": _iso(summary.newest_tweet_at),
+        "fetched_at": _iso(account.fetched_at),
+        "followers_count": account.followers_count,
+        "url": url_for("web.account", username=account.username, _external=True),
+    }
+
+
+@bp.get("/accounts")
+def list_accounts():
+    return jsonify(accounts=[account_json(s) for s in account_service.list_accounts(db.session)])
+
+
+@bp.post("/accounts")
+def add_account():
+    body = json_body(("username", str))
+    result = ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), body["username"],
+                           current_app.config["TWEETS_PER_ACCOUNT"])
+    [summary] = account_service.list_accounts(db.session, [result.username])
+    payload = account_json(summary) | {"added": result.added, "message": result.summary()}
+    return jsonify(account=payload), 201 if result.created else 200
+
+
+@bp.post("/predict")
+def predict():
+    body = json_body(("accounts", list), ("text", str))
+    prediction = predict_author(
+        db.session, body["accounts"], body["text"], runtime.embedder(), runtime.model_cache(),
+        max_candidates=current_app.config["MAX_CANDIDATES"], max_length=current_app.config["MAX_TWEET_LENGTH"],
+    )
+    return jsonify(
+        author=prediction.author,
+        probabilities=prediction.probabilities,
+        trust={"cv_accuracy": prediction.cv_accuracy, "chance": prediction.chance},
+        evidence=[{"term": e.term, "weight": e.weight, "spans": e.spans} for e in prediction.evidence],
+        similar={user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
+                 for user, tweets in prediction.similar.items()},
+    )
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() + "Z" if moment else None
+
+
+def _type_name(kind: type) -> str:
+    return {str: "a string", list: "a list", int: "a number", dict: "an object"}.get(kind, kind.__name__)

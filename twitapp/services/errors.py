@@ -1,0 +1,83 @@
+"""Domain exceptions: each carries a message fit to show a person and the HTTP status that suits it.
+
+Views and the CLI turn them into flashes, JSON errors or exit messages; nothing else needs to know HTTP.
+"""
+from __future__ import annotations
+
+
+class HypoTweetError(Exception):
+    """Base of every error the app expects and explains."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(HypoTweetError):
+    status = 400
+
+
+class InvalidHandle(InvalidInput):
+    pass
+
+
+class AccountNotFound(HypoTweetError):
+    status = 404
+
+
+class AccountUnavailable(HypoTweetError):
+    """Suspended or protected: the account exists but its tweets cannot be read."""
+
+    status = 403
+
+
+class PlanDoesNotAllowReading(HypoTweetError):
+    """The X API plan of the bearer token does not include reading tweets (403, code 453)."""
+
+    status = 403
+
+
+class UpstreamAuthFailed(HypoTweetError):
+    """The X API refused the app's own credentials: a configuration problem, not the user's."""
+
+    status = 502
+
+
+class RateLimited(HypoTweetError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamError(HypoTweetError):
+    """X server error, timeout, reset connection, or a body that is not what the API documents."""
+
+    status = 502
+
+
+class NoOriginalTweets(HypoTweetError):
+    status = 422
+
+
+class NotEnoughTweets(HypoTweetError):
+    status = 422
+
+
+class ImportFailed(HypoTweetError):
+    """A file to import is unreadable, malformed or unsafe; nothing of it was stored."""
+
+    status = 400
+
+
+class UploadTooLarge(ImportFailed):
+    status = 413
+
+
+class DownloadFailed(HypoTweetError):
+    """A remote file (the demo set) could not be fetched or failed its checksum."""
+
+    status = 502

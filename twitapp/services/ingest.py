@@ -1,0 +1,206 @@
+"""Storing tweets: the one path by which tweets enter the database, whatever their source.
+
+Fetch (or parse) first, embed second, write last, in one transaction: an account is either stored as it
+was or fully updated, never half. Callers pass a ``progress(phase, done, total)`` callback to show where
+the work is; the CLI draws a bar with it and a background job saves it in the job's meta.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Account, Tweet, utcnow
+from .accounts import find_account
+from .embedding import Embedder, to_bytes
+from .errors import NoOriginalTweets
+from .xclient import XClient, XUser, validate_handle
+
+Progress = Callable[[str, int, "int | None"], None]
+ID_CHUNK = 500
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class NewTweet:
+    """A tweet ready to store: text with HTML entities decoded, time in UTC."""
+
+    id: str
+    text: str
+    created_at: datetime
+    is_retweet: bool = False
+
+
+@dataclass(frozen=True)
+class AccountData:
+    """What is known of an account from its source; None leaves a stored value as it is."""
+
+    id: str
+    username: str
+    source: str
+    name: str | None = None
+    description: str | None = None
+    profile_image_url: str | None = None
+    followers_count: int | None = None
+    following_count: int | None = None
+    profile_tweet_count: int | None = None
+    newest_tweet_id: str | None = None
+
+
+@dataclass
+class IngestResult:
+    username: str
+    created: bool
+    added: int = 0
+    skipped_duplicates: int = 0
+    skipped_retweets: int = 0
+    skipped_empty: int = 0
+    fetched: int = 0
+    details: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        verb = "Added" if self.created else "Updated"
+        skipped = [f"{n} {what}" for n, what in ((self.skipped_duplicates, "already stored"),
+                   (self.skipped_retweets, "retweets"), (self.skipped_empty, "empty")) if n]
+        tail = f" (skipped {', '.join(skipped)})" if skipped else ""
+        return f"{verb} @{self.username}: {self.added} new tweets{tail}."
+
+
+def ingest_from_x(session: Session, x: XClient, embedder: Embedder, handle: str, limit: int,
+                  progress: Progress = _no_progress) -> IngestResult:
+    """Add an account from the X API, or fetch its tweets newer than the ones stored."""
+    handle = validate_handle(handle)
+    progress("fetching", 0, None)
+    user = x.get_user(handle)
+    stored = session.get(Account, user.id) or find_account(session, user.username)
+    since_id = stored.newest_tweet_id if stored is not None else None
+    fetched = x.get_tweets(user, limit, since_id=since_id,
+                           progress=_counter(progress, "fetching", limit))
+    if stored is None and not fetched:
+        raise NoOriginalTweets(f"@{user.username} has no original tweets to learn from (retweets are not counted).")
+    tweets = [NewTweet(t.id, t.text, t.created_at) for t in fetched]
+    data = _account_data_from_x(user, stored, fetched)
+    result = store(session, data, tweets, embedder, progress)
+    result.fetched = len(fetched)
+    return result
+
+
+def store(session: Session, data: AccountData, tweets: Sequence[NewTweet], embedder: Embedder,
+          progress: Progress = _no_progress, commit: bool = True) -> IngestResult:
+    """Upsert the account and insert its new tweets with their embeddings, in one transaction.
+
+    Where another request stored the same account meanwhile (a unique-key conflict), the transaction is
+    rolled back and tried once more, now as an update: the account ends up stored once.
+    """
+    try:
+        return _store_once(session, data, tweets, embedder, progress, commit)
+    except IntegrityError:
+        session.rollback()
+        return _store_once(session, data, tweets, embedder, progress, commit)
+
+
+def _store_once(session, data, tweets, embedder, progress, commit) -> IngestResult:
+    account = session.get(Account, data.id) or find_account(session, data.username)
+    result = IngestResult(username=data.username, created=account is None)
+    originals = []
+    for tweet in tweets:
+        if tweet.is_retweet:
+            result.skipped_retweets += 1
+        elif not tweet.text.strip():
+            result.skipped_empty += 1
+        else:
+            originals.append(tweet)
+    unique = list({t.id: t for t in originals}.values())
+    known = _stored_ids(session, [t.id for t in unique])
+    new = [t for t in unique if t.id not in known]
+    result.skipped_duplicates = len(originals) - len(new)
+
+    progress("embedding", 0, len(new))
+    vectors = embedder.embed([t.text for t in new], progress=_counter(progress, "embedding", len(new)))
+
+    progress("storing", 0, len(new))
+    if account is None:
+        account = Account(id=data.id, username=data.username, source=data.source, name=data.name or data.username)
+        session.add(account)
+    _apply(account, data)
+    session.flush()
+    rows = [
+        dict(id=t.id, account_id=account.id, text=t.text, created_at=_naive_utc(t.created_at),
+             embedding=to_bytes(v), embedding_model=embedder.model_name, embedding_dim=len(v))
+        for t, v in zip(new, vectors)
+    ]
+    for chunk in iter_chunks(rows, 1000):
+        session.execute(insert(Tweet), chunk)
+    if commit:
+        session.commit()
+    progress("storing", len(new), len(new))
+    result.username = account.username
+    result.added = len(new)
+    return result
+
+
+def _apply(account: Account, data: AccountData) -> None:
+    account.username = data.username
+    for name in ("name", "description", "profile_image_url", "followers_count", "following_count",
+                 "profile_tweet_count"):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(account, name, value)
+    if data.newest_tweet_id and (not account.newest_tweet_id
+                                 or int(data.newest_tweet_id) > int(account.newest_tweet_id)):
+        account.newest_tweet_id = data.newest_tweet_id
+    if data.source == "api" or account.source is None:
+        account.source = data.source
+    account.fetched_at = utcnow()
+
+
+def _account_data_from_x(user: XUser, stored: Account | None, fetched) -> AccountData:
+    newest = max((t.id for t in fetched), key=int, default=None)
+    return AccountData(
+        id=stored.id if stored is not None else user.id,
+        username=user.username, source="api", name=user.name, description=user.description,
+        profile_image_url=user.profile_image_url, followers_count=user.followers_count,
+        following_count=user.following_count, profile_tweet_count=user.tweet_count,
+        newest_tweet_id=newest,
+    )
+
+
+def _stored_ids(session: Session, ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for chunk in iter_chunks(ids, ID_CHUNK):
+        known.update(session.scalars(select(Tweet.id).where(Tweet.id.in_(chunk))))
+    return known
+
+
+def _counter(progress: Progress, phase: str, total: int | None) -> Callable[[int], None]:
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(phase, min(done, total) if total else done, total)
+
+    return step
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def local_account_id(username: str) -> str:
+    """The key of an imported account whose X user id is unknown (CSV and demo files)."""
+    return "local:" + validate_handle(username).lower()
+
+
+def iter_chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,188 @@
+"""Who wrote this tweet: validate the question, fit (or reuse) a model over the chosen accounts, explain.
+
+A fitted model is cached with everything a prediction needs (cross-validated accuracy, the accounts'
+normalised embeddings for the most similar tweets), so a warm prediction embeds one text and does a few
+small matrix products; no database read beyond the key.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Account, Tweet
+from .accounts import find_account
+from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
+from .embedding import Embedder
+from .errors import AccountNotFound, InvalidInput, NotEnoughTweets
+from .model_cache import ModelCache
+
+SIMILAR_PER_ACCOUNT = 3
+
+
+@dataclass(frozen=True)
+class SimilarTweet:
+    id: str
+    text: str
+    similarity: float
+
+
+@dataclass
+class FittedSet:
+    """A model with what it was fitted on, as the cache keeps it."""
+
+    model: object
+    cv_accuracy: float
+    usernames: dict[str, str]              # account id -> username
+    tweet_ids: dict[str, list[str]]        # account id -> tweet ids, rows of ``unit_vectors``
+    tweet_texts: dict[str, list[str]]
+    unit_vectors: dict[str, np.ndarray]    # account id -> (n, dim) L2-normalised embeddings
+    fit_seconds: float
+    n_tweets: int
+
+
+@dataclass
+class Prediction:
+    text: str
+    author: str
+    probabilities: dict[str, float]        # username -> probability, most likely first
+    cv_accuracy: float
+    chance: float
+    evidence: list[Evidence]
+    similar: dict[str, list[SimilarTweet]]
+    cached: bool
+    fit_seconds: float
+    seconds: float
+    n_tweets: int
+
+    @property
+    def candidates(self) -> list[str]:
+        return list(self.probabilities)
+
+
+def clean_text(raw: str | None, max_length: int) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidInput("Type the tweet whose author you want to guess.")
+    if "\x00" in text:
+        raise InvalidInput("The text contains a null character; remove it and try again.")
+    if len(text) > max_length:
+        raise InvalidInput(f"A tweet has at most {max_length} characters; this text has {len(text)}.")
+    return text
+
+
+def resolve_candidates(session: Session, handles: Sequence[str], max_candidates: int) -> list[Account]:
+    """The stored accounts named by ``handles``: 2 to ``max_candidates`` distinct ones, each known here."""
+    if not isinstance(handles, (list, tuple)) or not all(isinstance(h, str) for h in handles):
+        raise InvalidInput("Accounts must be a list of handles.")
+    if len(handles) > max_candidates:
+        raise InvalidInput(f"Choose at most {max_candidates} accounts; {len(handles)} were chosen.")
+    names = [h.strip().removeprefix("@") for h in handles if h and h.strip()]
+    lowered = [n.lower() for n in names]
+    if len(set(lowered)) != len(lowered):
+        raise InvalidInput("Each account can be chosen only once.")
+    if len(names) < 2:
+        raise InvalidInput(f"Choose at least 2 accounts (at most {max_candidates}) to compare.")
+    accounts = []
+    for name in names:
+        account = find_account(session, name)
+        if account is None:
+            raise AccountNotFound(f"@{name[:40]} is not stored here; it may have been deleted. Add it first.")
+        accounts.append(account)
+    return accounts
+
+
+def cache_key(session: Session, accounts: Sequence[Account]) -> tuple:
+    """Account ids with their tweet count and newest tweet: any new tweet gives a new key."""
+    ids = sorted(a.id for a in accounts)
+    rows = session.execute(
+        select(Tweet.account_id, func.count(Tweet.id), func.max(Tweet.created_at), func.max(Tweet.id))
+        .where(Tweet.account_id.in_(ids))
+        .group_by(Tweet.account_id)
+    ).all()
+    stats = {row[0]: tuple(row[1:]) for row in rows}
+    return tuple((i, *stats.get(i, (0, None, None))) for i in ids)
+
+
+def predict_author(session: Session, handles: Sequence[str], text: str, embedder: Embedder,
+                   cache: ModelCache, max_candidates: int = 4, max_length: int = 280) -> Prediction:
+    started = time.perf_counter()
+    text = clean_text(text, max_length)
+    accounts = resolve_candidates(session, handles, max_candidates)
+    key = cache_key(session, accounts)
+    _require_enough_tweets(accounts, key)
+    fitted, cached = cache.get_or_build(key, lambda: fit_set(session, accounts))
+
+    vector = embedder.embed([text])
+    probs = fitted.model.predict_proba([text], vector)[0]
+    order = np.argsort(-probs)
+    classes = fitted.model.classes_
+    probabilities = {fitted.usernames[classes[i]]: float(probs[i]) for i in order}
+    winner = classes[order[0]]
+    return Prediction(
+        text=text,
+        author=fitted.usernames[winner],
+        probabilities=probabilities,
+        cv_accuracy=fitted.cv_accuracy,
+        chance=1 / len(classes),
+        evidence=fitted.model.explain(text, vector[0], target=winner),
+        similar={fitted.usernames[a]: _most_similar(fitted, a, vector[0]) for a in classes},
+        cached=cached,
+        fit_seconds=fitted.fit_seconds,
+        seconds=time.perf_counter() - started,
+        n_tweets=fitted.n_tweets,
+    )
+
+
+def fit_set(session: Session, accounts: Sequence[Account]) -> FittedSet:
+    """Load the accounts' stored tweets and embeddings and fit the model, cross-validation included."""
+    started = time.perf_counter()
+    ids = [a.id for a in accounts]
+    rows = session.execute(
+        select(Tweet.account_id, Tweet.id, Tweet.text, Tweet.embedding)
+        .where(Tweet.account_id.in_(ids))
+        .order_by(Tweet.account_id, Tweet.created_at, Tweet.id)
+    ).all()
+    labels = [r[0] for r in rows]
+    texts = [r[2] for r in rows]
+    vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
+    model, cv_accuracy = fit_with_cv(texts, vectors, labels)
+
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(norms == 0, 1, norms)
+    label_array = np.array(labels)
+    per = {i: np.flatnonzero(label_array == i) for i in ids}
+    return FittedSet(
+        model=model,
+        cv_accuracy=cv_accuracy,
+        usernames={a.id: a.username for a in accounts},
+        tweet_ids={i: [rows[j][1] for j in per[i]] for i in ids},
+        tweet_texts={i: [texts[j] for j in per[i]] for i in ids},
+        unit_vectors={i: unit[per[i]] for i in ids},
+        fit_seconds=time.perf_counter() - started,
+        n_tweets=len(rows),
+    )
+
+
+def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> list[SimilarTweet]:
+    norm = np.linalg.norm(vector)
+    if norm == 0:
+        return []
+    scores = fitted.unit_vectors[account_id] @ (vector / norm)
+    top = np.argsort(-scores)[:SIMILAR_PER_ACCOUNT]
+    return [SimilarTweet(fitted.tweet_ids[account_id][i], fitted.tweet_texts[account_id][i], float(scores[i]))
+            for i in top]
+
+
+def _require_enough_tweets(accounts: Sequence[Account], key: tuple) -> None:
+    counts = {entry[0]: entry[1] for entry in key}
+    short = [a.username for a in accounts if counts.get(a.id, 0) < MIN_TWEETS_PER_ACCOUNT]
+    if short:
+        raise NotEnoughTweets(
+            f"{', '.join('@' + s for s in short)} {'has' if len(short) == 1 else 'have'} fewer than "
+            f"{MIN_TWEETS_PER_ACCOUNT} stored tweets, too few to learn a style from. Update or import more tweets."
+        )

@@ -1,0 +1,23 @@
+"""Flask-WTF forms: every POST carries a CSRF token."""
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class AddAccountForm(FlaskForm):
+    handle = StringField("X handle", validators=[DataRequired(message="Enter an X handle."), Length(max=50)],
+                         render_kw={"placeholder": "@SenWarren", "autocomplete": "off", "spellcheck": "false"})
+
+
+class PredictForm(FlaskForm):
+    accounts = SelectMultipleField(
+        "Who might have written it?", choices=[], validate_choice=False,
+        option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+    )
+    text = TextAreaField("The tweet", validators=[DataRequired(message="Type the tweet to attribute.")],
+                         render_kw={"maxlength": 280, "rows": 4, "placeholder": "Type a tweet none of them wrote…"})
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form for buttons that change state (update, delete): only its CSRF token matters."""
