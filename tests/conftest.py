@@ -115,3 +115,29 @@ def senate_tweets():
         for row in csv.DictReader(handle):
             by_author.setdefault(row["author"], []).append((row["created_at"], row["text"]))
     return by_author
+
+
+@pytest.fixture
+def seed(app):
+    """Store an account with the given tweets through the ingest service (real spaCy embeddings)."""
+    from datetime import datetime, timedelta, timezone
+
+    from twitapp import runtime
+    from twitapp.services.ingest import AccountData, NewTweet, store
+
+    def seed_account(username: str, texts, source: str = "csv", user_id: str | None = None):
+        start = datetime(2022, 1, 1, tzinfo=timezone.utc)
+        tweets = [NewTweet(f"{username.lower()}-{i}", text, start + timedelta(hours=i)) for i, text in enumerate(texts)]
+        with app.app_context():
+            data = AccountData(id=user_id or f"local:{username.lower()}", username=username, source=source)
+            return store(db.session, data, tweets, runtime.embedder())
+
+    return seed_account
+
+
+@pytest.fixture
+def two_senators(seed, senate_tweets):
+    """Two real accounts with 150 real tweets each, stored: ("SenWarren", "marcorubio")."""
+    for handle in ("SenWarren", "marcorubio"):
+        seed(handle, [text for _, text in senate_tweets[handle][-150:]])
+    return "SenWarren", "marcorubio"

@@ -1,0 +1,125 @@
+"""The pages: forms post, services answer, errors become messages with a fitting status."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from twitapp.extensions import db
+from twitapp.models import Account, Tweet
+
+from .fake_xapi import FakeXAPI
+
+
+def counts(app) -> tuple[int, int]:
+    with app.app_context():
+        return (db.session.scalar(select(func.count(Account.id))), db.session.scalar(select(func.count(Tweet.id))))
+
+
+def test_home_page_lists_accounts_and_forms(client, seed):
+    seed("SenWarren", ["one tweet", "another"])
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "@SenWarren" in html and 'name="handle"' in html and "Store at least two accounts" in html
+
+
+def test_add_three_accounts_through_the_form(client, fake_x, app):
+    for i, handle in enumerate(("SenWarren", "marcorubio", "ChuckGrassley")):
+        fake_x.add_user(handle, tweets=FakeXAPI.make_tweets(40, prefix=handle, seed=i))
+        response = client.post("/accounts", data={"handle": handle.lower()})
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/accounts/{handle}")
+    home = client.get("/").get_data(as_text=True)
+    assert all(f"@{h}" in home for h in ("SenWarren", "marcorubio", "ChuckGrassley"))
+    assert counts(app) == (3, 120)
+
+
+def test_unknown_handle_is_a_message_not_an_error_page(client, app):
+    response = client.post("/accounts", data={"handle": "nosuchuser_xyz"})
+    assert response.status_code == 404
+    assert "X has no account @nosuchuser_xyz" in response.get_data(as_text=True)
+    assert counts(app) == (0, 0)
+
+
+def test_invalid_handle_and_html_are_escaped(client, app, fake_x):
+    response = client.post("/accounts", data={"handle": "<b>x</b>"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "not a valid X handle" in html and "<b>x</b>" not in html
+    assert fake_x.requests == [] and counts(app) == (0, 0)
+
+
+def test_plan_error_is_explained(client, fake_x):
+    fake_x.fail(403, {"errors": [{"message": "subset of endpoints", "code": 453}]}, path_contains="/users/")
+    response = client.post("/accounts", data={"handle": "Someone"})
+    assert response.status_code == 403
+    assert "plan does not allow reading tweets" in response.get_data(as_text=True)
+
+
+def test_account_page_paginates_newest_first(client, seed):
+    seed("SenWarren", [f"tweet number {i}" for i in range(60)])
+    first = client.get("/accounts/senwarren").get_data(as_text=True)
+    assert first.index("tweet number 59") < first.index("tweet number 58")
+    assert "tweet number 9<" not in first and "Page 1 of 2" in first
+    second = client.get("/accounts/SenWarren?page=2").get_data(as_text=True)
+    assert "tweet number 9<" in second
+    assert client.get("/accounts/nobody").status_code == 404
+
+
+def test_update_and_delete_buttons_post(client, fake_x, app):
+    fake_x.add_user("Grassley", tweets=FakeXAPI.make_tweets(20))
+    client.post("/accounts", data={"handle": "Grassley"})
+    fake_x.add_tweets("Grassley", FakeXAPI.make_tweets(3, start="2024-01-01T00:00:00Z", prefix="new"))
+    response = client.post("/accounts/Grassley/update", follow_redirects=True)
+    assert "Updated @Grassley: 3 new tweets" in response.get_data(as_text=True)
+    assert counts(app) == (1, 23)
+    response = client.post("/accounts/Grassley/delete", follow_redirects=True)
+    assert "Deleted @Grassley" in response.get_data(as_text=True)
+    assert counts(app) == (0, 0)
+
+
+def test_no_state_change_on_get(client, seed, app):
+    seed("SenWarren", ["a tweet", "another"])
+    for path in ("/accounts/SenWarren/delete", "/accounts/SenWarren/update", "/accounts", "/predict"):
+        assert client.get(path).status_code == 405
+    assert counts(app) == (1, 2)
+
+
+def test_predict_through_the_form(client, two_senators):
+    response = client.post("/predict", data={"accounts": list(two_senators),
+                                             "text": "Big banks and billionaires must pay their fair share"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Most likely" in html and "%" in html
+    assert all(f"@{h}" in html for h in two_senators)
+    assert re.search(r"Right \d+% of the time", html) and "guessing would be 50%" in html
+    checked = re.findall(r'<input[^>]*checked[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*checked', html)
+    assert {a or b for a, b in checked} == set(two_senators)  # choices kept for the next guess
+    assert "Big banks and billionaires" in html
+
+
+def test_predict_form_errors_keep_the_choices(client, two_senators):
+    response = client.post("/predict", data={"accounts": ["SenWarren"], "text": "hello"})
+    assert response.status_code == 400
+    assert "Choose at least 2 accounts" in response.get_data(as_text=True)
+    response = client.post("/predict", data={"accounts": list(two_senators), "text": "x" * 281})
+    assert response.status_code == 400 and "at most 280 characters" in response.get_data(as_text=True)
+
+
+def test_form_without_csrf_token_is_refused(make_app, fake_x):
+    app = make_app(X_API_URL=fake_x.url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/accounts", data={"handle": "SenWarren"})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    assert fake_x.requests == []
+    home = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', home).group(1)
+    fake_x.add_user("SenWarren", tweets=FakeXAPI.make_tweets(12))
+    assert client.post("/accounts", data={"handle": "SenWarren", "csrf_token": token}).status_code == 303
+
+
+def test_error_pages_are_friendly(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404 and "There is nothing at this address" in response.get_data(as_text=True)
