@@ -6,6 +6,8 @@ it). On PostgreSQL the schema is built once by the migrations and every test sta
 from __future__ import annotations
 
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,13 @@ from sqlalchemy import create_engine, text
 from twitapp import create_app
 from twitapp.config import TestConfig, database_url
 from twitapp.extensions import db
+from twitapp.importers import DEMO_HANDLES
 
 from .fake_xapi import FakeXAPI
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SENATE_CSV = SHARED / "data" / "senate117" / "tweets.csv.gz"
+DEMO_SOURCE = SHARED / "data" / "senate117-demo-source"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 TABLES = ("tweets", "accounts")
 
@@ -141,3 +145,36 @@ def two_senators(seed, senate_tweets):
     for handle in ("SenWarren", "marcorubio"):
         seed(handle, [text for _, text in senate_tweets[handle][-150:]])
     return "SenWarren", "marcorubio"
+
+
+class _Files(BaseHTTPRequestHandler):
+    """Serves ``server.files`` ({path: bytes}); ``server.short`` paths announce more bytes than they send."""
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) + (1000 if self.path in self.server.short else 0)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def demo_server():
+    """The six demo files served from 127.0.0.1 as raw.githubusercontent.com serves them: (server, base URL)."""
+    if not DEMO_SOURCE.is_dir():
+        pytest.skip(f"shared data not found at {DEMO_SOURCE}: demo tests need ../shared beside the repo")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    server.files = {f"/Data/{h}.csv": (DEMO_SOURCE / f"{h}.csv").read_bytes() for h in DEMO_HANDLES}
+    server.short = set()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server, f"http://127.0.0.1:{server.server_address[1]}/Data"
+    server.shutdown()
+    server.server_close()

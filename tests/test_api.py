@@ -51,7 +51,7 @@ def test_rate_limit_has_retry_after(client, fake_x):
     ({"json": ["a"]}, 400, "json object"),
     ({"json": {}}, 400, "needs the key 'username'"),
     ({"json": {"username": 5}}, 400, "must be a string"),
-    ({"json": {"username": "bad.name"}}, 400, "not a valid x handle"),
+    ({"json": {"username": "bad.name"}}, 400, "not a valid x username"),
 ])
 def test_add_account_bad_requests(client, fake_x, kwargs, status, words):
     response = client.post("/api/accounts", **kwargs)

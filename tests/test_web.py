@@ -46,7 +46,7 @@ def test_invalid_handle_and_html_are_escaped(client, app, fake_x):
     response = client.post("/accounts", data={"handle": "<b>x</b>"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "not a valid X handle" in html and "<b>x</b>" not in html
+    assert "not a valid X username" in html and "<b>x</b>" not in html
     assert fake_x.requests == [] and counts(app) == (0, 0)
 
 

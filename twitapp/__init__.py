@@ -53,9 +53,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from .cli import accounts_cli
+    from .cli import accounts_cli, demo, import_cli
 
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(demo)
 
 
 def register_error_handlers(app: Flask) -> None:

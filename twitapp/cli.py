@@ -9,6 +9,7 @@ from . import runtime
 from .extensions import db
 from .services import accounts as account_service
 from .services.errors import HypoTweetError
+from .services.imports import ImportSummary, import_accounts, import_demo, read_upload
 from .services.ingest import ingest_from_x
 
 
@@ -115,3 +116,59 @@ def delete(handle, yes):
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Deleted @{deleted}.")
+
+
+@click.group("import")
+def import_cli():
+    """Import tweets from an X account archive or a CSV file."""
+
+
+def _import_file(path: str, account: str | None, kind: str) -> None:
+    limit = current_app.config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024
+    try:
+        with open(path, "rb") as handle:
+            accounts = read_upload(handle, path, account, limit, kind=kind)
+        with ProgressBars("import") as bars:
+            summary = import_accounts(db.session, accounts, runtime.embedder(), progress=bars)
+    except HypoTweetError as exc:
+        raise click.ClickException(exc.message) from exc
+    _echo_summary(summary)
+
+
+def _echo_summary(summary: ImportSummary) -> None:
+    for result in summary.results:
+        click.echo(f"  @{result.username}: {result.added:,} added")
+    click.echo(summary.summary())
+
+
+@import_cli.command("archive")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--account", help="The account's handle; needed for a lone tweets.js file.")
+@with_appcontext
+def import_archive(path, account):
+    """Import an X archive: the .zip as downloaded, or its data/tweets.js."""
+    _import_file(path, account, "archive")
+
+
+@import_cli.command("csv")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--account", help="The account that wrote every row (when the file has no author column), "
+                                "or the one author to take from a file that has one.")
+@with_appcontext
+def import_csv(path, account):
+    """Import a CSV file (text, and author or --account; optional tweet_id, created_at). .csv.gz works too."""
+    _import_file(path, account, "csv")
+
+
+@click.command("demo")
+@click.option("--base-url", help="Where the six demo files are (default: the pinned GitHub commit).")
+@with_appcontext
+def demo(base_url):
+    """Download six US senators' tweets (MIT licensed), verify their checksums and import them."""
+    try:
+        with ProgressBars("demo") as bars:
+            summary = import_demo(db.session, runtime.embedder(), base_url or current_app.config["DEMO_BASE_URL"],
+                                  progress=bars)
+    except HypoTweetError as exc:
+        raise click.ClickException(exc.message) from exc
+    _echo_summary(summary)

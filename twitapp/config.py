@@ -64,6 +64,10 @@ class Config:
         self.ACCOUNTS_PER_PAGE = 24
         self.TWEETS_PER_PAGE = 50
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 100)
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024
+        self.MAX_IMPORT_UNCOMPRESSED_MB = env_int("MAX_IMPORT_UNCOMPRESSED_MB", 512)
+        self.DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL") or None  # None: the pinned GitHub commit
 
     def validate(self, debug: bool) -> None:
         """Fail fast on what production cannot run without."""

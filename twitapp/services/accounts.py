@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Tweet
 from .errors import AccountNotFound
-from .xclient import validate_handle
+from .handles import validate_handle
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from ..models import Account, Tweet, utcnow
 from .accounts import find_account
 from .embedding import Embedder, to_bytes
 from .errors import NoOriginalTweets
-from .xclient import XClient, XUser, validate_handle
+from .handles import validate_handle
+from .xclient import XClient, XUser
 
 Progress = Callable[[str, int, "int | None"], None]
 ID_CHUNK = 500
@@ -52,6 +53,11 @@ class AccountData:
     following_count: int | None = None
     profile_tweet_count: int | None = None
     newest_tweet_id: str | None = None
+
+
+def local_account_id(username: str) -> str:
+    """The key of an imported account whose X user id is unknown (CSV and demo files)."""
+    return "local:" + validate_handle(username).lower()
 
 
 @dataclass
@@ -97,16 +103,22 @@ def store(session: Session, data: AccountData, tweets: Sequence[NewTweet], embed
     """Upsert the account and insert its new tweets with their embeddings, in one transaction.
 
     Where another request stored the same account meanwhile (a unique-key conflict), the transaction is
-    rolled back and tried once more, now as an update: the account ends up stored once.
+    rolled back and tried once more, now as an update: the account ends up stored once. With
+    ``commit=False`` the caller owns the transaction, and with it the retry.
     """
+    if not commit:
+        return _store_once(session, data, tweets, embedder, progress)
     try:
-        return _store_once(session, data, tweets, embedder, progress, commit)
+        result = _store_once(session, data, tweets, embedder, progress)
+        session.commit()
     except IntegrityError:
         session.rollback()
-        return _store_once(session, data, tweets, embedder, progress, commit)
+        result = _store_once(session, data, tweets, embedder, progress)
+        session.commit()
+    return result
 
 
-def _store_once(session, data, tweets, embedder, progress, commit) -> IngestResult:
+def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
     account = session.get(Account, data.id) or find_account(session, data.username)
     result = IngestResult(username=data.username, created=account is None)
     originals = []
@@ -138,8 +150,6 @@ def _store_once(session, data, tweets, embedder, progress, commit) -> IngestResu
     ]
     for chunk in iter_chunks(rows, 1000):
         session.execute(insert(Tweet), chunk)
-    if commit:
-        session.commit()
     progress("storing", len(new), len(new))
     result.username = account.username
     result.added = len(new)
@@ -196,9 +206,6 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment
 
 
-def local_account_id(username: str) -> str:
-    """The key of an imported account whose X user id is unknown (CSV and demo files)."""
-    return "local:" + validate_handle(username).lower()
 
 
 def iter_chunks(items: Sequence, size: int) -> Iterable[Sequence]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,15 +19,14 @@ import tweepy
 from .errors import (
     AccountNotFound,
     AccountUnavailable,
-    InvalidHandle,
     PlanDoesNotAllowReading,
     RateLimited,
     UpstreamAuthFailed,
     UpstreamError,
 )
+from .handles import validate_handle
 
 TWEEPY_HOST = "https://api.twitter.com"
-HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 PAGE_SIZE = 100
 USER_FIELDS = ["description", "profile_image_url", "protected", "public_metrics"]
 TWEET_FIELDS = ["created_at", "note_tweet"]
@@ -36,18 +34,6 @@ IMPORT_HINT = "Import the account's archive or a CSV file instead (see 'Import t
 
 # tweepy logs every request's headers, bearer token included, at DEBUG: keep that out of any log.
 logging.getLogger("tweepy").setLevel(logging.INFO)
-
-
-def validate_handle(raw: str) -> str:
-    """Return the handle without a leading ``@``, or raise ``InvalidHandle`` before any request is made."""
-    handle = (raw or "").strip().removeprefix("@")
-    if not handle:
-        raise InvalidHandle("Enter an X handle, like @SenWarren.")
-    if not HANDLE_RE.fullmatch(handle):
-        raise InvalidHandle(
-            f"'{handle[:40]}' is not a valid X handle: use 1 to 15 letters, digits or underscores."
-        )
-    return handle
 
 
 @dataclass(frozen=True)

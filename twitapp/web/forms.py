@@ -1,5 +1,6 @@
 """Flask-WTF forms: every POST carries a CSRF token."""
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -21,3 +22,10 @@ class PredictForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form for buttons that change state (update, delete): only its CSRF token matters."""
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Archive or CSV file", validators=[FileRequired(message="Choose a file to import.")],
+                     render_kw={"accept": ".zip,.js,.csv,.gz,.txt"})
+    account = StringField("Account handle (optional)", validators=[Length(max=50)],
+                          render_kw={"placeholder": "@handle", "autocomplete": "off", "spellcheck": "false"})

@@ -7,20 +7,23 @@ from .. import runtime
 from ..extensions import db
 from ..services import accounts as account_service
 from ..services.errors import HypoTweetError
+from ..importers import DEMO_CREDIT
+from ..services.imports import import_accounts, import_demo, read_upload
 from ..services.ingest import ingest_from_x
 from ..services.prediction import predict_author
 from . import bp
-from .forms import AddAccountForm, ConfirmForm, PredictForm
+from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
 
 
-def _home(status: int = 200, add_form=None, predict_form=None, prediction=None):
+def _home(status: int = 200, add_form=None, predict_form=None, prediction=None, import_form=None):
     summaries = account_service.list_accounts(db.session)
     predict_form = predict_form or PredictForm()
     predict_form.accounts.choices = [(s.account.username, s.account.username) for s in summaries]
     template = "result.html" if prediction else "index.html"
     return render_template(
         template, summaries=summaries, add_form=add_form or AddAccountForm(), predict_form=predict_form,
-        confirm_form=ConfirmForm(), prediction=prediction,
+        import_form=import_form or ImportForm(), confirm_form=ConfirmForm(), prediction=prediction,
+        demo_credit=DEMO_CREDIT,
         max_candidates=current_app.config["MAX_CANDIDATES"],
     ), status
 
@@ -43,6 +46,39 @@ def add_account():
         return _home(exc.status, add_form=form)
     flash(result.summary(), "success")
     return redirect(url_for("web.account", username=result.username), code=303)
+
+
+@bp.post("/import")
+def import_file():
+    form = ImportForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return _home(400, import_form=form)
+    upload = form.file.data
+    try:
+        accounts = read_upload(upload.stream, upload.filename or "upload", (form.account.data or "").strip() or None,
+                               current_app.config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024)
+        summary = import_accounts(db.session, accounts, runtime.embedder())
+    except HypoTweetError as exc:
+        flash(exc.message, "error")
+        return _home(exc.status, import_form=form)
+    flash(summary.summary(), "success")
+    if len(summary.results) == 1:
+        return redirect(url_for("web.account", username=summary.results[0].username), code=303)
+    return redirect(url_for("web.index"), code=303)
+
+
+@bp.post("/demo")
+def demo():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        summary = import_demo(db.session, runtime.embedder(), current_app.config["DEMO_BASE_URL"])
+    except HypoTweetError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web.index"), code=303)
+    flash(summary.summary(), "success")
+    return redirect(url_for("web.index"), code=303)
 
 
 @bp.get("/accounts/<username>")

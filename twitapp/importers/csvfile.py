@@ -1,0 +1,193 @@
+"""Read tweets from a CSV file, plain or gzipped, for one account or many.
+
+Columns (names case-insensitive, any order): ``text`` (required); ``author`` (one account per row) unless
+an account is given; optional ``tweet_id`` or ``id``; optional ``created_at`` (ISO 8601, e.g.
+``2021-01-03T02:30:07Z`` or ``2023-01-02 22:02:43+00:00``; a time without zone is taken as UTC). The
+demo files' header ``Datetime,Text`` is understood too (``datetime`` is an alias of ``created_at``).
+
+Rules worth knowing:
+- Rows with empty text are skipped and counted in ``ImportedAccount.skipped_empty``.
+- A row without id gets ``stable_tweet_id``; without a date it gets the time of reading (its id does not
+  depend on that time, so re-reading still gives the same id).
+- If the file has an ``author`` column and ``account`` is given too, only that author's rows are read.
+- The file is decoded and parsed as a stream; only the resulting tweets are held in memory.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from ..services.errors import ImportFailed, UploadTooLarge
+
+from .records import (
+    ImportedAccount, ImportedTweet, as_seekable, clean_text, is_retweet_text, peek, stable_tweet_id, validate_handle,
+)
+
+GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_MAX_UNCOMPRESSED = 256 * 1024 * 1024
+_ALIASES = {"text": "text", "author": "author", "tweet_id": "id", "id": "id",
+            "created_at": "created_at", "datetime": "created_at"}
+_SAVE_AS_UTF8 = "save it as “CSV UTF-8” and try again."
+
+
+class _CappedReader(io.RawIOBase):
+    """Counts the (decompressed) bytes read and stops with UploadTooLarge past the limit: a small gzip
+    file can expand to gigabytes."""
+
+    def __init__(self, inner: BinaryIO, limit: int, filename: str):
+        self._inner, self._limit, self._filename, self._total = inner, limit, filename, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self._inner.read(len(buffer))
+        self._total += len(chunk)
+        if self._total > self._limit:
+            raise UploadTooLarge(
+                f"{self._filename} is larger than {self._limit // (1024 * 1024)} MB once uncompressed; "
+                "split it into smaller files."
+            )
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    text: int
+    author: int | None
+    id: int | None
+    created_at: int | None
+
+    @property
+    def needed(self) -> int:
+        """How many fields a row must have to hold every column used."""
+        return 1 + max(i for i in (self.text, self.author, self.id, self.created_at) if i is not None)
+
+
+def read_csv(data: bytes | BinaryIO, filename: str, account: str | None = None,
+             max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> list[ImportedAccount]:
+    """Return one ImportedAccount (source "csv") per author, in order of first appearance.
+
+    Raises ImportFailed for an empty, undecodable or malformed file, InvalidHandle for a bad account name,
+    UploadTooLarge when the uncompressed content exceeds ``max_uncompressed`` bytes.
+    """
+    only = validate_handle(account) if account is not None else None
+    stream = as_seekable(data)
+    head = peek(stream, 2)
+    if not head:
+        raise ImportFailed(f"{filename} is empty.")
+    if head == GZIP_MAGIC:
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")
+    raw = io.BufferedReader(_CappedReader(stream, max_uncompressed, filename), buffer_size=1 << 16)
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, strict=True)  # strict: an unclosed quote must not swallow the rest of the file
+    try:
+        accounts = _read_rows(reader, filename, only)
+    except UnicodeDecodeError:
+        raise ImportFailed(
+            f"{filename} is not UTF-8 text (near line {reader.line_num + 1}); {_SAVE_AS_UTF8}"
+        ) from None
+    except csv.Error as exc:
+        raise ImportFailed(f"{filename} is not a readable CSV file (line {reader.line_num}: {exc}); "
+                           "check for an unclosed quote.") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        raise ImportFailed(f"{filename} is a damaged or incomplete gzip file.") from None
+    _check_has_originals(accounts, filename, only)
+    return accounts
+
+
+def _read_rows(reader: Iterator[list[str]], filename: str, only: str | None) -> list[ImportedAccount]:
+    header = next(reader, None)
+    if header is None:
+        raise ImportFailed(f"{filename} is empty.")
+    columns = _columns(header, filename, only)
+    accounts: dict[str, ImportedAccount] = {}
+    handles: dict[str, str] = {}  # raw author cell -> validated handle, validated once per author
+    read_at = datetime.now(UTC)
+    for row in reader:
+        if not row:
+            continue  # blank line
+        if len(row) < columns.needed:
+            raise ImportFailed(
+                f"Line {reader.line_num} of {filename} has {len(row)} fields but the header names "
+                f"{len(header)}; check for a missing comma or an unclosed quote."
+            )
+        handle = only if columns.author is None else _author(row[columns.author], handles, reader.line_num)
+        if only is not None and handle.lower() != only.lower():
+            continue
+        key = handle.lower()
+        if key not in accounts:
+            accounts[key] = ImportedAccount(username=handle, source="csv")
+        target = accounts[key]
+        body = clean_text(row[columns.text])
+        if not body.strip():
+            target.skipped_empty += 1
+            continue
+        created = _parse_time(row[columns.created_at], reader.line_num) if columns.created_at is not None else None
+        tweet_id = row[columns.id].strip() if columns.id is not None else ""
+        target.tweets.append(ImportedTweet(
+            id=tweet_id or stable_tweet_id(handle, created, body),
+            text=body,
+            created_at=created or read_at,
+            is_retweet=is_retweet_text(body),
+        ))
+    return list(accounts.values())
+
+
+def _columns(header: list[str], filename: str, only: str | None) -> _Columns:
+    found: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = _ALIASES.get(name.strip().lower())
+        if key is not None and key not in found:
+            found[key] = index
+    if "text" not in found:
+        raise ImportFailed(
+            f"{filename} has no “text” column. The first line must name the columns, e.g. "
+            "author,tweet_id,created_at,text."
+        )
+    if "author" not in found and only is None:
+        raise ImportFailed(
+            f"{filename} has no “author” column, so it does not say whose tweets these are; "
+            "give the account name."
+        )
+    return _Columns(found["text"], found.get("author"), found.get("id"), found.get("created_at"))
+
+
+def _author(cell: str, handles: dict[str, str], line: int) -> str:
+    handle = handles.get(cell)
+    if handle is None:
+        if not cell.strip():
+            raise ImportFailed(f"Line {line} has an empty author.")
+        handle = handles[cell] = validate_handle(cell)
+    return handle
+
+
+def _parse_time(value: str, line: int) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ImportFailed(
+            f"Line {line}: “{value[:40]}” is not a date the importer understands; use ISO 8601 like "
+            "2021-01-03T02:30:07Z or 2021-01-03 02:30:07+00:00."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _check_has_originals(accounts: list[ImportedAccount], filename: str, only: str | None) -> None:
+    if only is not None and not accounts:
+        raise ImportFailed(f"{filename} has no rows by @{only} in its author column.")
+    tweets = [tweet for account in accounts for tweet in account.tweets]
+    if not tweets:
+        raise ImportFailed(f"{filename} holds no tweets: every row is empty or there are only column names.")
+    if all(tweet.is_retweet for tweet in tweets):
+        raise ImportFailed(f"{filename} has no original tweets, only retweets (rows starting with “RT @”).")

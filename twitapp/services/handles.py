@@ -1,0 +1,24 @@
+"""The one rule for X handles, shared by the X client, the importers and the pages."""
+from __future__ import annotations
+
+import re
+
+from .errors import InvalidHandle
+
+HANDLE_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
+
+
+def validate_handle(raw: object) -> str:
+    """Return the handle without whitespace and a leading ``@``, or raise ``InvalidHandle``.
+
+    Called before any request to X, so a bad handle never costs an API call.
+    """
+    handle = raw.strip().removeprefix("@") if isinstance(raw, str) else ""
+    if not handle:
+        raise InvalidHandle("Enter an X username, like @SenWarren.")
+    if not HANDLE_RE.fullmatch(handle):
+        raise InvalidHandle(
+            f"“{handle[:40]}” is not a valid X username: use 1 to 15 letters, digits or underscores, "
+            "like @SenWarren."
+        )
+    return handle
