@@ -42,9 +42,9 @@ def init_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = MESSAGES.get(exc.code or 500) or exc.description or exc.name
         if exc.code == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            if limit:
-                message = f"The upload is larger than this server accepts ({limit // (1024 * 1024)} MB at most)."
+            from .security import body_limit_message
+
+            message = body_limit_message()
         if exc.code == 400 and exc.description and "CSRF" in exc.description:
             message = "The form expired or was sent from elsewhere (CSRF check failed). Reload the page and try again."
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}

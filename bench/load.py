@@ -1,0 +1,288 @@
+"""Load and memory: gunicorn as the Procfile starts it, on PostgreSQL, 4 accounts x 3,200 real tweets.
+
+    OPENBLAS_NUM_THREADS=1 pipenv run python bench/load.py [--database-url postgresql://postgres@127.0.0.1/hypotweet_load]
+        [--connections 50] [--seconds 60] [--skip-load-data]
+
+1. Creates the database if needed (``createdb``), migrates it, and stores the newest 3,200 tweets of four
+   senators from ../shared/data/senate117/tweets.csv.gz through the ingest service (real spaCy embeddings).
+2. Starts gunicorn with the Procfile's command (``--preload --workers 2 --threads 2``) on 127.0.0.1, with
+   the rate limits raised for the run (a last phase puts them back low to show the intended 429s).
+3. Phase "predict": N connections (threads with keep-alive sessions) POST /api/predict for S seconds,
+   each a different real tweet over the same four accounts (the fitted model is cached per worker).
+4. Phase "mix": the same connections, 50% predictions (page form and API alternately), 50% page views
+   (home, account pages, JSON list).
+5. Memory: RSS and PSS of the gunicorn master and workers from /proc/<pid>/smaps_rollup, with the model
+   loaded and fitted in each worker. Goal: the two workers under 512 MiB together (a Heroku basic dyno).
+
+Prints figures; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from common import ROOT, senate_by_author
+
+HANDLES = ["JohnCornyn", "MarshaBlackburn", "SenatorHagerty", "SenWhitehouse"]
+PROCFILE_WEB = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].strip()
+PROCFILE_WEB = re.sub(r"^(\w+=\S+\s+)+", "", PROCFILE_WEB)  # leading VAR=value pairs: set in env instead
+
+
+def sh(*args, **kwargs):
+    return subprocess.run(args, check=False, capture_output=True, text=True, **kwargs)
+
+
+def prepare_database(url: str, tweets: int, skip: bool) -> None:
+    name = url.rsplit("/", 1)[1]
+    created = sh("createdb", "-h", "127.0.0.1", "-U", "postgres", name)
+    if created.returncode and "already exists" not in created.stderr:
+        sys.exit(f"createdb {name} failed: {created.stderr.strip()}")
+    from common import scratch_app  # migrates and empties the tables
+
+    if skip:
+        return
+    from twitapp import runtime
+    from twitapp.extensions import db
+    from twitapp.services.ingest import AccountData, NewTweet, store
+
+    by_author = senate_by_author()
+    app = scratch_app(url)
+    started = time.perf_counter()
+    with app.app_context():
+        for handle in HANDLES:
+            rows = by_author[handle][-tweets:]
+            new = [NewTweet(r["tweet_id"], r["text"], datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")))
+                   for r in rows]
+            result = store(db.session, AccountData(id=f"local:{handle.lower()}", username=handle, source="csv"),
+                           new, runtime.embedder())
+            print(f"  stored @{handle}: {result.added} tweets")
+        db.engine.dispose()
+    print(f"  data loaded in {time.perf_counter() - started:.0f} s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int, log: Path) -> subprocess.Popen:
+    command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
+    command = command.replace("--access-logfile -", f"--access-logfile {log}.access")
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-test-" + os.urandom(8).hex(), OPENBLAS_NUM_THREADS="1",
+               RATE_LIMIT_PREDICT="100000 per minute", RATE_LIMIT_ACCOUNTS="1000 per minute",
+               TRUSTED_PROXIES="1", LOG_LEVEL="WARNING", SESSION_COOKIE_SECURE="false",  # plain http here
+               PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    env.pop("WEB_CONCURRENCY", None)
+    print(f"  $ {command}")
+    process = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env,
+                               stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    import requests
+
+    for _ in range(240):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/accounts", timeout=2).status_code == 200:
+                return process
+        except requests.RequestException:
+            pass
+        if process.poll() is not None:
+            sys.exit(f"gunicorn exited: see {log}")
+        time.sleep(0.5)
+    sys.exit(f"gunicorn did not answer: see {log}")
+
+
+def workers_of(master: int) -> list[int]:
+    out = sh("pgrep", "-P", str(master)).stdout.split()
+    return [int(p) for p in out]
+
+
+def memory(pid: int) -> dict[str, int]:
+    """kB figures from smaps_rollup: Rss, Pss, and the private and shared parts."""
+    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    return {k: int(v) for k, v in re.findall(r"^(Rss|Pss|Shared_Clean|Shared_Dirty|Private_Clean|Private_Dirty):\s+(\d+) kB",
+                                             text, re.MULTILINE)}
+
+
+def print_memory(master: int, label: str) -> None:
+    rows = [("master", master)] + [(f"worker {i + 1}", pid) for i, pid in enumerate(workers_of(master))]
+    total_rss = total_pss = 0
+    print(f"\n  memory {label}:")
+    for name, pid in rows:
+        m = memory(pid)
+        print(f"    {name:9} pid {pid:>7}: RSS {m['Rss'] / 1024:6.1f} MiB  PSS {m['Pss'] / 1024:6.1f} MiB  "
+              f"(private {(m['Private_Clean'] + m['Private_Dirty']) / 1024:6.1f} MiB)")
+        if name != "master":
+            total_rss += m["Rss"]
+            total_pss += m["Pss"]
+    all_pss = sum(memory(pid)["Pss"] for _, pid in rows)
+    print(f"    two workers: RSS {total_rss / 1024:.1f} MiB summed, PSS {total_pss / 1024:.1f} MiB; "
+          f"master + workers PSS {all_pss / 1024:.1f} MiB (budget 512 MiB)")
+
+
+class Load:
+    """N threads, each with its own keep-alive session, for a number of seconds."""
+
+    def __init__(self, base: str, connections: int, seconds: float, pick):
+        self.base, self.connections, self.seconds, self.pick = base, connections, seconds, pick
+        self.latencies: list[float] = []
+        self.statuses: Counter = Counter()
+        self.errors: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        import requests
+
+        deadline = time.perf_counter() + self.seconds
+
+        def worker(seed: int):
+            rng = random.Random(seed)
+            session = requests.Session()
+            while time.perf_counter() < deadline:
+                method, path, kwargs = self.pick(rng)
+                started = time.perf_counter()
+                try:
+                    response = session.request(method, self.base + path, timeout=30, **kwargs)
+                    status = response.status_code
+                    response.content
+                except requests.RequestException as exc:
+                    with self.lock:
+                        self.errors[type(exc).__name__] += 1
+                    continue
+                elapsed = time.perf_counter() - started
+                with self.lock:
+                    self.latencies.append(elapsed)
+                    self.statuses[status] += 1
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(self.connections)]
+        self.started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.elapsed = time.perf_counter() - self.started
+
+    def report(self, label: str) -> None:
+        done = len(self.latencies)
+        q = statistics.quantiles(self.latencies, n=100) if done > 1 else [0] * 99
+        non2xx = sum(n for s, n in self.statuses.items() if not 200 <= s < 300)
+        print(f"\n  {label}: {done} requests in {self.elapsed:.1f} s = {done / self.elapsed:.1f} req/s, "
+              f"{self.connections} connections")
+        print(f"    latency p50 {q[49] * 1000:.0f} ms, p90 {q[89] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
+              f"max {max(self.latencies, default=0) * 1000:.0f} ms")
+        print(f"    statuses {dict(sorted(self.statuses.items()))}; non-2xx {non2xx} "
+              f"(429: {self.statuses.get(429, 0)}); connection errors {sum(self.errors.values())} {dict(self.errors)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/hypotweet_load")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--mix-seconds", type=float, default=30)
+    parser.add_argument("--tweets", type=int, default=3200)
+    parser.add_argument("--skip-load-data", action="store_true", help="reuse the accounts already stored")
+    args = parser.parse_args()
+
+    print("1. data")
+    prepare_database(args.database_url, args.tweets, args.skip_load_data)
+    print("2. gunicorn")
+    port = free_port()
+    log = Path(f"/tmp/hypotweet-load-{port}.log")
+    process = start_gunicorn(args.database_url, port, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import requests
+
+        print_memory(process.pid, "after start (model not loaded yet)")
+        texts = [r["text"] for h, rows in senate_by_author().items() if h not in HANDLES for r in rows[:2000]]
+        texts = [t[:280] for t in texts if t.strip()]
+        body = lambda rng: {"accounts": HANDLES, "text": rng.choice(texts)}  # noqa: E731
+        warm = time.perf_counter()
+        for _ in range(8):  # a new connection each time: every worker fits (or finds) the model once
+            assert requests.post(base + "/api/predict", json=body(random), timeout=60,
+                                 headers={"Connection": "close"}).status_code == 200
+        print(f"  warm-up (a model fit per worker) {time.perf_counter() - warm:.1f} s")
+        print_memory(process.pid, "with the model fitted in each worker")
+
+        print(f"3. predict: {args.connections} connections, {args.seconds:.0f} s, POST /api/predict")
+        predict = Load(base, args.connections, args.seconds, lambda rng: ("POST", "/api/predict", {"json": body(rng)}))
+        predict.run()
+        predict.report("predict")
+
+        pages = ["/", "/api/accounts"] + [f"/accounts/{h}" for h in HANDLES] + [f"/accounts/{h}?page=9" for h in HANDLES]
+        cycle = itertools.count()
+
+        tokens = threading.local()
+
+        def mixed(rng):
+            n = next(cycle) % 4
+            if n == 0:
+                return "POST", "/api/predict", {"json": body(rng)}
+            if n == 1:  # the page form, with the CSRF token of this connection's session
+                if not hasattr(tokens, "value"):
+                    return "GET", "/", {"hooks": {"response": lambda r, *a, **k: setattr(tokens, "value", re.search(
+                        r'name="csrf_token" type="hidden" value="([^"]+)"', r.text).group(1))}}
+                return "POST", "/predict", {"data": {"accounts": HANDLES, "text": rng.choice(texts),
+                                                     "csrf_token": tokens.value}}
+            return "GET", rng.choice(pages), {}
+
+        print(f"4. mix: {args.connections} connections, {args.mix_seconds:.0f} s, half predictions, half page views")
+        mix = Load(base, args.connections, args.mix_seconds, mixed)
+        mix.run()
+        mix.report("mix")
+        print_memory(process.pid, "after the load")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+    print("5. intended 429s: a second gunicorn with the default RATE_LIMIT_PREDICT (30 per minute per address)")
+    port = free_port()
+    env_before = dict(os.environ)
+    process = start_gunicorn_default_limits(args.database_url, port, log)
+    try:
+        # cheap refused bodies (400) so that the 31st request of the minute comes quickly: it must be 429
+        limited = Load(f"http://127.0.0.1:{port}", 5, 5, lambda rng: ("POST", "/api/predict", {"json": {}}))
+        limited.run()
+        limited.report("default limits, one address")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        os.environ.clear()
+        os.environ.update(env_before)
+    print(f"\n  gunicorn log: {log}")
+
+
+def start_gunicorn_default_limits(url: str, port: int, log: Path) -> subprocess.Popen:
+    command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}").replace("--access-logfile -", "")
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-test-" + os.urandom(8).hex(), OPENBLAS_NUM_THREADS="1",
+               LOG_LEVEL="WARNING", PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    for key in ("RATE_LIMIT_PREDICT", "WEB_CONCURRENCY", "REDIS_URL"):
+        env.pop(key, None)
+    process = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env, stdout=open(f"{log}.limited", "w"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    import requests
+
+    for _ in range(240):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/accounts", timeout=2).status_code == 200:
+                return process
+        except requests.RequestException:
+            time.sleep(0.5)
+    sys.exit("gunicorn (default limits) did not answer")
+
+
+if __name__ == "__main__":
+    main()
