@@ -5,12 +5,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import runtime
+from . import jobs
 from .extensions import db
 from .services import accounts as account_service
 from .services.errors import HypoTweetError
-from .services.imports import ImportSummary, import_accounts, import_demo, read_upload
-from .services.ingest import ingest_from_x
+from .services.imports import ImportSummary
 
 
 class ProgressBars:
@@ -54,15 +53,17 @@ def _ingest_each(handles) -> int:
     for handle in handles:
         with ProgressBars(f"@{handle.lstrip('@')}") as bars:
             try:
-                result = ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), handle,
-                                       current_app.config["TWEETS_PER_ACCOUNT"], progress=bars)
+                submitted = jobs.submit("ingest", handle=handle, progress=bars)
             except HypoTweetError as exc:
                 db.session.rollback()
                 failures += 1
                 bars.close()
                 click.secho(f"@{handle.lstrip('@')}: {exc.message}", fg="red", err=True)
                 continue
-        click.echo(result.summary())
+        if submitted.queued:
+            _echo_queued(submitted)
+        else:
+            click.echo(submitted.result.summary())
     return failures
 
 
@@ -124,18 +125,26 @@ def import_cli():
 
 
 def _import_file(path: str, account: str | None, kind: str) -> None:
-    limit = current_app.config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024
     try:
-        with open(path, "rb") as handle:
-            accounts = read_upload(handle, path, account, limit, kind=kind)
-        with ProgressBars("import") as bars:
-            summary = import_accounts(db.session, accounts, runtime.embedder(), progress=bars)
+        with open(path, "rb") as handle, ProgressBars("import") as bars:
+            submitted = jobs.submit("import", stream=handle, filename=path, account=account, format=kind,
+                                    progress=bars)
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
-    _echo_summary(summary)
+    _echo_summary(submitted)
 
 
-def _echo_summary(summary: ImportSummary) -> None:
+def _echo_queued(submitted) -> None:
+    how = "already running; joined" if submitted.joined else "queued"
+    click.echo(f"{submitted.job_id}: {how}. A worker (flask worker) runs it; "
+               f"follow it at /jobs/{submitted.job_id} or /api/jobs/{submitted.job_id}.")
+
+
+def _echo_summary(submitted) -> None:
+    if submitted.queued:
+        _echo_queued(submitted)
+        return
+    summary: ImportSummary = submitted.result
     for result in summary.results:
         click.echo(f"  @{result.username}: {result.added:,} added")
     click.echo(summary.summary())
@@ -167,8 +176,17 @@ def demo(base_url):
     """Download six US senators' tweets (MIT licensed), verify their checksums and import them."""
     try:
         with ProgressBars("demo") as bars:
-            summary = import_demo(db.session, runtime.embedder(), base_url or current_app.config["DEMO_BASE_URL"],
-                                  progress=bars)
+            submitted = jobs.submit("demo", base_url=base_url, progress=bars)
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
-    _echo_summary(summary)
+    _echo_summary(submitted)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@with_appcontext
+def worker(burst):
+    """Run background jobs (adding accounts, imports, the demo) from the Redis queue at REDIS_URL."""
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without Redis every job runs inline, no worker is needed.")
+    jobs.run_worker(burst=burst)

@@ -3,22 +3,28 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request, url_for
 
-from .. import runtime
+from .. import jobs, runtime
 from ..extensions import db
 from ..services import accounts as account_service
 from ..services.errors import InvalidInput
-from ..services.ingest import ingest_from_x
 from ..services.prediction import predict_author
+from ..security import rate_limited
 from . import bp
+from .jobs import accepted
 
 
 def json_body(*required: tuple[str, type]) -> dict:
     """The request's JSON object, with each required key present and of its type, or InvalidInput."""
     if not request.is_json:
         raise InvalidInput("Send a JSON body with the header Content-Type: application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # json raises it, not ValueError, on [[[[...]]]] nested deeper than Python's stack
+        raise InvalidInput("The JSON body is nested too deeply; send a flat JSON object.") from None
     if not isinstance(body, dict):
         raise InvalidInput("The body must be a JSON object.")
+    if not _valid_unicode(body):  # "\ud800" is valid JSON but no text: it cannot be encoded, stored or shown
+        raise InvalidInput("The JSON body contains a lone surrogate (\\ud800-\\udfff), which is not valid text.")
     for key, kind in required:
         if key not in body:
             raise InvalidInput(f"The JSON body needs the key '{key}'.")
@@ -48,16 +54,20 @@ def list_accounts():
 
 
 @bp.post("/accounts")
+@rate_limited("RATE_LIMIT_ACCOUNTS", "accounts")
 def add_account():
     body = json_body(("username", str))
-    result = ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), body["username"],
-                           current_app.config["TWEETS_PER_ACCOUNT"])
+    submitted = jobs.submit("ingest", handle=body["username"])
+    if submitted.queued:
+        return accepted(submitted)  # 202, the job and its URL
+    result = submitted.result
     [summary] = account_service.list_accounts(db.session, [result.username])
     payload = account_json(summary) | {"added": result.added, "message": result.summary()}
     return jsonify(account=payload), 201 if result.created else 200
 
 
 @bp.post("/predict")
+@rate_limited("RATE_LIMIT_PREDICT", "predict")
 def predict():
     body = json_body(("accounts", list), ("text", str))
     prediction = predict_author(
@@ -72,6 +82,20 @@ def predict():
         similar={user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
                  for user, tweets in prediction.similar.items()},
     )
+
+
+def _valid_unicode(value) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(_valid_unicode(v) for v in value)
+    if isinstance(value, dict):
+        return all(_valid_unicode(k) and _valid_unicode(v) for k, v in value.items())
+    return True
 
 
 def _iso(moment) -> str | None:

@@ -1,0 +1,354 @@
+"""Background jobs on RQ and a real Redis (127.0.0.1:6379, database 5, flushed around each test).
+
+Most tests run the queued jobs with an in-process ``SimpleWorker``; ``test_real_worker_killed_mid_job`` runs
+``flask worker`` as a subprocess on the same SQLite file (or TEST_DATABASE_URL) and the same fake X API, and
+kills it mid-job.
+"""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from twitapp import jobs
+from twitapp.extensions import db
+from twitapp.models import Account, Tweet
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/5"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _redis():
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+                        "--save", "", "--appendonly", "no"], check=True)
+        for _ in range(50):
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.1)
+    return client
+
+
+@pytest.fixture
+def redis_db(tmp_path_factory):
+    """Redis database 5, flushed before and after; a file lock keeps two test runs on this machine (say, two
+    engineers' suites) from flushing each other's jobs."""
+    import fcntl
+    import tempfile
+
+    lock_path = Path(tempfile.gettempdir()) / ("hypotweet-test-redis-" + REDIS_URL.rsplit("/", 1)[-1] + ".lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = _redis()
+        client.flushdb()
+        yield client
+        client.flushdb()
+
+
+@pytest.fixture
+def qapp(make_app, fake_x, redis_db):
+    """An app whose long work goes to the queue."""
+    return make_app(X_API_URL=fake_x.url, REDIS_URL=REDIS_URL, JOB_HEARTBEAT_SECONDS=1)
+
+
+@pytest.fixture
+def qclient(qapp):
+    return qapp.test_client()
+
+
+def run_queued(app) -> None:
+    """Run every queued job in this process, as a worker would."""
+    from rq import SimpleWorker
+
+    with app.app_context():
+        SimpleWorker([jobs.queue()], connection=jobs.connection()).work(burst=True)
+
+
+def stored(app, username):
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(func.lower(Account.username) == username.lower()))
+        if account is None:
+            return None
+        return db.session.scalar(select(func.count()).select_from(Tweet).where(Tweet.account_id == account.id))
+
+
+def test_add_job_completes_and_the_account_is_stored(qapp, qclient, fake_x):
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(250))
+    response = qclient.post("/api/accounts", json={"username": "grassley"})
+    assert response.status_code == 202
+    job = response.get_json()["job"]
+    assert job["id"] == "ingest-grassley" and job["status"] == "queued"
+    assert response.headers["Location"].endswith("/api/jobs/ingest-grassley")
+    assert stored(qapp, "Grassley") is None  # the request did no ingesting
+
+    page = qclient.get("/jobs/ingest-grassley")
+    assert page.status_code == 200 and b"Waiting for a worker" in page.data
+    assert b'http-equiv="refresh"' in page.data and b"jobs.js" in page.data and b"<script>" not in page.data
+
+    run_queued(qapp)
+    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    assert job["status"] == "finished" and job["phase"] == "done"
+    assert job["message"] == "Added @Grassley: 250 new tweets." and job["usernames"] == ["Grassley"]
+    assert stored(qapp, "Grassley") == 250
+    page = qclient.get("/jobs/ingest-grassley")
+    assert b"Added @Grassley: 250 new tweets." in page.data and b"/accounts/Grassley" in page.data
+    assert b'http-equiv="refresh"' not in page.data
+
+
+def test_pages_enqueue_add_update_import_and_redirect_to_the_job(qapp, qclient, fake_x, redis_db):
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(120))
+    response = qclient.post("/accounts", data={"handle": "@Grassley"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/jobs/ingest-grassley")
+    run_queued(qapp)
+    fake_x.add_tweets("Grassley", fake_x.make_tweets(5, start="2023-05-01T00:00:00Z"))
+    response = qclient.post("/accounts/Grassley/update")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/jobs/ingest-grassley")
+    run_queued(qapp)
+    assert qclient.get("/api/jobs/ingest-grassley").get_json()["job"]["message"] == "Updated @Grassley: 5 new tweets."
+
+    body = b"author,text\njane_doe,hello there friends\njane_doe,another day another tweet\n"
+    response = qclient.post("/import", data={"file": (io.BytesIO(body), "mine.csv")},
+                            content_type="multipart/form-data")
+    assert response.status_code == 303
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert job_id.startswith("import-") and redis_db.get(jobs.KEY_PREFIX + "upload:" + job_id) == body
+    run_queued(qapp)
+    job = qclient.get(f"/api/jobs/{job_id}").get_json()["job"]
+    assert job["status"] == "finished" and job["usernames"] == ["jane_doe"]
+    assert stored(qapp, "jane_doe") == 2
+    assert redis_db.get(jobs.KEY_PREFIX + "upload:" + job_id) is None  # the upload is gone with the job
+
+
+def test_progress_meta_advances(qapp, qclient, fake_x, monkeypatch):
+    from rq.job import Job
+
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(450))
+    seen = []
+    original = Job.save_meta
+
+    def record(self):
+        seen.append((self.meta.get("phase"), self.meta.get("done"), self.meta.get("total")))
+        return original(self)
+
+    monkeypatch.setattr(Job, "save_meta", record)
+    monkeypatch.setattr(jobs, "PROGRESS_EVERY", 0)
+    assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
+    run_queued(qapp)
+    phases = [phase for phase, _, _ in seen]
+    order = [p for i, p in enumerate(phases) if i == 0 or phases[i - 1] != p]
+    assert order == ["starting", "fetching", "embedding", "storing", "done"]
+    fetched = [done for phase, done, _ in seen if phase == "fetching"]
+    assert fetched == sorted(fetched) and fetched[-1] == 450 and len(set(fetched)) >= 4  # 5 pages
+    assert ("storing", 450, 450) in seen
+
+
+def test_progress_saves_are_throttled():
+    class FakeJob:
+        def __init__(self):
+            self.meta, self.saves = {}, 0
+
+        def save_meta(self):
+            self.saves += 1
+
+    job = FakeJob()
+    progress = jobs.JobProgress(job, every=60)
+    for done in range(1000):
+        progress("embedding", done, 1000)
+    progress("embedding", 1000, 1000)
+    progress("storing", 0, 1000)
+    assert job.saves == 3 and job.meta["phase"] == "storing"
+
+
+def test_failing_job_is_shown_failed_with_its_message(qapp, qclient, fake_x):
+    response = qclient.post("/accounts", data={"handle": "nosuchuser_xyz"})
+    assert response.status_code == 303
+    run_queued(qapp)
+    job = qclient.get("/api/jobs/ingest-nosuchuser_xyz").get_json()["job"]
+    assert job["status"] == "failed" and job["retries"] == 0  # not worth retrying
+    assert job["error"] == "X has no account @nosuchuser_xyz. Check the spelling."
+    page = qclient.get("/jobs/ingest-nosuchuser_xyz")
+    assert page.status_code == 200
+    assert b"X has no account @nosuchuser_xyz. Check the spelling." in page.data
+    assert b"Traceback" not in page.data and b'http-equiv="refresh"' not in page.data
+    with qapp.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Account)) == 0
+
+
+def test_invalid_handle_is_refused_before_any_job(qclient, redis_db):
+    response = qclient.post("/api/accounts", json={"username": "not a handle!"})
+    assert response.status_code == 400
+    assert not redis_db.keys("rq:job:*")
+
+
+def test_server_error_is_retried_then_succeeds(qapp, qclient, fake_x, monkeypatch):
+    monkeypatch.setattr(jobs, "UPSTREAM_RETRY_INTERVALS", [0])  # no waiting in a test
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(150))
+    fake_x.fail(503, path_contains="/tweets", after=1)  # the second page, once
+    assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
+    run_queued(qapp)
+    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    assert job["status"] == "finished" and job["retries"] == 1
+    assert stored(qapp, "Grassley") == 150
+
+
+def test_retries_are_bounded(qapp, qclient, fake_x, monkeypatch):
+    monkeypatch.setattr(jobs, "UPSTREAM_RETRY_INTERVALS", [0])
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(50))
+    fake_x.fail(500, path_contains="/tweets", times=None)
+    assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
+    run_queued(qapp)
+    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    assert job["status"] == "failed" and job["retries"] == jobs.MAX_RETRIES
+    assert "X's servers failed (500)" in job["error"]
+    assert len([r for r in fake_x.requests if "/tweets" in r["path"]]) == jobs.MAX_RETRIES + 1
+    assert stored(qapp, "Grassley") is None
+
+
+def test_rate_limit_is_retried_after_the_reset_time(qapp, qclient, fake_x):
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(50))
+    fake_x.fail(429, path_contains="/tweets", headers={"x-rate-limit-reset": str(int(time.time()) + 120)})
+    assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
+    run_queued(qapp)
+    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    assert job["status"] == "scheduled" and "rate limit" in job["error"]
+    with qapp.app_context():
+        when = jobs.queue().scheduled_job_registry.get_scheduled_time("ingest-grassley")
+    assert 100 < when.timestamp() - time.time() < 130
+    page = qclient.get("/jobs/ingest-grassley")
+    assert b"tried again automatically" in page.data
+
+
+def test_two_concurrent_requests_for_one_account_run_one_job(qapp, fake_x, redis_db):
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(120))
+    answers = []
+    barrier = threading.Barrier(4)
+
+    def post(handle):
+        client = qapp.test_client()
+        barrier.wait()
+        answers.append(client.post("/api/accounts", json={"username": handle}))
+
+    threads = [threading.Thread(target=post, args=(h,)) for h in ("Grassley", "grassley", "@GRASSLEY", "Grassley")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [202] * 4
+    assert {a.get_json()["job"]["id"] for a in answers} == {"ingest-grassley"}
+    assert sorted(a.get_json()["job"]["joined"] for a in answers) == [False, True, True, True]
+    with qapp.app_context():
+        assert jobs.queue().count == 1
+    run_queued(qapp)
+    assert len([r for r in fake_x.requests if "/users/by/username/" in r["path"]]) == 1
+    assert stored(qapp, "Grassley") == 120
+
+
+def test_without_redis_the_job_pages_do_not_exist(client):
+    assert client.get("/jobs/ingest-grassley").status_code == 404
+    assert client.get("/api/jobs/ingest-grassley").status_code == 404
+
+
+def test_cli_enqueues_with_redis(qapp, fake_x):
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(20))
+    result = qapp.test_cli_runner().invoke(args=["accounts", "add", "Grassley"])
+    assert result.exit_code == 0 and "ingest-grassley: queued" in result.output
+    run_queued(qapp)
+    assert stored(qapp, "Grassley") == 20
+
+
+def _wait(condition, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _start_worker(app, fake_x, tmp_path, name, *extra):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", SECRET_KEY="test-worker-secret",
+               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], X_API_URL=fake_x.url,
+               X_BEARER_TOKEN="test-token", REDIS_URL=REDIS_URL, JOB_HEARTBEAT_SECONDS="1",
+               PYTHONUNBUFFERED="1")
+    log = open(tmp_path / f"{name}.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "twitapp", "worker", *extra], cwd=ROOT,
+                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return process, log
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants (rq's work horse calls setsid(), so a process group would
+    miss it)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    for member in tree:
+        try:
+            os.kill(member, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.mark.slow
+def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(qapp, qclient, fake_x, tmp_path):
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(450))
+    fake_x.delay(120, path_contains="/tweets", after=2)  # the third page hangs: the job is mid-fetch
+    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker1")
+    try:
+        response = qclient.post("/api/accounts", json={"username": "Grassley"})
+        assert response.status_code == 202
+        _wait(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
+        job = _wait(lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["done"] >= 200 and j,
+                    timeout=5, what="the progress of two pages")  # the throttled count is flushed in the stall
+        assert job["status"] == "started" and job["phase"] == "fetching" and job["total"] == 3200
+        _kill_tree(worker.pid)  # the dyno dies: worker, work horse and scheduler at once
+        worker.wait(10)
+    finally:
+        _kill_tree(worker.pid)
+        log.close()
+    assert stored(qapp, "Grassley") is None  # nothing half
+
+    job = _wait(lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["status"] == "failed"
+                and j, timeout=10, what="the job to count as abandoned")
+    assert job["error"] == jobs.ABANDONED
+    assert b"stopped before it finished" in qclient.get("/jobs/ingest-grassley").data
+
+    again = qclient.post("/api/accounts", json={"username": "Grassley"})
+    assert again.status_code == 202 and again.get_json()["job"]["joined"] is False
+    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker2", "--burst")
+    try:
+        assert worker.wait(120) == 0, (tmp_path / "worker2.log").read_text()
+    finally:
+        _kill_tree(worker.pid)
+        log.close()
+    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    assert job["status"] == "finished", (tmp_path / "worker2.log").read_text()
+    assert job["message"] == "Added @Grassley: 450 new tweets."
+    assert stored(qapp, "Grassley") == 450

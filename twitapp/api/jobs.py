@@ -1,0 +1,29 @@
+"""A background job as JSON: ``GET /api/jobs/<id>`` (what ``202 Accepted`` answers point to)."""
+from __future__ import annotations
+
+from flask import jsonify, url_for
+
+from ..web.jobs import find_job_state
+from . import bp
+
+
+def job_json(state: dict) -> dict:
+    return {key: state[key] for key in ("id", "kind", "label", "status", "phase", "done", "total", "message",
+                                        "usernames", "error", "retries", "enqueued_at", "updated_at")} | {
+        "url": url_for("api.job", job_id=state["id"], _external=True),
+        "page": url_for("web.job", job_id=state["id"], _external=True),
+    }
+
+
+def accepted(submitted):
+    """The answer to a request whose work was queued: 202, the job, and where to follow it."""
+    from .. import jobs
+
+    state = jobs.state(jobs.fetch(submitted.job_id))
+    body = job_json(state) | {"joined": submitted.joined}
+    return jsonify(job=body), 202, {"Location": body["url"]}
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str):
+    return jsonify(job=job_json(find_job_state(job_id)))

@@ -1,0 +1,39 @@
+"""The page of a background job: its progress while it runs, then its result or its error.
+
+Without JavaScript the page reloads itself (a ``<noscript>`` meta refresh) and offers a reload link; with it,
+``static/jobs.js`` polls ``/api/jobs/<id>`` and updates the counts, reloading once the job is over.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import abort, render_template, url_for
+
+from .. import jobs
+from . import bp
+
+JOB_ID = re.compile(r"^[a-z0-9_-]{1,80}$")
+REFRESH_SECONDS = 2
+
+
+def find_job_state(job_id: str) -> dict:
+    """The job's state, or 404 (unknown, expired, or no Redis on this server)."""
+    if not jobs.enabled() or not JOB_ID.fullmatch(job_id):
+        abort(404)
+    job = jobs.fetch(job_id)
+    if job is None:
+        abort(404)
+    return jobs.state(job)
+
+
+def next_url(job: dict) -> str:
+    if len(job["usernames"]) == 1:
+        return url_for("web.account", username=job["usernames"][0])
+    return url_for("web.index")
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str):
+    state = find_job_state(job_id)
+    return render_template("job.html", job=state, next_url=next_url(state), refresh=REFRESH_SECONDS,
+                           poll_url=url_for("api.job", job_id=job_id))
