@@ -178,3 +178,12 @@ def demo_server():
     yield server, f"http://127.0.0.1:{server.server_address[1]}/Data"
     server.shutdown()
     server.server_close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (``item.rep_call``): the browser tests save a screenshot when
+    the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -163,6 +163,6 @@ def test_demo_from_the_page_credits_the_source(make_app, fake_x, demo_server):
     _, base_url = demo_server
     app = make_app(X_API_URL=fake_x.url, DEMO_BASE_URL=base_url)
     client = app.test_client()
-    response = client.post("/demo", follow_redirects=True)
+    response = client.post("/demo", data={"admin_password": "test-admin-password"}, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Imported 6 accounts" in html and "btderr02" in html and "MIT License" in html

@@ -74,7 +74,8 @@ def test_update_and_delete_buttons_post(client, fake_x, app):
     response = client.post("/accounts/Grassley/update", follow_redirects=True)
     assert "Updated @Grassley: 3 new tweets" in response.get_data(as_text=True)
     assert counts(app) == (1, 23)
-    response = client.post("/accounts/Grassley/delete", follow_redirects=True)
+    response = client.post("/accounts/Grassley/delete", data={"admin_password": "test-admin-password"},
+                           follow_redirects=True)
     assert "Deleted @Grassley" in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
 

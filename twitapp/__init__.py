@@ -16,6 +16,7 @@ def create_app(config: Config | None = None) -> Flask:
     configure(app, config or Config())
     register_extensions(app)
     register_blueprints(app)
+    register_security(app)
     register_commands(app)
     register_error_handlers(app)
     return app
@@ -52,12 +53,20 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)
 
 
+def register_security(app: Flask) -> None:
+    """Proxy headers, security headers, cookies, body limits, rate limits, logs: see security.py."""
+    from .security import register_security as register
+
+    register(app)
+
+
 def register_commands(app: Flask) -> None:
-    from .cli import accounts_cli, demo, import_cli
+    from .cli import accounts_cli, demo, import_cli, worker
 
     app.cli.add_command(accounts_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(worker)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -63,11 +63,31 @@ class Config:
         self.MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 8)
         self.ACCOUNTS_PER_PAGE = 24
         self.TWEETS_PER_PAGE = 50
+        self.SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry ?v=<mtime> (web/ui.py)
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 100)
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024
         self.MAX_IMPORT_UNCOMPRESSED_MB = env_int("MAX_IMPORT_UNCOMPRESSED_MB", 512)
         self.DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL") or None  # None: the pinned GitHub commit
+        # Security (twitapp/security.py): see .env.example for each.
+        self.ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD") or None  # None: delete and bulk actions off
+        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 1)  # Heroku's router is exactly one proxy
+        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
+        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)  # off under --debug
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.MAX_REQUEST_KB = env_int("MAX_REQUEST_KB", 64)  # bodies of every route but the upload
+        self.LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        # Background jobs (twitapp/jobs.py): a running job refreshes a Redis key this often; a job whose key
+        # has lapsed (3 beats) was abandoned by a killed worker and may be run again.
+        self.JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATE_LIMIT_ACCOUNTS = os.environ.get("RATE_LIMIT_ACCOUNTS") or "5 per minute;50 per day"
+        self.RATE_LIMIT_IMPORTS = os.environ.get("RATE_LIMIT_IMPORTS") or "5 per minute;50 per day"
+        self.RATE_LIMIT_PREDICT = os.environ.get("RATE_LIMIT_PREDICT") or "30 per minute;600 per hour"
+        self.RATE_LIMIT_ADMIN = os.environ.get("RATE_LIMIT_ADMIN") or "10 per minute;50 per hour"
 
     def validate(self, debug: bool) -> None:
         """Fail fast on what production cannot run without."""
@@ -81,6 +101,15 @@ class Config:
             raise ConfigError("MAX_CANDIDATES must be between 2 and 10")
         if not 1 <= self.TWEETS_PER_ACCOUNT <= 3200:
             raise ConfigError("TWEETS_PER_ACCOUNT must be between 1 and 3200 (the most the X API serves)")
+        from limits import parse_many
+
+        for name in ("RATE_LIMIT_ACCOUNTS", "RATE_LIMIT_IMPORTS", "RATE_LIMIT_PREDICT", "RATE_LIMIT_ADMIN"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"{name} must look like '5 per minute;50 per day', got {getattr(self, name)!r}") from exc
+        if self.TRUSTED_PROXIES < 0:
+            raise ConfigError("TRUSTED_PROXIES must be 0 (no proxy) or more; Heroku is 1")
 
 
 class TestConfig(Config):
@@ -96,5 +125,10 @@ class TestConfig(Config):
         self.X_API_URL = "http://127.0.0.1:9"  # a closed port: a test that forgets its fake fails loudly
         self.X_TIMEOUT = 5
         self.WTF_CSRF_ENABLED = False
+        self.REDIS_URL = None  # jobs run inline unless a test passes REDIS_URL
+        self.RATELIMIT_ENABLED = False  # a test that checks limits turns them on
+        self.RATELIMIT_STORAGE_URI = "memory://"
+        self.SESSION_COOKIE_SECURE = False  # the test client speaks http
+        self.ADMIN_PASSWORD = "test-admin-password"
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -54,6 +54,11 @@ def tweet_count(session: Session, account: Account) -> int:
     return session.scalar(select(func.count(Tweet.id)).where(Tweet.account_id == account.id)) or 0
 
 
+def tweet_times(session: Session, account: Account) -> list[datetime]:
+    """When each of the account's stored tweets was written (for the tweets-per-month chart)."""
+    return list(session.scalars(select(Tweet.created_at).where(Tweet.account_id == account.id)))
+
+
 def tweets_page(session: Session, account: Account, page: int, per_page: int):
     """The account's stored tweets, newest first, as a Flask-SQLAlchemy pagination."""
     from ..extensions import db  # paginate() is Flask-SQLAlchemy's; the query itself is plain SQLAlchemy

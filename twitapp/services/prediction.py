@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..models import Account, Tweet
 from .accounts import find_account
 from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
+from .charts import Projection, TweetMap, fit_projection, tweet_map
 from .embedding import Embedder
 from .errors import AccountNotFound, InvalidInput, NotEnoughTweets
 from .model_cache import ModelCache
@@ -43,6 +44,7 @@ class FittedSet:
     unit_vectors: dict[str, np.ndarray]    # account id -> (n, dim) L2-normalised embeddings
     fit_seconds: float
     n_tweets: int
+    projection: Projection | None = None   # 2-D PCA of a sample, for the map (charts.fit_projection)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Prediction:
     fit_seconds: float
     seconds: float
     n_tweets: int
+    tweet_map: TweetMap | None = None     # the chosen accounts' tweets and this one, in 2-D
 
     @property
     def candidates(self) -> list[str]:
@@ -135,6 +138,7 @@ def predict_author(session: Session, handles: Sequence[str], text: str, embedder
         fit_seconds=fitted.fit_seconds,
         seconds=time.perf_counter() - started,
         n_tweets=fitted.n_tweets,
+        tweet_map=_tweet_map(fitted, vector[0]),
     )
 
 
@@ -165,7 +169,15 @@ def fit_set(session: Session, accounts: Sequence[Account]) -> FittedSet:
         unit_vectors={i: unit[per[i]] for i in ids},
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
+        projection=fit_projection({i: unit[per[i]] for i in ids}),
     )
+
+
+def _tweet_map(fitted: FittedSet, vector: np.ndarray) -> TweetMap | None:
+    if fitted.projection is None:
+        return None
+    return tweet_map(fitted.projection, fitted.usernames, vector,
+                     totals={i: len(v) for i, v in fitted.unit_vectors.items()})
 
 
 def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> list[SimilarTweet]:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from .. import runtime
+from .. import jobs, runtime
 from ..extensions import db
 from ..services import accounts as account_service
+from ..services import charts
 from ..services.errors import HypoTweetError
 from ..importers import DEMO_CREDIT
-from ..services.imports import import_accounts, import_demo, read_upload
-from ..services.ingest import ingest_from_x
 from ..services.prediction import predict_author
+from ..security import admin_required, rate_limited
 from . import bp
 from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
 
@@ -34,21 +34,26 @@ def index():
 
 
 @bp.post("/accounts")
+@rate_limited("RATE_LIMIT_ACCOUNTS", "accounts")
 def add_account():
     form = AddAccountForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return _home(400, add_form=form)
     try:
-        result = _ingest(form.handle.data)
+        submitted = jobs.submit("ingest", handle=form.handle.data)
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return _home(exc.status, add_form=form)
+    if submitted.queued:
+        return _to_job(submitted)
+    result = submitted.result
     flash(result.summary(), "success")
     return redirect(url_for("web.account", username=result.username), code=303)
 
 
 @bp.post("/import")
+@rate_limited("RATE_LIMIT_IMPORTS", "imports")
 def import_file():
     form = ImportForm()
     if not form.validate_on_submit():
@@ -56,12 +61,14 @@ def import_file():
         return _home(400, import_form=form)
     upload = form.file.data
     try:
-        accounts = read_upload(upload.stream, upload.filename or "upload", (form.account.data or "").strip() or None,
-                               current_app.config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024)
-        summary = import_accounts(db.session, accounts, runtime.embedder())
+        submitted = jobs.submit("import", stream=upload.stream, filename=upload.filename or "upload",
+                                account=(form.account.data or "").strip() or None)
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return _home(exc.status, import_form=form)
+    if submitted.queued:
+        return _to_job(submitted)
+    summary = submitted.result
     flash(summary.summary(), "success")
     if len(summary.results) == 1:
         return redirect(url_for("web.account", username=summary.results[0].username), code=303)
@@ -69,14 +76,19 @@ def import_file():
 
 
 @bp.post("/demo")
+@rate_limited("RATE_LIMIT_IMPORTS", "imports")
+@admin_required("Loading the demo accounts")
 def demo():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        summary = import_demo(db.session, runtime.embedder(), current_app.config["DEMO_BASE_URL"])
+        submitted = jobs.submit("demo")
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.index"), code=303)
+    if submitted.queued:
+        return _to_job(submitted)
+    summary = submitted.result
     flash(summary.summary(), "success")
     return redirect(url_for("web.index"), code=303)
 
@@ -89,24 +101,31 @@ def account(username: str):
         abort(404)
     page = request.args.get("page", 1, type=int)
     tweets = account_service.tweets_page(db.session, found, max(page, 1), current_app.config["TWEETS_PER_PAGE"])
+    months = charts.month_chart(charts.month_counts(account_service.tweet_times(db.session, found)))
     return render_template("account.html", account=found, tweets=tweets, confirm_form=ConfirmForm(),
-                           tweet_count=tweets.total)
+                           tweet_count=tweets.total, months=months)
 
 
 @bp.post("/accounts/<username>/update")
+@rate_limited("RATE_LIMIT_ACCOUNTS", "accounts")
 def update_account(username: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        result = _ingest(username)
+        submitted = jobs.submit("ingest", handle=username)
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.account", username=username), code=303)
+    if submitted.queued:
+        return _to_job(submitted)
+    result = submitted.result
     flash(result.summary(), "success")
     return redirect(url_for("web.account", username=result.username), code=303)
 
 
 @bp.post("/accounts/<username>/delete")
+@rate_limited("RATE_LIMIT_ADMIN", "admin")
+@admin_required("Deleting an account")
 def delete_account(username: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -120,6 +139,7 @@ def delete_account(username: str):
 
 
 @bp.post("/predict")
+@rate_limited("RATE_LIMIT_PREDICT", "predict")
 def predict():
     form = PredictForm()
     if not form.validate_on_submit():
@@ -137,9 +157,9 @@ def predict():
     return _home(predict_form=form, prediction=prediction)
 
 
-def _ingest(handle: str):
-    return ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), handle,
-                         current_app.config["TWEETS_PER_ACCOUNT"])
+def _to_job(submitted):
+    """A queued job: its page shows the progress, then the result or the error (twitapp/web/jobs.py)."""
+    return redirect(url_for("web.job", job_id=submitted.job_id), code=303)
 
 
 def _flash_form_errors(form) -> None:

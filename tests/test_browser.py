@@ -1,0 +1,379 @@
+"""The pages in a real browser: headless Debian Chromium driven by Playwright, as a person uses them.
+
+The app runs as a live server on 127.0.0.1 (werkzeug, in a thread) with CSRF on, a clean SQLite file
+database and the fake X API; the browser may reach nothing else (any other request is aborted and
+recorded, so a CDN dependency fails the tests). Each test saves a screenshot to ``test-artifacts/`` when
+it fails; ``test_guess_with_real_tweets`` saves the README's pictures to ``docs/``.
+
+Needs ``chromium`` from apt (``.ci/run`` installs it); skips with a message where it is missing.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from .archive_factory import archive_tweet, build_archive
+from .fake_xapi import FakeXAPI
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+DOCS = ROOT / "docs"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+ADMIN_PASSWORD = "test-admin-password"  # TestConfig's
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+TIMEOUT_MS = 60_000  # a first prediction loads spaCy and fits a model
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}: the browser tests need Debian's chromium "
+                    "(apt-get install -y chromium; .ci/run does it) or CHROMIUM_PATH")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="live-app", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live(make_app, app, fake_x):
+    """The app served on 127.0.0.1 with CSRF on. ``app`` comes first: it applies the migrations to this
+    test's SQLite file, which the live app shares (so ``seed`` stores what the browser sees)."""
+    web = make_app(X_API_URL=fake_x.url, WTF_CSRF_ENABLED=True)
+    with LiveServer(web) as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser, live, request):
+    """A fresh browser tab on a desktop-sized window; screenshot to test-artifacts/ if the test fails."""
+    context = browser.new_context(viewport=DESKTOP, base_url=live.url, device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    tab.outside_requests = []
+    tab.console_errors = []
+
+    def refuse_outside(route):
+        tab.outside_requests.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).+"), refuse_outside)
+    tab.on("console", lambda msg: tab.console_errors.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
+    yield tab
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        try:
+            tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        except Exception as exc:  # a screenshot must not hide the failure itself
+            print(f"screenshot failed: {exc}")
+    context.close()
+
+
+def assert_clean(tab) -> None:
+    """No script errors, no CSP violations, and nothing fetched from outside 127.0.0.1 but profile pictures."""
+    problems = [e for e in tab.console_errors if "Failed to load resource" not in e]
+    assert problems == []
+    assert all("pbs.twimg.com/profile_images/" in url for url in tab.outside_requests), tab.outside_requests
+
+
+def no_horizontal_scroll(tab) -> bool:
+    return tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def real_tweets(senate_tweets, handle: str, n: int) -> list[tuple[datetime, str]]:
+    """``n`` of the account's real tweets spread over its whole history, with their real dates."""
+    rows = senate_tweets[handle]
+    step = max(1, len(rows) // n)
+    picked = rows[::step][-n:]
+    return [(datetime.fromisoformat(when.replace("Z", "+00:00")), text) for when, text in picked]
+
+
+@pytest.fixture
+def senators(app, senate_tweets):
+    """Three real senators stored with ~300 real tweets each, their real dates and display names."""
+    from twitapp import runtime
+    from twitapp.extensions import db
+    from twitapp.services.ingest import AccountData, NewTweet, store
+
+    people = {"SenWarren": ("Elizabeth Warren", "U.S. Senator from Massachusetts."),
+              "marcorubio": ("Marco Rubio", "U.S. Senator for Florida."),
+              "ChuckGrassley": ("Chuck Grassley", "U.S. Senator for Iowa.")}
+    with app.app_context():
+        for i, (handle, (name, bio)) in enumerate(people.items()):
+            tweets = [NewTweet(f"{handle.lower()}-{j}", text, when)
+                      for j, (when, text) in enumerate(real_tweets(senate_tweets, handle, 300))]
+            data = AccountData(id=f"{1000 + i}", username=handle, source="csv", name=name, description=bio,
+                               followers_count=[2_900_000, 4_400_000, 650_000][i])
+            store(db.session, data, tweets, runtime.embedder())
+    return list(people)
+
+
+def choose(tab, *handles: str) -> None:
+    for handle in handles:
+        tab.locator(f"input[name=accounts][value='{handle}']").check()
+
+
+# --- the tests -----------------------------------------------------------------------------------------------
+
+def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, live):
+    page.goto("/")
+    assert page.get_by_role("heading", name="Who wrote this tweet?").is_visible()  # the empty state
+    assert page.get_by_role("link", name="Add an account").is_visible()
+    if os.environ.get("SCREENSHOT_EMPTY"):  # for looking at the empty state by hand
+        page.screenshot(path=str(ARTIFACTS / "empty-home.png"), full_page=True)
+    for i, (handle, name) in enumerate((("SenWarren", "Elizabeth Warren"), ("marcorubio", "Marco Rubio"),
+                                        ("ChuckGrassley", "Chuck Grassley"))):
+        fake_x.add_user(handle, name=name, tweets=FakeXAPI.make_tweets(40, prefix=handle, seed=i),
+                        description=f"{name}'s account", followers=1000 * (i + 1))
+        page.goto("/")
+        page.get_by_label("X handle").fill("@" + handle.lower())
+        page.get_by_role("button", name="Add account").click()
+        page.wait_for_url(re.compile(rf"/accounts/{handle}$"))
+        assert page.locator(".flash-success").inner_text().endswith(f"Added @{handle}: 40 new tweets.")
+        assert page.get_by_role("heading", level=1).inner_text() == name
+        assert page.locator("svg.month-svg title").count() >= 1  # the tweets-per-month chart
+
+    page.goto("/")
+    cards = page.locator(".account-card")
+    assert cards.count() == 3
+    assert "Elizabeth Warren" in cards.nth(2).inner_text() and "@SenWarren" in cards.nth(2).inner_text()
+    assert "40 tweets" in cards.nth(2).inner_text() and "X API" in cards.nth(2).inner_text()
+    assert cards.nth(2).locator(".avatar-initials").inner_text() == "EW"  # its picture cannot load here
+    assert page.locator("input[name=accounts]").count() == 3
+
+    page.get_by_label("X handle").fill("nosuchuser_xyz")
+    page.get_by_role("button", name="Add account").click()
+    page.wait_for_load_state()
+    assert "X has no account @nosuchuser_xyz" in page.locator(".flash-error").inner_text()
+    assert page.get_by_label("X handle").input_value() == "nosuchuser_xyz"  # kept for correcting it
+    assert page.locator(".account-card").count() == 3
+    assert_clean(page)
+
+
+def test_guess_with_real_tweets(page, senators, live):
+    """Pick 2 of 3, type, guess: the verdict, bars, trust line, highlighted words, map, similar tweets.
+    Saves the README's screenshots to docs/."""
+    DOCS.mkdir(exist_ok=True)
+    page.goto("/")
+    page.screenshot(path=str(DOCS / "home.png"), full_page=True)
+
+    choose(page, "SenWarren", "marcorubio")
+    assert page.locator(".choice-count").inner_text().startswith("2 chosen")
+    text = "Big banks and billionaires must pay their fair share so working families can get ahead."
+    box = page.get_by_label("The tweet")
+    box.fill(text)
+    counter = page.locator("#text-counter")
+    assert counter.is_visible() and counter.inner_text() == f"{len(text)} / 280"
+    page.get_by_role("button", name="Guess the author").click()
+    page.wait_for_selector("#verdict")
+
+    verdict = page.locator("#verdict").inner_text()
+    assert re.fullmatch(r"Most likely @(SenWarren|marcorubio) wrote it, with [<>]?\d+% probability among the 2 "
+                        r"accounts you chose\.", " ".join(verdict.split())), verdict
+    bars = page.locator(".bars li")
+    assert bars.count() == 2
+    values = [float(v.strip("<>%")) for v in page.locator(".bar-value").all_inner_texts()]
+    assert values == sorted(values, reverse=True) and abs(sum(values) - 100) < 0.5
+    fills = [float(w) for w in page.locator(".bar-fill").evaluate_all("els => els.map(e => e.getAttribute('width'))")]
+    assert fills[0] >= fills[1] >= 0 and fills[0] > 0
+    assert re.search(r"Right \d+% of the time on these accounts' own tweets; guessing would be 50%\.",
+                     " ".join(page.locator(".trust").inner_text().split()))
+
+    typed = page.locator("blockquote.typed")
+    assert typed.inner_text().strip() == text
+    marks = typed.locator("mark")
+    assert marks.count() >= 1, "no deciding word highlighted"
+    assert all(word.lower() in text.lower() for word in marks.all_inner_texts())
+    assert "highlighted" in page.locator("#highlight-note").inner_text()
+
+    tweet_map = page.locator("svg.map-svg")
+    assert tweet_map.is_visible()
+    assert tweet_map.get_attribute("role") == "img"
+    assert "@marcorubio and @SenWarren" in tweet_map.locator("title").text_content()
+    assert "Your tweet" in tweet_map.locator("desc").text_content()
+    assert tweet_map.locator("path.map-series").count() == 2
+    assert tweet_map.locator(".map-typed").count() == 1
+    assert page.locator(".legend li").count() == 3  # two accounts and "your tweet"
+
+    similar = page.locator(".similar-col")
+    assert similar.count() == 2 and page.locator(".similar li").count() == 6
+    assert similar.first.get_by_role("link").get_attribute("href").startswith("/accounts/")
+
+    kept = page.locator("input[name=accounts]:checked").evaluate_all("els => els.map(e => e.value)")
+    assert sorted(kept) == ["SenWarren", "marcorubio"]  # the form again, choices kept
+    assert page.get_by_label("The tweet").input_value() == text
+    page.screenshot(path=str(DOCS / "result.png"), full_page=True)
+    assert_clean(page)
+
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(DOCS / "home-phone.png"), full_page=True)
+    choose(page, "SenWarren", "ChuckGrassley")
+    page.get_by_label("The tweet").fill(text)
+    page.get_by_role("button", name="Guess the author").click()
+    page.wait_for_selector("#verdict")
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(DOCS / "result-phone.png"), full_page=True)
+
+    page.set_viewport_size(DESKTOP)
+    page.locator(".similar-col").first.get_by_role("link").click()
+    page.wait_for_url(re.compile(r"/accounts/\w+$"))
+    assert page.locator("svg.month-svg rect.month-bar").count() > 6
+    assert "Page 1 of" in page.locator(".pager").inner_text()
+    page.screenshot(path=str(DOCS / "account.png"), full_page=False)
+
+
+def test_choosing_one_account_shows_the_validation_message(page, seed, live):
+    seed("SenWarren", [f"tweet {i} about banks" for i in range(12)])
+    seed("marcorubio", [f"tweet {i} about Florida" for i in range(12)])
+    page.goto("/")
+    choose(page, "SenWarren")
+    assert "choose at least 2" in page.locator(".choice-count").inner_text()
+    page.get_by_label("The tweet").fill("Who wrote this?")
+    page.get_by_role("button", name="Guess the author").click()
+    page.wait_for_load_state()
+    assert "Choose at least 2 accounts" in page.locator(".flash-error").inner_text()
+    assert page.locator("input[name=accounts]:checked").evaluate_all("els => els.map(e => e.value)") == ["SenWarren"]
+    assert page.get_by_label("The tweet").input_value() == "Who wrote this?"
+    assert_clean(page)
+
+
+def test_delete_an_account_as_admin(page, seed, live):
+    seed("Grassley", [f"a tweet about Iowa, number {i}" for i in range(60)])
+    page.goto("/accounts/Grassley")
+    assert "Page 1 of 2" in page.locator(".pager").inner_text()
+    page.on("dialog", lambda dialog: dialog.accept())  # the "Delete @Grassley…?" confirmation
+
+    page.get_by_label("Admin password").fill("wrong password")
+    page.get_by_role("button", name="Delete account").click()
+    page.wait_for_load_state()
+    assert "needs the admin password" in page.locator("main").inner_text()
+
+    page.goto("/accounts/Grassley")
+    page.get_by_label("Admin password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Delete account").click()
+    page.wait_for_url(f"{live.url}/")
+    assert "Deleted @Grassley and its tweets." in page.locator(".flash-success").inner_text()
+    assert page.locator(".account-card").count() == 0
+    assert page.goto("/accounts/Grassley").status == 404
+
+
+def test_upload_a_small_archive(page, live):
+    start = datetime(2021, 3, 1, 12, 0, tzinfo=timezone.utc)
+    tweets = [archive_tweet(str(1_400_000_000_000_000_000 + i), f"Archived thought number {i} on fish & chips",
+                            start.replace(month=3 + i % 9, day=1 + i % 27)) for i in range(30)]
+    data = build_archive("jane_doe", "12345", "Jane Doe", tweets)
+    page.goto("/")
+    page.get_by_label("Archive or CSV file").set_input_files(
+        {"name": "twitter-2024-jane_doe.zip", "mimeType": "application/zip", "buffer": data})
+    page.get_by_role("button", name="Import file").click()
+    page.wait_for_url(re.compile(r"/accounts/jane_doe$"))
+    assert "jane_doe" in page.locator(".flash-success").inner_text()
+    assert page.get_by_role("heading", level=1).inner_text() == "Jane Doe"
+    assert page.locator(".tweets li").count() == 30
+    assert "fish & chips" in page.locator(".tweets").inner_text()
+    assert page.locator("svg.month-svg rect.month-bar").count() == 9
+    assert_clean(page)
+
+
+def test_pages_fit_a_360_px_phone(page, seed, live):
+    long_name = "Averyveryverylongunbrokenwordthatcouldoverflowthelayout"
+    seed("SenWarren", [f"{long_name} tweet {i}" for i in range(60)])
+    seed("marcorubio", [f"tweet {i} https://example.com/{'x' * 120}" for i in range(12)])
+    page.set_viewport_size(PHONE)
+    for path in ("/", "/accounts/SenWarren", "/accounts/marcorubio", "/no/such/page"):
+        page.goto(path)
+        assert no_horizontal_scroll(page), f"{path} scrolls sideways at 360 px"
+    page.goto("/")
+    choose(page, "SenWarren", "marcorubio")
+    page.get_by_label("The tweet").fill(long_name * 3)
+    page.get_by_role("button", name="Guess the author").click()
+    page.wait_for_selector("#verdict")
+    assert no_horizontal_scroll(page), "the result scrolls sideways at 360 px"
+    assert_clean(page)
+
+
+def test_keyboard_and_labels(page, seed, live):
+    seed("SenWarren", [f"tweet {i} about banks" for i in range(12)])
+    seed("marcorubio", [f"tweet {i} about Florida" for i in range(12)])
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, textarea, select')]
+        .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+        .map(e => e.name)""")
+    assert unlabelled == []
+    # choose both accounts, type and submit with the keyboard only
+    page.locator("input[name=accounts]").first.focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Lower the cost of groceries")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#verdict")
+    assert page.locator(".bars li").count() == 2
+
+
+def test_a_form_posted_without_its_csrf_token_fails(page, fake_x, live):
+    fake_x.add_user("SenWarren", tweets=FakeXAPI.make_tweets(12))
+    page.goto("/")
+    page.locator("form.add-form input[name=csrf_token]").evaluate("input => input.remove()")
+    page.get_by_label("X handle").fill("SenWarren")
+    with page.expect_response(lambda r: r.url.endswith("/accounts") and r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Add account").click()
+    assert posted.value.status == 400
+    assert "CSRF check failed" in page.locator("main").inner_text()
+    assert fake_x.requests == []
+    # the same form with its token works
+    page.goto("/")
+    page.get_by_label("X handle").fill("SenWarren")
+    page.get_by_role("button", name="Add account").click()
+    page.wait_for_url(re.compile(r"/accounts/SenWarren$"))
+
+
+def test_static_files_are_versioned_and_cached(page, live):
+    response = page.goto("/")
+    css = page.locator("link[rel=stylesheet]").get_attribute("href")
+    script = page.locator("script[src]").first.get_attribute("src")
+    assert re.fullmatch(r"/static/style\.css\?v=\d+", css) and re.fullmatch(r"/static/app\.js\?v=\d+", script)
+    assert page.locator("script[defer]").count() == page.locator("script").count()  # no inline scripts
+    assert page.locator("[style]").count() == 0  # no inline styles: the CSP forbids them
+    static = page.request.get(css)
+    assert static.ok and "max-age=31536000" in static.headers.get("cache-control", "")
+    assert response.ok

@@ -1,0 +1,69 @@
+"""Template helpers: cache-busting static URLs, avatar initials, chart styles, highlighted evidence.
+
+Every ``url_for('static', filename=...)`` gets ``?v=<mtime>`` (an ``app_url_defaults`` hook), so static
+files can be cached for a year (``SEND_FILE_MAX_AGE_DEFAULT``) and still change the moment they do.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from flask import current_app
+
+from ..services import charts
+from . import bp
+
+_versions: dict[str, str] = {}
+
+
+@bp.app_url_defaults
+def static_version(endpoint: str, values: dict) -> None:
+    if endpoint != "static" or "filename" not in values or "v" in values:
+        return
+    filename = values["filename"]
+    version = _versions.get(filename) if not current_app.debug else None
+    if version is None:
+        try:
+            version = str(int(os.stat(os.path.join(current_app.static_folder, filename)).st_mtime))
+        except OSError:
+            return
+        _versions[filename] = version
+    values["v"] = version
+
+
+@bp.app_template_filter("initials")
+def initials(name: str | None, username: str = "") -> str:
+    """Up to two letters for an avatar: the first letters of the name's words, else of the handle."""
+    words = re.findall(r"[^\W\d_]+", name or "") or re.findall(r"[^\W\d_]+", username or "")
+    if not words:
+        return (username or "?")[:1].upper()
+    if len(words) == 1:
+        return words[0][:2].capitalize() if len(words[0]) > 1 else words[0].upper()
+    return (words[0][0] + words[-1][0]).upper()
+
+
+@bp.app_template_filter("percent")
+def percent(value: float, digits: int = 0) -> str:
+    """A probability as a percentage that never claims certainty: ">99%", "<1%" at the ends."""
+    floor = 10 ** -digits
+    shown = value * 100
+    if 0 < shown < floor:
+        return f"<{floor:.{digits}f}%"
+    if 100 - floor < shown < 100:
+        return f">{100 - floor:.{digits}f}%"
+    return f"{shown:.{digits}f}%"
+
+
+@bp.app_template_global("series_styles")
+def series_styles(usernames):
+    return charts.styles_for(usernames)
+
+
+@bp.app_template_global("marker_path")
+def marker_path(shape: str, x: float, y: float, r: float) -> str:
+    return charts.marker_path(shape, x, y, r)
+
+
+@bp.app_template_global("highlight")
+def highlight(text: str, evidence):
+    return charts.highlight(text, evidence)
