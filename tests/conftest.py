@@ -6,6 +6,7 @@ it). On PostgreSQL the schema is built once by the migrations and every test sta
 from __future__ import annotations
 
 import os
+import zlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -131,7 +132,8 @@ def seed(app):
 
     def seed_account(username: str, texts, source: str = "csv", user_id: str | None = None):
         start = datetime(2022, 1, 1, tzinfo=timezone.utc)
-        tweets = [NewTweet(f"{username.lower()}-{i}", text, start + timedelta(hours=i)) for i, text in enumerate(texts)]
+        tweets = [NewTweet(f"{username.lower()}-{zlib.crc32(text.encode())}-{i}", text, start + timedelta(hours=i))
+                  for i, text in enumerate(texts)]
         with app.app_context():
             data = AccountData(id=user_id or f"local:{username.lower()}", username=username, source=source)
             return store(db.session, data, tweets, runtime.embedder())

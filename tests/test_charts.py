@@ -58,8 +58,9 @@ def test_tweet_map_fits_the_view_box_and_marks_the_typed_tweet():
     vectors = two_clusters()
     projection = charts.fit_projection(vectors)
     typed = vectors["id-b"][0] + 0.01
-    tweet_map = charts.tweet_map(projection, {"id-a": "Alice", "id-b": "bob"}, typed,
-                                 totals={"id-a": 80, "id-b": 1200}, width=640, height=400, margin=18)
+    layout = charts.map_layout(projection, {"id-a": "Alice", "id-b": "bob"}, totals={"id-a": 80, "id-b": 1200},
+                               width=640, height=400, margin=18)
+    tweet_map = charts.tweet_map(layout, typed)
     assert [s.username for s in tweet_map.series] == ["Alice", "bob"]  # by name, case-insensitively
     for series in tweet_map.series:
         for point in series.points:
@@ -79,8 +80,17 @@ def test_tweet_map_handles_a_typed_tweet_far_outside_the_cloud():
     projection = charts.fit_projection(vectors)
     far = np.zeros(20); far[5] = 1  # orthogonal to both clusters: lands near the mean, inside
     far = far - 5 * projection.components[0]
-    tweet_map = charts.tweet_map(projection, {"id-a": "a", "id-b": "b"}, far, width=300, height=200, margin=10)
-    assert 10 - 0.1 <= tweet_map.typed[0] <= 290 + 0.1
+    layout = charts.map_layout(projection, {"id-a": "a", "id-b": "b"}, width=300, height=200, margin=10)
+    tweet_map = charts.tweet_map(layout, far)
+    assert 10 - 0.1 <= tweet_map.typed[0] <= 290 + 0.1 and 10 - 0.1 <= tweet_map.typed[1] <= 190 + 0.1
+
+
+def test_the_layout_is_reused_for_every_typed_tweet():
+    vectors = two_clusters()
+    layout = charts.map_layout(charts.fit_projection(vectors), {"id-a": "a", "id-b": "b"})
+    first, second = charts.tweet_map(layout, vectors["id-a"][0]), charts.tweet_map(layout, vectors["id-b"][0])
+    assert first.series is second.series  # the sample's geometry is built once per fitted set
+    assert (first.nearest, second.nearest) == ("a", "b") and first.typed != second.typed
 
 
 def test_styles_are_stable_and_distinct():

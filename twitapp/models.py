@@ -31,6 +31,8 @@ class Account(db.Model):
     profile_tweet_count: Mapped[int | None]
     source: Mapped[str] = mapped_column(String(10), default="api")
     newest_tweet_id: Mapped[str | None] = mapped_column(String(40))
+    # Kept by the ingest service in the transaction that stores tweets: a model cache key without a count query.
+    tweet_count: Mapped[int] = mapped_column(default=0, server_default="0")
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

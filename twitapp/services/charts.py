@@ -6,7 +6,8 @@ what these functions return, as server-side SVG: no JavaScript, no CDN, nothing 
 * ``fit_projection`` computes a 2-D PCA (numpy SVD) of a fitted set's tweet embeddings once, on a
   deterministic subsample of at most ``MAX_POINTS_PER_ACCOUNT`` tweets per account; the result is kept
   with the cached fitted set, so a prediction only projects the typed tweet.
-* ``tweet_map`` scales the projected points and the typed tweet into an SVG view box.
+* ``map_layout`` scales the projected points into an SVG view box, once per fitted set;
+  ``tweet_map`` places a typed tweet on it.
 * ``month_counts`` and ``month_chart`` give the bars of an account's tweets per month.
 * ``highlight`` cuts a text into plain and marked pieces at the evidence spans.
 """
@@ -153,52 +154,78 @@ class MapSeries:
 
 
 @dataclass(frozen=True)
-class TweetMap:
-    """Everything ``_map.html`` draws, in view-box units."""
+class MapLayout:
+    """The map of a fitted set without the typed tweet: built once, kept with the cached model."""
 
     width: int
     height: int
+    margin: int
     series: list[MapSeries]
-    typed: tuple[float, float]
-    nearest: str                           # the account whose tweets' centre is closest to the typed tweet
-    explained: tuple[float, float]
+    projection: Projection
+    low: np.ndarray                        # projected coordinates of the box's corner
+    scale: np.ndarray                      # view-box units per projected unit, per axis
+    offset: np.ndarray
+    centres: dict[str, np.ndarray]         # username -> mean projected position of its sample
 
     @property
     def points_shown(self) -> int:
         return sum(s.shown for s in self.series)
 
+    def place(self, point: np.ndarray) -> tuple[float, float]:
+        """View-box position of a projected point, kept inside the margins (an outlier sits on the edge)."""
+        x, y = self.offset + (point - self.low) * self.scale
+        x = min(max(float(x), self.margin), self.width - self.margin)
+        y = min(max(float(y), self.margin), self.height - self.margin)
+        return round(x, 1), round(self.height - y, 1)   # SVG y grows downwards
 
-def tweet_map(projection: Projection, usernames: Mapping[str, str], typed_vector: np.ndarray,
-              totals: Mapping[str, int] | None = None, width: int = 640, height: int = 400,
-              margin: int = 18, radius: float = 3.6, max_stretch: float = 1.5) -> TweetMap:
-    """Scale the projected sample and the typed tweet (keys of ``usernames``) into a ``width`` x ``height``
-    box; one axis is stretched at most ``max_stretch`` times the other (1 keeps distances true)."""
-    typed = projection.project(typed_vector)
-    everything = np.vstack([p for p in projection.points.values() if len(p)] + [typed[None, :]])
+
+@dataclass(frozen=True)
+class TweetMap:
+    """Everything ``_map.html`` draws, in view-box units: the cached layout and the typed tweet on it."""
+
+    layout: MapLayout
+    typed: tuple[float, float]
+    nearest: str                           # the account whose tweets' centre is closest to the typed tweet
+
+    width = property(lambda self: self.layout.width)
+    height = property(lambda self: self.layout.height)
+    series = property(lambda self: self.layout.series)
+    points_shown = property(lambda self: self.layout.points_shown)
+    explained = property(lambda self: self.layout.projection.explained)
+
+
+def map_layout(projection: Projection, usernames: Mapping[str, str], totals: Mapping[str, int] | None = None,
+               width: int = 640, height: int = 400, margin: int = 18, radius: float = 3.6,
+               max_stretch: float = 1.5) -> MapLayout:
+    """Scale the projected sample of each account (keys of ``usernames``) into a ``width`` x ``height`` box;
+    one axis is stretched at most ``max_stretch`` times the other (1 keeps distances true)."""
+    everything = np.vstack([p for p in projection.points.values() if len(p)] or [np.zeros((1, 2))])
     low, high = everything.min(axis=0), everything.max(axis=0)
     span = np.where(high - low > 0, high - low, 1.0)
     fit = np.array([(width - 2 * margin) / span[0], (height - 2 * margin) / span[1]])
     scale = np.minimum(fit, fit.min() * max_stretch)  # fill the box, stretching one axis at most this much
     offset = np.array([(width - scale[0] * span[0]) / 2, (height - scale[1] * span[1]) / 2])
-
-    def place(p: np.ndarray) -> tuple[float, float]:
-        x, y = offset + (p - low) * scale
-        return round(float(x), 1), round(float(height - y), 1)   # SVG y grows downwards
+    layout = MapLayout(width, height, margin, [], projection, low, scale, offset, {})
 
     styles = styles_for(usernames.values())
-    series = []
-    centres = {}
     for key, username in sorted(usernames.items(), key=lambda kv: styles[kv[1]].index):
         style = styles[username]
         projected = projection.points.get(key, np.zeros((0, 2)))
-        placed = [place(p) for p in projected]
+        placed = [layout.place(p) for p in projected]
         if len(projected):
-            centres[username] = projected.mean(axis=0)
-        series.append(MapSeries(username, style, [MapPoint(x, y, marker_path(style.shape, x, y, radius))
-                                                  for x, y in placed],
-                                (totals or {}).get(key, len(projected))))
+            layout.centres[username] = projected.mean(axis=0)
+        layout.series.append(MapSeries(username, style, [MapPoint(x, y, marker_path(style.shape, x, y, radius))
+                                                         for x, y in placed],
+                                       (totals or {}).get(key, len(projected))))
+    return layout
+
+
+def tweet_map(layout: MapLayout, typed_vector: np.ndarray) -> TweetMap:
+    """Place the typed tweet on a fitted set's map: one projection, no new geometry for the sample."""
+    typed = layout.projection.project(typed_vector)
+    centres = layout.centres
     nearest = min(centres, key=lambda u: float(np.linalg.norm(centres[u] - typed))) if centres else ""
-    return TweetMap(width, height, series, place(typed), nearest, projection.explained)
+    return TweetMap(layout, layout.place(typed), nearest)
 
 
 # --- tweets per month --------------------------------------------------------------------------------------

@@ -150,6 +150,7 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
     ]
     for chunk in iter_chunks(rows, 1000):
         session.execute(insert(Tweet), chunk)
+    account.tweet_count = (account.tweet_count or 0) + len(rows)
     progress("storing", len(new), len(new))
     result.username = account.username
     result.added = len(new)

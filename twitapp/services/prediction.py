@@ -6,18 +6,19 @@ small matrix products; no database read beyond the key.
 """
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Account, Tweet
 from .accounts import find_account
 from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
-from .charts import Projection, TweetMap, fit_projection, tweet_map
+from .charts import MapLayout, TweetMap, fit_projection, map_layout, tweet_map
 from .embedding import Embedder
 from .errors import AccountNotFound, InvalidInput, NotEnoughTweets
 from .model_cache import ModelCache
@@ -44,7 +45,7 @@ class FittedSet:
     unit_vectors: dict[str, np.ndarray]    # account id -> (n, dim) L2-normalised embeddings
     fit_seconds: float
     n_tweets: int
-    projection: Projection | None = None   # 2-D PCA of a sample, for the map (charts.fit_projection)
+    map_layout: MapLayout | None = None    # the map of a PCA of a sample of the tweets (charts.map_layout)
 
 
 @dataclass
@@ -99,16 +100,10 @@ def resolve_candidates(session: Session, handles: Sequence[str], max_candidates:
     return accounts
 
 
-def cache_key(session: Session, accounts: Sequence[Account]) -> tuple:
-    """Account ids with their tweet count and newest tweet: any new tweet gives a new key."""
-    ids = sorted(a.id for a in accounts)
-    rows = session.execute(
-        select(Tweet.account_id, func.count(Tweet.id), func.max(Tweet.created_at), func.max(Tweet.id))
-        .where(Tweet.account_id.in_(ids))
-        .group_by(Tweet.account_id)
-    ).all()
-    stats = {row[0]: tuple(row[1:]) for row in rows}
-    return tuple((i, *stats.get(i, (0, None, None))) for i in ids)
+def cache_key(accounts: Sequence[Account]) -> tuple:
+    """Each account's id, row creation time and stored tweet count: any new tweet, or an account deleted
+    and stored again, gives a new key. The count is a column the ingest service keeps, so no query."""
+    return tuple(sorted((a.id, a.created_at, a.tweet_count) for a in accounts))
 
 
 def predict_author(session: Session, handles: Sequence[str], text: str, embedder: Embedder,
@@ -116,8 +111,8 @@ def predict_author(session: Session, handles: Sequence[str], text: str, embedder
     started = time.perf_counter()
     text = clean_text(text, max_length)
     accounts = resolve_candidates(session, handles, max_candidates)
-    key = cache_key(session, accounts)
-    _require_enough_tweets(accounts, key)
+    _require_enough_tweets(accounts)
+    key = cache_key(accounts)
     fitted, cached = cache.get_or_build(key, lambda: fit_set(session, accounts))
 
     vector = embedder.embed([text])
@@ -155,6 +150,7 @@ def fit_set(session: Session, accounts: Sequence[Account]) -> FittedSet:
     texts = [r[2] for r in rows]
     vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
     model, cv_accuracy = fit_with_cv(texts, vectors, labels)
+    release_free_memory()
 
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.where(norms == 0, 1, norms)
@@ -169,15 +165,22 @@ def fit_set(session: Session, accounts: Sequence[Account]) -> FittedSet:
         unit_vectors={i: unit[per[i]] for i in ids},
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
-        projection=fit_projection({i: unit[per[i]] for i in ids}),
+        map_layout=map_layout(fit_projection({i: unit[per[i]] for i in ids}), {a.id: a.username for a in accounts},
+                              totals={i: len(per[i]) for i in ids}),
     )
 
 
+def release_free_memory() -> None:
+    """Give the memory a fit freed back to the OS: glibc keeps it in the heap otherwise (fragmented),
+    and a worker's RSS grows by a few hundred MiB per fit. A no-op without glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _tweet_map(fitted: FittedSet, vector: np.ndarray) -> TweetMap | None:
-    if fitted.projection is None:
-        return None
-    return tweet_map(fitted.projection, fitted.usernames, vector,
-                     totals={i: len(v) for i, v in fitted.unit_vectors.items()})
+    return tweet_map(fitted.map_layout, vector) if fitted.map_layout is not None else None
 
 
 def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> list[SimilarTweet]:
@@ -190,9 +193,8 @@ def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> lis
             for i in top]
 
 
-def _require_enough_tweets(accounts: Sequence[Account], key: tuple) -> None:
-    counts = {entry[0]: entry[1] for entry in key}
-    short = [a.username for a in accounts if counts.get(a.id, 0) < MIN_TWEETS_PER_ACCOUNT]
+def _require_enough_tweets(accounts: Sequence[Account]) -> None:
+    short = [a.username for a in accounts if a.tweet_count < MIN_TWEETS_PER_ACCOUNT]
     if short:
         raise NotEnoughTweets(
             f"{', '.join('@' + s for s in short)} {'has' if len(short) == 1 else 'have'} fewer than "
