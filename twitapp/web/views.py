@@ -45,11 +45,7 @@ def add_account():
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return _home(exc.status, add_form=form)
-    if submitted.queued:
-        return _to_job(submitted)
-    result = submitted.result
-    flash(result.summary(), "success")
-    return redirect(url_for("web.account", username=result.username), code=303)
+    return _after_submit(submitted, _account_page)
 
 
 @bp.post("/import")
@@ -66,13 +62,8 @@ def import_file():
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return _home(exc.status, import_form=form)
-    if submitted.queued:
-        return _to_job(submitted)
-    summary = submitted.result
-    flash(summary.summary(), "success")
-    if len(summary.results) == 1:
-        return redirect(url_for("web.account", username=summary.results[0].username), code=303)
-    return redirect(url_for("web.index"), code=303)
+    return _after_submit(submitted, lambda summary: _account_page(summary.results[0])
+                         if len(summary.results) == 1 else url_for("web.index"))
 
 
 @bp.post("/demo")
@@ -86,11 +77,7 @@ def demo():
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.index"), code=303)
-    if submitted.queued:
-        return _to_job(submitted)
-    summary = submitted.result
-    flash(summary.summary(), "success")
-    return redirect(url_for("web.index"), code=303)
+    return _after_submit(submitted, lambda summary: url_for("web.index"))
 
 
 @bp.get("/accounts/<username>")
@@ -116,11 +103,7 @@ def update_account(username: str):
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.account", username=username), code=303)
-    if submitted.queued:
-        return _to_job(submitted)
-    result = submitted.result
-    flash(result.summary(), "success")
-    return redirect(url_for("web.account", username=result.username), code=303)
+    return _after_submit(submitted, _account_page)
 
 
 @bp.post("/accounts/<username>/delete")
@@ -157,9 +140,17 @@ def predict():
     return _home(predict_form=form, prediction=prediction)
 
 
-def _to_job(submitted):
-    """A queued job: its page shows the progress, then the result or the error (twitapp/web/jobs.py)."""
-    return redirect(url_for("web.job", job_id=submitted.job_id), code=303)
+def _after_submit(submitted: jobs.Submitted, destination):
+    """A queued job goes to its page (progress, then the result or the error: twitapp/web/jobs.py); work
+    that ran inline flashes the service's summary and goes to ``destination(result)``."""
+    if submitted.queued:
+        return redirect(url_for("web.job", job_id=submitted.job_id), code=303)
+    flash(submitted.result.summary(), "success")
+    return redirect(destination(submitted.result), code=303)
+
+
+def _account_page(result) -> str:
+    return url_for("web.account", username=result.username)
 
 
 def _flash_form_errors(form) -> None:
