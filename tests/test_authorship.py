@@ -140,3 +140,30 @@ def test_same_random_state_same_model(sample):
     first = AuthorshipModel(random_state=3).fit(*sample["train"]).predict_proba(texts, embeddings)
     again = AuthorshipModel(random_state=3).fit(*sample["train"]).predict_proba(texts, embeddings)
     np.testing.assert_array_equal(first, again)
+
+
+def test_fitted_blocks_agree_with_transforming_the_same_texts(sample):
+    """The memory-lean fit path (one sorted key per n-gram occurrence) and the transform path
+    (per-occurrence lookups, as used for predictions and explanations) give the same TF-IDF rows."""
+    from twitapp.services.authorship import BLOCKS, _Block, normalize
+
+    texts = [normalize(t) for t in [*sample["train"][0], "İİ İstanbul", "", "a\x00b\x01c\x02d\x03e"]]
+    for spec in BLOCKS:
+        block = _Block(*spec)
+        fitted = block.fit_transform(texts)
+        assert fitted.shape == (len(texts), block.size) and fitted.has_sorted_indices
+        assert abs(block.transform(texts) - fitted).max() < 1e-6
+        with pytest.raises(ValueError, match="normalized"):  # not a silent out-of-bounds write
+            _Block(*spec).fit_transform(["a\x00b", "c\x02d\x03e"])
+
+
+def test_style_counts_match_their_regular_expressions(sample):
+    import re
+
+    from twitapp.services.authorship import _style
+
+    patterns = [re.compile(p) for p in (r"(?:https?://|www\.)\S+", r"@\w", r"#\w", r"\n", r"[A-Z]", r"\d",
+                                        r"[^\w\s]", r"[^\x00-\x7f]", r"[!?]", r"&")]
+    texts = sample["train"][0][:300] + ["@@a ##b http://x.co/www.y @ # İ", "", "a\nb!?& www.a.b"]
+    expected = [[len(t), len(t.split()), *(len(p.findall(t)) for p in patterns)] for t in texts]
+    np.testing.assert_array_equal(_style(texts), np.array(expected, dtype=np.float32))

@@ -17,7 +17,14 @@ block and is not fooled by naive Bayes having seen the tweet. Everything is line
 features, which makes :meth:`AuthorshipModel.explain` an exact decomposition of the model's score.
 
 Cross-validation reuses the per-fold naive Bayes counts (counts of the other folds are sums of the
-folds'), so :func:`fit_with_cv` costs little more than a fit. Settings were chosen on half of the
+folds'), so :func:`fit_with_cv` costs little more than a fit.
+
+Memory (the app fits on a request, in a web worker): a block's matrix is built from one 64-bit key per
+n-gram occurrence (bucket, row) sorted in place, without dense 2^22-sized tables or COO copies; blocks
+are built one at a time with rows in fold order, turned into small stacking-score matrices and dropped
+before the next; norms and idf weights are applied in place. A cold fit on 4 x 3,200 tweets peaks at
+about 140 MiB above the process's RSS (375 before), and the app gives the freed memory back with
+``malloc_trim`` (see ``prediction.fit_set``). Settings were chosen on half of the
 benchmark's authors (a seeded split) and checked on the other half; see ``bench/accuracy.py``.
 """
 from __future__ import annotations
@@ -25,13 +32,13 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 MIN_TWEETS_PER_ACCOUNT = 10
 STACK_FOLDS = 5
@@ -71,9 +78,13 @@ class _Occurrences:
 
 
 def normalize(text: str) -> str:
-    """Replace links (random t.co ids) by one marker, and NUL (the batch separator) by U+FFFD; both
-    keep whitespace as it is, so the text's word chunks are unchanged."""
-    return _URL.sub(URL_MARK, (text or "").replace("\x00", "\ufffd"))
+    """Replace links (random t.co ids) by one marker, and NUL (the batch separator) and the word block's
+    markers (U+0001-U+0003) by U+FFFD; both keep whitespace as it is, so the text's word chunks are
+    unchanged."""
+    text = text or ""
+    for mark in "\x00\x01\x02\x03":  # (str.replace is much faster than str.translate)
+        text = text.replace(mark, "\ufffd")
+    return _URL.sub(URL_MARK, text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -84,13 +95,13 @@ def _codes(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Code points of the strings joined by NUL, and the string index of every position."""
     joined = "\x00".join(strings)
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    return codes, np.cumsum(codes == 0, dtype=np.int64)
+    return codes, np.cumsum(codes == 0, dtype=np.int32 if codes.size < 2**31 else np.int64)
 
 
-def _windows(codes: np.ndarray, nmin: int, nmax: int, interior_ok: np.ndarray) -> list[tuple]:
+def _windows(codes: np.ndarray, nmin: int, nmax: int, interior_ok: np.ndarray):
     """Rolling hashes of all windows of length nmin..nmax (nmin >= 2) that contain no NUL and whose
-    inner characters (all but the first and last) satisfy ``interior_ok``. Returns (n, starts, hashes)."""
-    out = []
+    inner characters (all but the first and last) satisfy ``interior_ok``. Yields (n, starts, hashes),
+    one n at a time (so a caller can reduce each before the next is computed)."""
     h = np.zeros(codes.size, np.uint64)
     bad = np.zeros(codes.size, bool)
     sep = codes == 0
@@ -98,14 +109,21 @@ def _windows(codes: np.ndarray, nmin: int, nmax: int, interior_ok: np.ndarray) -
         length = codes.size - n + 1
         if length <= 0:
             break
-        h = h[:length] * _P + codes[n - 1:]
-        bad = bad[:length] | sep[n - 1:]
+        h = h[:length]  # (in place: views of the previous arrays, no copies)
+        h *= _P
+        h += codes[n - 1:]
+        bad = bad[:length]
+        bad |= sep[n - 1:]
         if n >= 3:
             bad |= ~interior_ok[n - 2:n - 2 + length]
         if n >= nmin:
             starts = np.flatnonzero(~bad)
-            out.append((n, starts, (h[starts] + np.uint64(n)) * _MIX >> np.uint64(64 - _HASH_BITS)))
-    return out
+            hashes = h[starts]
+            hashes += np.uint64(n)
+            hashes *= _MIX
+            hashes >>= np.uint64(64 - _HASH_BITS)
+            yield n, starts, hashes
+            del starts, hashes
 
 
 def _word_index(codes: np.ndarray, is_space: np.ndarray) -> np.ndarray:
@@ -148,30 +166,134 @@ def _collect(windows, doc: np.ndarray, word: np.ndarray | None) -> _Occurrences:
     return _Occurrences(np.concatenate(rows), np.concatenate(keys), np.concatenate(chunks))
 
 
-def _term_keys(terms: list[str]) -> np.ndarray:
-    """Stable hash buckets of word n-grams (Python's own str hash changes between processes);
-    each distinct term is hashed once."""
-    bucket = {term: zlib.crc32(term.encode("utf-8")) & _HASH_MASK for term in dict.fromkeys(terms)}
-    return np.fromiter(map(bucket.__getitem__, terms), np.int64, len(terms))
+_START, _END = "\x02", "\x03"  # word block's start and end of text markers (normalize removes them)
+_WORD_OR_MARK = re.compile(_WORD.pattern + "|[\x02\x03]")
+
+
+def _word_hashes(tokens: list[str]) -> np.ndarray:
+    """Stable 64-bit hashes of tokens (Python's own str hash changes between processes); each
+    distinct token is hashed once."""
+    code = {token: zlib.crc32(token.encode("utf-8")) for token in dict.fromkeys(tokens)}
+    return np.fromiter(map(code.__getitem__, tokens), np.uint64, len(tokens))
+
+
+def _word_grams(tokens: list[str], nmin: int, nmax: int):
+    """Hash buckets of the word n-grams (nmin..nmax) of a token sequence made of whole texts, each
+    between start and end markers. Yields (first token position, buckets) per n; n-grams from an end
+    marker into the next text are left out."""
+    hashes = _word_hashes(tokens)
+    if nmin == 1:
+        yield np.arange(hashes.size), hashes & np.uint64(_HASH_MASK)
+    is_end = np.asarray(tokens, dtype=object) == _END
+    mixed, bad = hashes, is_end
+    for n in range(2, nmax + 1):  # n-grams that do not run from an end marker into the next text
+        if hashes.size < n:
+            break
+        mixed = mixed[:-1] * _P + hashes[n - 1:]
+        bad = bad[:-1] | is_end[n - 2:-1]
+        if n >= nmin:
+            first = np.flatnonzero(~bad)
+            yield first, (mixed[first] + np.uint64(n)) * _MIX >> np.uint64(64 - _HASH_BITS)
 
 
 def _words(docs: list[str], nmin: int, nmax: int, chunks: bool) -> _Occurrences:
     """Lower-cased word unigrams (nmin 1) and/or bigrams (nmax 2) with start and end markers, each
     attributed to the chunk of its (first) word when ``chunks``."""
-    rows, terms, where_all = [], [], []
-    for row, d in enumerate(docs):
+    tokens, where = [], []
+    for d in docs:
         if chunks:
             pairs = [(tok, i) for i, chunk in enumerate(d.lower().split()) for tok in _WORD.findall(chunk)]
-            toks = ["\x02", *(tok for tok, _ in pairs), "\x03"]
-            where = [0, *(i for _, i in pairs), pairs[-1][1] if pairs else 0]
+            tokens += [_START, *(tok for tok, _ in pairs), _END]
+            where += [0, *(i for _, i in pairs), pairs[-1][1] if pairs else 0]
         else:
-            toks = ["\x02", *_WORD.findall(d.lower()), "\x03"]
-        doc_terms = (toks if nmin == 1 else []) + ([f"{a} {b}" for a, b in zip(toks, toks[1:])] if nmax == 2 else [])
-        rows.append(len(doc_terms))
-        terms += doc_terms
-        if chunks:
-            where_all += (where if nmin == 1 else []) + (where[:-1] if nmax == 2 else [])
-    return _Occurrences(np.repeat(np.arange(len(docs)), rows), _term_keys(terms), np.array(where_all, np.int64))
+            tokens += [_START, *_WORD.findall(d.lower()), _END]
+    rows = np.cumsum(np.asarray(tokens, dtype=object) == _START) - 1
+    where = np.asarray(where, np.int64)
+    parts = [(first, keys) for first, keys in _word_grams(tokens, nmin, nmax)]
+    return _Occurrences(
+        np.concatenate([rows[first] for first, _ in parts]),
+        np.concatenate([keys.astype(np.int64) for _, keys in parts]),
+        np.concatenate([where[first] for first, _ in parts]) if chunks else np.zeros(0, np.int64),
+    )
+
+
+def _word_parts(docs: list[str], nmin: int, nmax: int):
+    """(rows, buckets) of the word n-grams of many texts, one n at a time; the texts are tokenized in
+    one pass (the markers separate them)."""
+    tokens = _WORD_OR_MARK.findall(f" {_END} {_START} ".join(d.lower() for d in docs))
+    tokens = [_START, *tokens, _END]
+    rows = np.cumsum(np.asarray(tokens, dtype=object) == _START) - 1
+    for first, keys in _word_grams(tokens, nmin, nmax):
+        yield rows[first], keys
+
+
+def _char_parts(kind: str, docs: list[str], nmin: int, nmax: int):
+    """(rows, buckets) of the character n-grams of many texts, one n at a time."""
+    if kind == "chars":
+        codes, doc = _codes([" " + " ".join(d.lower().split()) + " " for d in docs])
+        interior_ok = codes != 32
+    else:
+        codes, doc = _codes(docs)
+        interior_ok = np.ones(codes.size, bool)
+    for _, starts, hashes in _windows(codes, nmin, nmax, interior_ok):
+        yield doc[starts], hashes
+
+
+_FIT_CHUNK = 2048  # texts whose n-gram occurrences are counted together (bounds the fit's memory)
+
+
+def _count_matrix(kind: str, docs: list[str], nmin: int, nmax: int) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Counts of every n-gram bucket seen in the texts, as a CSR matrix over the seen buckets (in
+    increasing order, with sorted indices), and those buckets.
+
+    Memory-lean: texts are taken ``_FIT_CHUNK`` at a time; each occurrence of a chunk becomes one 64-bit
+    key (row, bucket), and one in-place sort groups equal keys, giving the chunk's rows as sorted
+    (bucket, count) pairs; only those (4 + 4 bytes each) are kept. The buckets are then numbered through
+    one 4 MiB mark table and one 16 MiB lookup, freed at once."""
+    n_docs = len(docs)
+    extract = _word_parts if kind == "words" else (lambda d, a, b: _char_parts(kind, d, a, b))
+    shift = np.uint64(_HASH_BITS)
+    buckets, counts, row_nnz = [], [], np.zeros(n_docs, np.int64)
+    for lo in range(0, n_docs, _FIT_CHUNK):
+        chunk = docs[lo:lo + _FIT_CHUNK]
+        keys = []
+        for rows, hashes in extract(chunk, nmin, nmax):
+            key = rows.astype(np.uint64)
+            key <<= shift
+            key |= hashes
+            keys.append(key)
+            del rows, hashes
+        keys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+        keys.sort()
+        change = np.empty(keys.size, bool)
+        change[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=change[1:])
+        first = np.flatnonzero(change)
+        del change
+        pairs, size = keys[first], keys.size
+        del keys
+        counts.append(np.diff(first, append=size).astype(np.float32))  # lengths of the runs of equal keys
+        del first
+        rows = pairs >> shift
+        if rows.size and int(rows[-1]) >= len(chunk):  # (scipy does not check; it would write out of bounds)
+            raise ValueError("texts must be normalized: they contain NUL or the word block's markers")
+        row_nnz[lo:lo + len(chunk)] = np.bincount(rows.astype(np.int64), minlength=len(chunk))
+        buckets.append((pairs & np.uint64(_HASH_MASK)).astype(np.uint32))
+        del pairs, rows
+    buckets = np.concatenate(buckets)
+    counts = np.concatenate(counts)
+    seen = np.zeros(1 << _HASH_BITS, bool)
+    seen[buckets] = True
+    vocab = np.flatnonzero(seen)
+    column = np.cumsum(seen, dtype=np.int32)
+    del seen
+    column -= 1
+    indices = column[buckets]
+    del column, buckets
+    indptr = np.concatenate(([0], np.cumsum(row_nnz))).astype(np.int32)
+    matrix = sparse.csr_matrix((counts, indices, indptr), shape=(n_docs, vocab.size))
+    matrix.has_sorted_indices = True  # (each row's buckets are sorted, and numbered in order)
+    return matrix, vocab
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,8 +303,8 @@ def _words(docs: list[str], nmin: int, nmax: int, chunks: bool) -> _Occurrences:
 class _Block:
     """One TF-IDF block: fits its vocabulary and idf on training docs, transforms any docs."""
 
-    def __init__(self, kind: str, nmin: int, nmax: int):
-        self.kind, self.nmin, self.nmax = kind, nmin, nmax
+    def __init__(self, kind: str, nmin: int, nmax: int, alpha: float = NB_ALPHA):
+        self.kind, self.nmin, self.nmax, self.alpha = kind, nmin, nmax, alpha
         self.vocab = np.zeros(0, np.int64)  # sorted hash buckets seen in training
         self.idf = np.zeros(0, np.float32)
 
@@ -190,10 +312,7 @@ class _Block:
         """Feature columns (-1 when unknown) of every n-gram occurrence, with row (and chunk) index."""
         occ = _EXTRACTORS[self.kind](docs, self.nmin, self.nmax, chunks)
         if fit:
-            self.vocab = np.flatnonzero(np.bincount(occ.keys, minlength=1 << _HASH_BITS))
-            lookup = np.full(1 << _HASH_BITS, -1, np.int32)
-            lookup[self.vocab] = np.arange(self.size)
-            return _Occurrences(occ.rows, lookup[occ.keys], occ.chunks)
+            self.vocab = np.unique(occ.keys)
         cols = np.minimum(np.searchsorted(self.vocab, occ.keys), max(self.size - 1, 0))
         known = self.vocab[cols] == occ.keys if self.size else np.zeros(cols.size, bool)
         return _Occurrences(occ.rows, np.where(known, cols, -1), occ.chunks)
@@ -208,17 +327,30 @@ class _Block:
             (np.ones(int(known.sum()), np.float32), (occ.rows[known], occ.keys[known])), shape=(n_docs, self.size)
         )
         counts.sum_duplicates()
+        return self._tfidf(counts, fit)
+
+    def _tfidf(self, counts: sparse.csr_matrix, fit: bool) -> sparse.csr_matrix:
+        """Sublinear tf times idf (fitted here when ``fit``), l2-normalised rows, in place."""
+        n_docs = counts.shape[0]
         if fit:
             df = np.bincount(counts.indices, minlength=self.size)
             self.idf = (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
-        weights = (1 + np.log(counts.data)) * self.idf[counts.indices]
-        row_of = np.repeat(np.arange(n_docs), np.diff(counts.indptr))
-        norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=n_docs))
-        counts.data = (weights / np.maximum(norms, 1e-12)[row_of]).astype(np.float32)
+        weights = counts.data  # (in place, float32: no full-size temporaries beyond one)
+        np.log(weights, out=weights)
+        weights += 1
+        weights *= self.idf[counts.indices]
+        lengths = np.diff(counts.indptr)
+        squares = np.append(weights * weights, np.float32(0))  # (a last zero: reduceat's empty rows)
+        norms = np.add.reduceat(squares, counts.indptr[:-1], dtype=np.float64) if n_docs else np.zeros(0)
+        del squares
+        norms = np.where(lengths > 0, np.sqrt(norms), 1).astype(np.float32)
+        weights /= np.repeat(np.maximum(norms, 1e-12), lengths)
+        counts.data = weights
         return counts
 
     def fit_transform(self, docs: list[str]) -> sparse.csr_matrix:
-        return self.matrix(self.occurrences(docs, fit=True), len(docs), fit=True)
+        counts, self.vocab = _count_matrix(self.kind, docs, self.nmin, self.nmax)
+        return self._tfidf(counts, fit=True)
 
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
         return self.matrix(self.occurrences(docs, fit=False), len(docs), fit=False)
@@ -228,28 +360,68 @@ _EXTRACTORS = {"chars": _char_wb, "raw": _char_raw, "words": _words}
 BLOCKS = (("chars", 2, 5), ("raw", 2, 4), ("words", 1, 2))  # (kind, shortest, longest n-gram)
 
 
-def _nb_log_probs(counts: np.ndarray) -> np.ndarray:
+def _nb_log_probs(counts: np.ndarray, alpha: float = NB_ALPHA) -> np.ndarray:
     """Naive Bayes log P(feature | class), (n_features, n_classes), from per-class summed features."""
-    smoothed = counts + NB_ALPHA
+    smoothed = counts + alpha
     return np.log(smoothed / smoothed.sum(axis=1, keepdims=True)).T.astype(np.float32)
 
 
-def _centered(scores: np.ndarray) -> np.ndarray:
-    return scores - scores.mean(axis=1, keepdims=True)
+def _block_weights(counts: np.ndarray, alpha: float) -> np.ndarray:
+    """A block's scorer, (n_features, n_classes), from its per-class summed features (n_classes,
+    n_features): naive Bayes log P(feature | class), centered over the classes (only differences
+    between classes matter), so a text's scores are its block row times these weights."""
+    weights = _nb_log_probs(counts, alpha)
+    return np.ascontiguousarray(weights - weights.mean(axis=1, keepdims=True))
 
 
-_STYLE = [re.compile(p) for p in (r"(?:https?://|www\.)\S+", r"@\w", r"#\w", r"\n", r"[A-Z]", r"\d", r"[^\w\s]",
-                                   r"[^\x00-\x7f]", r"[!?]", r"&")]
+_STYLE_CHARS = [re.compile(p) for p in (r"\n", r"[A-Z]", r"\d", r"[^\w\s]", r"[^\x00-\x7f]", r"[!?]", r"&")]
+_STYLE = [_URL, re.compile(r"@\w"), re.compile(r"#\w"), *_STYLE_CHARS]
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _style(texts: Sequence[str]) -> np.ndarray:
+    """Per text: length, words, links, mentions, hashtags, newlines, capitals, digits, punctuation,
+    non-ASCII characters, exclamations, ampersands: what ``len(p.findall(text))`` counts for each ``p``
+    in ``_STYLE``, computed over all texts at once on their code points (texts must not contain NUL)."""
+    n = len(texts)
+    if n <= 16:  # (a prediction: plain regular expressions are faster on a few texts)
+        return np.array([[len(t), len(t.split()), *(len(p.findall(t)) for p in _STYLE)] for t in texts],
+                        dtype=np.float32).reshape(n, len(_STYLE) + 2)
+    out = np.zeros((n, 2 + 3 + len(_STYLE_CHARS)), np.float32)
+    out[:, 0] = [len(t) for t in texts]
+    out[:, 1] = [len(t.split()) for t in texts]
+    joined = "\x00".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    if not codes.size:
+        return out
+    starts = np.concatenate(([0], np.flatnonzero(codes == 0) + 1))  # each text and its terminator
+    links = [m.start() for m in _URL.finditer(joined.replace("\x00", " "))]
+    out[:, 2] = np.bincount(np.searchsorted(starts, links, side="right") - 1, minlength=n) if links else 0
+    distinct = np.flatnonzero(np.bincount(codes))  # at most 0x110000 counts
+    chars = [chr(c) for c in distinct]
+    table = np.zeros(int(distinct[-1]) + 1, np.uint8)  # bit i: the code point matches pattern i
+    for bit, pattern in enumerate([_WORD_CHAR, *_STYLE_CHARS]):
+        table[distinct[[bool(pattern.match(c)) for c in chars]]] |= np.uint8(1 << bit)
+    table[0] = 0
+    flags = table[codes]
+
+    def per_text(hit: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(np.append(hit, False).view(np.int8), starts, dtype=np.int32)
+
+    following_word = np.append(flags[1:] & np.uint8(1), np.uint8(0))
+    for column, mark in ((3, "@"), (4, "#")):
+        out[:, column] = per_text((codes == ord(mark)) & (following_word != 0))
+    for column, bit in enumerate(range(1, 1 + len(_STYLE_CHARS)), start=5):
+        out[:, column] = per_text(flags & np.uint8(1 << bit) != 0)
+    return out
 
 
 def _dense(texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
     """The embeddings, and (log) counts of a few style markers: length, links, mentions, hashtags,
     newlines, capitals, digits, punctuation, non-ASCII characters, exclamations, ampersands."""
+    texts = [(t or "").replace("\x00", "\ufffd") for t in texts]
     embeddings = np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)
-    style = np.array(
-        [[len(t), len(t.split()), *(len(p.findall(t)) for p in _STYLE)] for t in texts], dtype=np.float32
-    ).reshape(len(texts), len(_STYLE) + 2)
-    return np.hstack([embeddings, np.log1p(style)])
+    return np.hstack([embeddings, np.log1p(_style(texts))])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -259,19 +431,22 @@ def _dense(texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
 @dataclass
 class _Prepared:
     """Everything a fit and its cross-validation share: labels, folds, the sparse blocks (fitted once,
-    unsupervised, on all texts), the standardized embeddings, and per-fold, per-class feature sums."""
+    unsupervised, on all texts), the standardized dense features, and the stacking features of every
+    fold for every set of excluded folds that the fit and the cross-validation need.
+
+    Memory matters (the app fits on a request): the blocks are built one at a time, with the rows in
+    fold order so that a fold is a contiguous slice; each block's naive Bayes is trained per set of
+    excluded folds from per-fold class sums, applied to the folds concerned, and the block's matrix
+    is dropped before the next block is built. Only small score matrices are kept."""
 
     classes: list[str]
     y: np.ndarray
     folds: list[np.ndarray]  # row indices of each fold
     blocks: list[_Block]
-    fold_matrices: list[list[sparse.csr_matrix]]  # [block][fold]
-    fold_sums: list[np.ndarray]  # [block] -> (n_folds, n_classes, n_features)
-    dense: np.ndarray  # standardized embeddings and style features
+    weights: list[np.ndarray]  # [block] its scorers trained on all folds, for the final model
     mean: np.ndarray
     scale: np.ndarray
-    _log_probs: dict = field(default_factory=dict)  # (block, excluded folds) -> naive Bayes log probs
-    _scores: dict = field(default_factory=dict)  # (fold, excluded folds) -> stacking features
+    _scores: dict  # (fold, excluded folds) -> stacking features of the fold's rows
 
     @classmethod
     def build(cls, texts, embeddings, labels, folds: int, random_state: int) -> _Prepared:
@@ -279,39 +454,50 @@ class _Prepared:
         if len(embeddings) != len(texts) or len(texts) != len(y):
             raise ValueError("texts, embeddings and labels must have the same length")
         dense = _dense(texts, embeddings)
-        fold_rows = _stratified_folds(y, folds, random_state)
-        docs = [normalize(t) for t in texts]
-        blocks = [_Block(*spec) for spec in BLOCKS]
-        matrices = [block.fit_transform(docs) for block in blocks]
-        onehot = np.eye(len(classes), dtype=np.float32)[y]
-        fold_matrices = [[m[rows] for rows in fold_rows] for m in matrices]
-        fold_sums = [
-            np.stack([np.asarray((part.T @ onehot[rows]).T) for part, rows in zip(parts, fold_rows)])
-            for parts in fold_matrices
-        ]
         mean = dense.mean(axis=0)
         scale = dense.std(axis=0) + 1e-6
-        return cls(classes, y, fold_rows, blocks, fold_matrices, fold_sums, (dense - mean) / scale, mean, scale)
+        dense = (dense - mean) / scale
+        fold_rows = _stratified_folds(y, folds, random_state)
+        order = np.concatenate(fold_rows)
+        bounds = np.cumsum([0, *(len(rows) for rows in fold_rows)])
+        n_folds, k = len(fold_rows), len(classes)
+        # (fold, class) indicator of the rows in fold order: its product with a block gives per-fold,
+        # per-class feature sums
+        group = np.repeat(np.arange(n_folds), np.diff(bounds)) * k + y[order]
+        indicator = sparse.csr_matrix(
+            (np.ones(len(order), np.float32), (group, np.arange(len(order)))), shape=(n_folds * k, len(order))
+        )
+        # the fit needs each fold's scores with that fold excluded; the cross-validation also needs
+        # them with each other fold excluded too
+        needed = [[frozenset({f}), *(frozenset({f, h}) for h in range(n_folds) if h != f)] for f in range(n_folds)]
+        docs = [normalize(texts[i]) for i in order]
+        blocks = [_Block(*spec) for spec in BLOCKS]
+        parts: dict[tuple[int, frozenset], list[np.ndarray]] = {}
+        final = []
+        for block in blocks:
+            matrix = block.fit_transform(docs)
+            sums = (indicator @ matrix).toarray().reshape(n_folds, k, -1)
+            total = sums.sum(axis=0)
+            final.append(_block_weights(total, block.alpha))
+            for f, sets in enumerate(needed):  # one product per fold, for all its sets at once
+                weights = np.hstack([_block_weights(total - sums[sorted(e)].sum(axis=0), block.alpha) for e in sets])
+                scores = matrix[bounds[f]:bounds[f + 1]] @ weights
+                width = weights.shape[1] // len(sets)
+                for i, excluded in enumerate(sets):
+                    parts.setdefault((f, excluded), []).append(scores[:, i * width:(i + 1) * width])
+                del weights
+            del matrix, sums, total
+        scores = {
+            (f, excluded): np.hstack([*blocks_scores, dense[fold_rows[f]]])
+            for (f, excluded), blocks_scores in parts.items()
+        }
+        return cls(classes, y, fold_rows, blocks, final, mean, scale, scores)
 
     def scores(self, fold: int, excluded: frozenset[int]) -> np.ndarray:
         """Stacking features of the rows of ``fold``: each block's naive Bayes scores, trained on the
-        folds not in ``excluded``, then the standardized dense features. Cached: the fit's out-of-fold
-        scores are also the cross-validation's test scores."""
-        if (fold, excluded) not in self._scores:
-            parts = [
-                _centered(matrices[fold] @ self.log_probs(block, excluded))
-                for block, matrices in enumerate(self.fold_matrices)
-            ]
-            self._scores[fold, excluded] = np.hstack([*parts, self.dense[self.folds[fold]]])
+        folds not in ``excluded``, then the standardized dense features. The fit's out-of-fold scores
+        are also the cross-validation's test scores."""
         return self._scores[fold, excluded]
-
-    def log_probs(self, block: int, excluded: frozenset[int]) -> np.ndarray:
-        """Naive Bayes of ``block`` trained on the folds not in ``excluded`` (cached: in the
-        cross-validation every pair of folds is excluded twice)."""
-        if (block, excluded) not in self._log_probs:
-            sums = self.fold_sums[block]
-            self._log_probs[block, excluded] = _nb_log_probs(sums.sum(axis=0) - sums[sorted(excluded)].sum(axis=0))
-        return self._log_probs[block, excluded]
 
     def stacked(self, held_out: int | None) -> tuple[np.ndarray, np.ndarray]:
         """Out-of-fold stacking features and labels of all rows outside fold ``held_out``."""
@@ -340,8 +526,12 @@ def _stratified_folds(y: np.ndarray, folds: int, random_state: int) -> list[np.n
     return [test for _, test in splitter.split(np.zeros(len(y)), y)]
 
 
-def _logistic_regression(features: np.ndarray, y: np.ndarray) -> LogisticRegression:
-    return LogisticRegression(C=STACK_C, tol=1e-3, max_iter=300).fit(features, y)
+def _logistic_regression(features: np.ndarray, y: np.ndarray, start: LogisticRegression | None = None):
+    """The final classifier; ``start``, a model fitted on similar data, is its initial solution."""
+    lr = LogisticRegression(C=STACK_C, tol=1e-3, max_iter=300, warm_start=start is not None)
+    if start is not None:
+        lr.coef_, lr.intercept_ = start.coef_.copy(), start.intercept_.copy()
+    return lr.fit(features, y)
 
 
 class AuthorshipModel:
@@ -364,12 +554,12 @@ class AuthorshipModel:
         self._lr.intercept_ /= temperature
         self.classes_ = prep.classes
         self._blocks = prep.blocks
-        self._log_probs = [prep.log_probs(block, frozenset()) for block in range(len(prep.blocks))]
+        self._weights = prep.weights
         self._mean, self._scale = prep.mean, prep.scale
 
     def _features(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
         docs = [normalize(t) for t in texts]
-        parts = [_centered(block.transform(docs) @ lp) for block, lp in zip(self._blocks, self._log_probs)]
+        parts = [block.transform(docs) @ weights for block, weights in zip(self._blocks, self._weights)]
         parts.append((_dense(texts, embeddings) - self._mean) / self._scale)
         return np.hstack(parts)
 
@@ -378,7 +568,7 @@ class AuthorshipModel:
             raise RuntimeError("fit the model first")
         if not len(texts):
             return np.zeros((0, len(self.classes_)))
-        with threadpool_limits(1):
+        with _one_thread():
             return self._lr.predict_proba(self._features(texts, embeddings))
 
     def explain(self, text: str, embedding: np.ndarray, target: str, top: int = 8) -> list[Evidence]:
@@ -396,9 +586,11 @@ class AuthorshipModel:
         direction = self._contrast(text, embedding, self.classes_.index(target))
         per_chunk = np.zeros(len(spans))
         doc = [normalize(text)]
-        k = len(self.classes_)
-        for i, (block, log_probs) in enumerate(zip(self._blocks, self._log_probs)):
-            weights = (log_probs - log_probs.mean(axis=1, keepdims=True)) @ direction[i * k:(i + 1) * k]
+        start = 0
+        for block, block_weights in zip(self._blocks, self._weights):
+            width = block_weights.shape[1]
+            weights = block_weights @ direction[start:start + width]
+            start += width
             occ = block.occurrences(doc, fit=False, chunks=True)
             known = occ.keys >= 0
             cols, chunks = occ.keys[known], occ.chunks[known]
@@ -417,6 +609,17 @@ class AuthorshipModel:
         others = np.delete(np.arange(len(probs)), target)
         mix = probs[others] / max(probs[others].sum(), 1e-12)
         return coef[target] - mix @ coef[others]
+
+
+_CONTROLLER: list[ThreadpoolController] = []
+
+
+def _one_thread():
+    """``threadpool_limits(1)`` for predictions, without rescanning the loaded libraries every time
+    (that scan costs about 2.5 ms, most of a warm prediction)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1)
 
 
 def _evidence(text: str, spans: list[tuple[int, int]], per_chunk: np.ndarray, top: int) -> list[Evidence]:
@@ -447,10 +650,10 @@ _CORE = re.compile(r"[\w#@](?:.*\w)?", re.DOTALL)
 def _cv_accuracy(prep: _Prepared) -> float:
     """Accuracy over the folds of ``prep``: for each fold, naive Bayes and the logistic regression are
     trained on the other folds only (the stacking inside uses those folds as its own)."""
-    right = 0
+    right, lr = 0, None
     for held_out, rows in enumerate(prep.folds):
         features, y = prep.stacked(held_out)
-        lr = _logistic_regression(features, y)
+        lr = _logistic_regression(features, y, start=lr)  # the previous fold's model is a close start
         predicted = lr.predict(prep.scores(held_out, frozenset({held_out})))
         right += int((predicted == prep.y[rows]).sum())
     return right / len(prep.y)
