@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Account, Tweet
-from .accounts import find_account
 from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from .charts import MapLayout, TweetMap, fit_projection, map_layout, tweet_map
 from .embedding import Embedder
@@ -91,13 +90,12 @@ def resolve_candidates(session: Session, handles: Sequence[str], max_candidates:
         raise InvalidInput("Each account can be chosen only once.")
     if len(names) < 2:
         raise InvalidInput(f"Choose at least 2 accounts (at most {max_candidates}) to compare.")
-    accounts = []
-    for name in names:
-        account = find_account(session, name)
-        if account is None:
+    found = {a.username.lower(): a for a in session.scalars(
+        select(Account).where(func.lower(Account.username).in_(lowered)))}
+    for name, key in zip(names, lowered):
+        if key not in found:
             raise AccountNotFound(f"@{name[:40]} is not stored here; it may have been deleted. Add it first.")
-        accounts.append(account)
-    return accounts
+    return [found[key] for key in lowered]
 
 
 def cache_key(accounts: Sequence[Account]) -> tuple:
