@@ -426,3 +426,21 @@ def test_a_request_refused_by_csrf_still_has_a_request_id(make_app, fake_x):
     response = app.test_client().post("/accounts", data={"handle": "SenWarren"}, headers={"X-Request-ID": "csrf-test-1"})
     assert response.status_code == 400 and response.headers["X-Request-ID"] == "csrf-test-1"
     assert "request_id=csrf-test-1" in log.getvalue() and "status=400" in log.getvalue()
+
+
+def test_a_server_without_secret_key_refuses_to_start_but_cli_commands_run(monkeypatch):
+    import click
+
+    from twitapp import create_app
+    from twitapp.config import Config, ConfigError
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app(Config())  # as gunicorn builds it
+    with click.Context(click.Command("run"), info_name="run"), pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(Config())  # flask run without --debug
+    with click.Context(click.Command("upgrade"), info_name="upgrade"):
+        app = create_app(Config())  # flask db upgrade, flask demo...: no cookie to sign
+    assert len(app.config["SECRET_KEY"]) == 64

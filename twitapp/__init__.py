@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 
+import click
 from dotenv import load_dotenv
 from flask import Flask
 
@@ -23,12 +25,18 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def configure(app: Flask, config: Config) -> None:
-    config.validate(debug=app.debug)
+    config.validate(debug=app.debug, serving=serves_requests())
     app.config.from_object(config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(config.DATABASE_URL, app.instance_path)
-    if app.config.get("SECRET_KEY") is None:  # development only: validate() refused production
-        app.config["SECRET_KEY"] = "dev-only-not-secret"
+    if app.config.get("SECRET_KEY") is None:  # debug or a CLI command: validate() refused a production server
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+
+def serves_requests() -> bool:
+    """False when a Flask CLI command other than ``flask run`` builds the app (it signs no cookie)."""
+    context = click.get_current_context(silent=True)
+    return context is None or context.info_name == "run"
 
 
 def register_extensions(app: Flask) -> None:

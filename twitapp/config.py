@@ -89,9 +89,13 @@ class Config:
         self.RATE_LIMIT_PREDICT = os.environ.get("RATE_LIMIT_PREDICT") or "30 per minute;600 per hour"
         self.RATE_LIMIT_ADMIN = os.environ.get("RATE_LIMIT_ADMIN") or "10 per minute;50 per hour"
 
-    def validate(self, debug: bool) -> None:
-        """Fail fast on what production cannot run without."""
-        if not self.SECRET_KEY and not (debug or self.TESTING):
+    def validate(self, debug: bool, serving: bool = True) -> None:
+        """Fail fast on what production cannot run without.
+
+        ``SECRET_KEY`` signs sessions and CSRF tokens, so only an app that serves requests outside debug needs
+        it: a CLI command (``flask db upgrade``, ``flask demo``...) runs without one.
+        """
+        if not self.SECRET_KEY and serving and not (debug or self.TESTING):
             raise ConfigError(
                 "SECRET_KEY is not set. Set it in the environment or in .env "
                 "(python -c 'import secrets; print(secrets.token_hex(32))'), "
