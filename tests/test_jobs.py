@@ -76,7 +76,8 @@ def run_queued(app) -> None:
     from rq import SimpleWorker
 
     with app.app_context():
-        SimpleWorker([jobs.queue()], connection=jobs.connection()).work(burst=True)
+        queue = jobs.queue()
+        SimpleWorker([queue], connection=jobs.connection(), serializer=queue.serializer).work(burst=True)
 
 
 def stored(app, username):

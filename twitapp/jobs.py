@@ -19,6 +19,8 @@ Guarantees
   error or timeout after 15 s, 1 min, 5 min; at most ``MAX_RETRIES`` times (an rq ``Retry`` returned by the
   job). Any other error fails at once, with its message; the page and API show that message, never a
   traceback.
+* No pickle: jobs, their meta and results are JSON (rq's ``JSONSerializer``); a plain ``rq worker`` needs
+  ``--serializer rq.serializers.JSONSerializer``.
 * Uploads: the file's bytes go to Redis under ``hypotweet:upload:<job id>`` (expiring after a day), not into
   the job's payload, and are deleted once the job is over. The worker may be another dyno, so a path on
   the web dyno's disk would not do; Redis holds each upload (up to ``MAX_UPLOAD_MB``) while it waits.
@@ -130,8 +132,9 @@ def connection():
 
 def queue():
     from rq import Queue
+    from rq.serializers import JSONSerializer
 
-    return Queue(QUEUE, connection=connection())
+    return Queue(QUEUE, connection=connection(), serializer=JSONSerializer)
 
 
 def job_id_for(kind: str, params: dict) -> str:
@@ -177,9 +180,10 @@ def describe(kind: str, params: dict) -> str:
 def fetch(job_id: str):
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
+    from rq.serializers import JSONSerializer
 
     try:
-        return Job.fetch(job_id, connection=connection())
+        return Job.fetch(job_id, connection=connection(), serializer=JSONSerializer)
     except NoSuchJobError:
         return None
 
@@ -423,6 +427,7 @@ def run_worker(burst: bool = False, with_scheduler: bool = True) -> None:
     are dropped before forking, each horse opening its own. ``HerokuWorker`` turns a dyno's SIGTERM into a
     prompt retry of the job instead of a kill 30 seconds later.
     """
+    from rq.serializers import JSONSerializer
     from rq.worker import HerokuWorker
 
     from . import runtime
@@ -430,7 +435,7 @@ def run_worker(burst: bool = False, with_scheduler: bool = True) -> None:
 
     runtime.embedder().embed(["warm up the spaCy model"])
     db.engine.dispose()
-    worker = HerokuWorker([queue()], connection=connection())
+    worker = HerokuWorker([queue()], connection=connection(), serializer=JSONSerializer)
     worker.work(burst=burst, with_scheduler=with_scheduler)
 
 
