@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import numpy as np
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -69,10 +68,6 @@ class Tweet(db.Model):
     account: Mapped[Account] = relationship(back_populates="tweets")
 
     __table_args__ = (Index("ix_tweets_account_id_created_at", "account_id", "created_at"),)
-
-    @property
-    def vector(self) -> np.ndarray:
-        return np.frombuffer(self.embedding, dtype=np.float32)
 
     def __repr__(self) -> str:
         return f"<Tweet {self.id}>"

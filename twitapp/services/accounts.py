@@ -33,25 +33,17 @@ def get_account(session: Session, handle: str) -> Account:
 
 
 def list_accounts(session: Session, usernames: list[str] | None = None) -> list[AccountSummary]:
-    """Stored accounts (all, or those named) with their tweet counts, by username."""
-    counts = (
-        select(Tweet.account_id, func.count(Tweet.id).label("n"), func.max(Tweet.created_at).label("newest"))
-        .group_by(Tweet.account_id)
-        .subquery()
-    )
-    query = (
-        select(Account, counts.c.n, counts.c.newest)
-        .outerjoin(counts, counts.c.account_id == Account.id)
-        .order_by(func.lower(Account.username))
-    )
+    """Stored accounts (all, or those named) with their tweet counts, by username.
+
+    The count is the column the ingest service keeps; the newest tweet's time is a correlated max that the
+    (account_id, created_at) index answers without scanning the tweets.
+    """
+    newest = (select(func.max(Tweet.created_at)).where(Tweet.account_id == Account.id)
+              .correlate(Account).scalar_subquery())
+    query = select(Account, newest).order_by(func.lower(Account.username))
     if usernames is not None:
         query = query.where(func.lower(Account.username).in_([u.lower() for u in usernames]))
-    rows = session.execute(query)
-    return [AccountSummary(account, n or 0, newest) for account, n, newest in rows]
-
-
-def tweet_count(session: Session, account: Account) -> int:
-    return session.scalar(select(func.count(Tweet.id)).where(Tweet.account_id == account.id)) or 0
+    return [AccountSummary(account, account.tweet_count, at) for account, at in session.execute(query)]
 
 
 def tweet_times(session: Session, account: Account) -> list[datetime]:

@@ -571,10 +571,11 @@ class AuthorshipModel:
         with _one_thread():
             return self._lr.predict_proba(self._features(texts, embeddings))
 
-    def explain(self, text: str, embedding: np.ndarray, target: str, top: int = 8) -> list[Evidence]:
+    def explain(self, text: str, embedding: np.ndarray, target: str, top: int = 8,
+                probabilities: np.ndarray | None = None) -> list[Evidence]:
         """The words of ``text`` that pushed most towards ``target`` against the other candidates.
 
-        The score of every n-gram block is linear in its TF-IDF features, so each n-gram's share of the
+        ``probabilities`` are ``predict_proba`` of this text, where the caller has them already. The score of every n-gram block is linear in its TF-IDF features, so each n-gram's share of the
         target's log-odds against the others (weighted by their probabilities) is exact; n-grams are
         credited to the word their last character falls in, and a word's shares are summed over its
         n-grams and occurrences."""
@@ -583,7 +584,9 @@ class AuthorshipModel:
         spans = _chunk_spans(text)
         if not spans:
             return []
-        direction = self._contrast(text, embedding, self.classes_.index(target))
+        if probabilities is None:
+            probabilities = self.predict_proba([text], np.asarray(embedding).reshape(1, -1))[0]
+        direction = self._contrast(probabilities, self.classes_.index(target))
         per_chunk = np.zeros(len(spans))
         doc = [normalize(text)]
         start = 0
@@ -599,13 +602,12 @@ class AuthorshipModel:
             np.add.at(per_chunk, chunks, share)
         return _evidence(text, spans, per_chunk, top)
 
-    def _contrast(self, text: str, embedding: np.ndarray, target: int) -> np.ndarray:
+    def _contrast(self, probs: np.ndarray, target: int) -> np.ndarray:
         """Gradient of log(p_target / (1 - p_target)) with respect to the stacking features: the
         target's coefficients minus the others', weighted by the others' probabilities."""
         coef = self._lr.coef_
         if coef.shape[0] == 1:  # binary: scikit-learn keeps only the second class's row
             coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
-        probs = self.predict_proba([text], np.asarray(embedding).reshape(1, -1))[0]
         others = np.delete(np.arange(len(probs)), target)
         mix = probs[others] / max(probs[others].sum(), 1e-12)
         return coef[target] - mix @ coef[others]

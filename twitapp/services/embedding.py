@@ -64,9 +64,6 @@ class Embedder:
             progress(len(texts) % BATCH_SIZE)
         return out
 
-    def embed_one(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
-
 
 def _clean(texts: Iterable[str]) -> Iterable[str]:
     for text in texts:
@@ -76,9 +73,3 @@ def _clean(texts: Iterable[str]) -> Iterable[str]:
 def to_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
-
-def from_bytes(blob: bytes, dim: int) -> np.ndarray:
-    vector = np.frombuffer(blob, dtype=np.float32)
-    if vector.shape != (dim,):
-        raise ValueError(f"stored embedding has {vector.size} values, expected {dim}")
-    return vector

@@ -7,7 +7,7 @@ the work is; the CLI draws a bar with it and a background job saves it in the jo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import insert, select
@@ -69,7 +69,6 @@ class IngestResult:
     skipped_retweets: int = 0
     skipped_empty: int = 0
     fetched: int = 0
-    details: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         verb = "Added" if self.created else "Updated"

@@ -125,7 +125,7 @@ def predict_author(session: Session, handles: Sequence[str], text: str, embedder
         probabilities=probabilities,
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
-        evidence=fitted.model.explain(text, vector[0], target=winner),
+        evidence=fitted.model.explain(text, vector[0], target=winner, probabilities=probs),
         similar={fitted.usernames[a]: _most_similar(fitted, a, vector[0]) for a in classes},
         cached=cached,
         fit_seconds=fitted.fit_seconds,
