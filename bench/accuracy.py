@@ -13,7 +13,7 @@ Reported per k and model: mean and worst accuracy over trials, mean predicted pr
 (argmax) author ("conf", to compare with accuracy), mean fit and predict seconds per trial (embedding
 excluded: the app stores embeddings with the tweets). Every tweet is embedded once per run.
 
-    OPENBLAS_NUM_THREADS=1 python bench/accuracy.py --k 2,3,4 --trials 20 [--json]
+    OPENBLAS_NUM_THREADS=1 python bench/accuracy.py --k 2,3,4 --trials 20 [--half tune|check] [--json]
 """
 from __future__ import annotations
 
@@ -59,9 +59,22 @@ def load_tweets(path: Path) -> tuple[list[str], dict[str, list[int]]]:
     return texts, {author: [i for _, i in sorted(rows)] for author, rows in dated.items()}
 
 
-def draw_trials(by_author, ks, trials, train, test, seed) -> dict[int, list[dict[str, tuple[list[int], list[int]]]]]:
-    """Per k, ``trials`` draws of k authors, each author mapped to (train rows, test rows)."""
+SPLIT_SEED = 12345  # the seeded split of the authors into a tuning half and a checking half
+
+
+def eligible_authors(by_author, train: int, test: int, half: str = "all") -> list[str]:
+    """Authors with ``train + test`` tweets; ``half`` "tune" or "check" keeps one half of a seeded split
+    (model settings are chosen on the tuning half and checked on the other)."""
     eligible = sorted(a for a, rows in by_author.items() if len(rows) >= train + test)
+    if half == "all":
+        return eligible
+    shuffled = [str(a) for a in np.random.default_rng(SPLIT_SEED).permutation(eligible)]
+    return sorted(shuffled[:len(shuffled) // 2] if half == "tune" else shuffled[len(shuffled) // 2:])
+
+
+def draw_trials(by_author, ks, trials, train, test, seed, half: str = "all") -> dict[int, list[dict[str, tuple[list[int], list[int]]]]]:
+    """Per k, ``trials`` draws of k authors, each author mapped to (train rows, test rows)."""
+    eligible = eligible_authors(by_author, train, test, half)
     draws = {}
     for k in ks:
         if k > len(eligible):
@@ -159,11 +172,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--test", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
+    parser.add_argument("--half", choices=("all", "tune", "check"), default="all",
+                        help="draw authors from one half of a seeded split: tune settings on one, check on the other")
     args = parser.parse_args(argv)
     ks = [int(k) for k in args.k.split(",")]
 
     texts, by_author = load_tweets(args.data)
-    draws = draw_trials(by_author, ks, args.trials, args.train, args.test, args.seed)
+    draws = draw_trials(by_author, ks, args.trials, args.train, args.test, args.seed, args.half)
     rows = [r for per_k in draws.values() for draw in per_k for tr, te in draw.values() for r in (*tr, *te)]
     start = time.perf_counter()
     vectors = embed_once(texts, rows)
@@ -182,7 +197,7 @@ def main(argv=None) -> dict:
                     f"{summary['mean_confidence']:>6.3f} {summary['fit_s']:>7.2f} {summary['predict_s']:>9.3f}",
                     flush=True,
                 )
-    report = {"results": results, "data": str(args.data), "trials": args.trials}
+    report = {"results": results, "data": str(args.data), "trials": args.trials, "half": args.half}
     if args.json:
         print(json.dumps(report))
     return report

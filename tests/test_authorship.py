@@ -167,3 +167,30 @@ def test_style_counts_match_their_regular_expressions(sample):
     texts = sample["train"][0][:300] + ["@@a ##b http://x.co/www.y @ # İ", "", "a\nb!?& www.a.b"]
     expected = [[len(t), len(t.split()), *(len(p.findall(t)) for p in patterns)] for t in texts]
     np.testing.assert_array_equal(_style(texts), np.array(expected, dtype=np.float32))
+
+
+def test_block_scores_favour_the_account_that_uses_an_ngram():
+    """Complement naive Bayes: a feature only one account uses scores highest for that account, a feature
+    every account uses about as often scores near zero, and only differences between accounts remain."""
+    from twitapp.services.authorship import _block_weights
+
+    # per-account sums (3 accounts x 3 features): feature 0 only account 0's, feature 1 only account 1's
+    weights = _block_weights(np.array([[5.0, 0.0, 4.0], [0.0, 5.0, 4.0], [0.0, 0.0, 4.0]]), alpha=0.1)
+    assert weights.shape == (3, 3)  # (features, accounts)
+    np.testing.assert_allclose(weights.sum(axis=1), 0, atol=1e-5)
+    assert weights[0].argmax() == 0 and weights[1].argmax() == 1
+    assert np.abs(weights[2]).max() < 0.5 * min(weights[0].max(), weights[1].max())
+    # between two accounts it is naive Bayes: log P(feature | account) centered over the accounts
+    two = np.array([[3.0, 1.0], [1.0, 3.0]])
+    smoothed = two + 0.1
+    log_probs = np.log(smoothed / smoothed.sum(axis=1, keepdims=True)).T
+    np.testing.assert_allclose(_block_weights(two, 0.1), log_probs - log_probs.mean(axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_predict_and_explain_is_predict_proba_and_explain_of_the_winner(model, sample):
+    texts, embeddings, _ = sample["test"]
+    for i in range(5):
+        probabilities, evidence = model.predict_and_explain(texts[i], embeddings[i])
+        np.testing.assert_allclose(probabilities, model.predict_proba(texts[i:i + 1], embeddings[i:i + 1])[0], rtol=1e-6)
+        winner = model.classes_[int(np.argmax(probabilities))]
+        assert evidence == model.explain(texts[i], embeddings[i], winner)

@@ -114,8 +114,8 @@ def predict_author(session: Session, handles: Sequence[str], text: str, embedder
     fitted, cached = cache.get_or_build(key, lambda: fit_set(session, accounts))
 
     vector = embedder.embed([text])
-    probs = fitted.model.predict_proba([text], vector)[0]
-    order = np.argsort(-probs)
+    probs, evidence = fitted.model.predict_and_explain(text, vector[0])
+    order = np.argsort(-probs, kind="stable")  # (ties: the first, as predict_and_explain explains)
     classes = fitted.model.classes_
     probabilities = {fitted.usernames[classes[i]]: float(probs[i]) for i in order}
     winner = classes[order[0]]
@@ -125,7 +125,7 @@ def predict_author(session: Session, handles: Sequence[str], text: str, embedder
         probabilities=probabilities,
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
-        evidence=fitted.model.explain(text, vector[0], target=winner, probabilities=probs),
+        evidence=evidence,
         similar={fitted.usernames[a]: _most_similar(fitted, a, vector[0]) for a in classes},
         cached=cached,
         fit_seconds=fitted.fit_seconds,
