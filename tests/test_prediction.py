@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
+from sqlalchemy import select
 
 from twitapp import runtime
 from twitapp.extensions import db
+from twitapp.models import Account, Tweet
 from twitapp.services.model_cache import ModelCache
 from twitapp.services.prediction import predict_author
 
@@ -87,3 +90,18 @@ def test_a_failed_build_is_not_cached():
         cache.get_or_build("k", lambda: (_ for _ in ()).throw(RuntimeError("fit failed")))
     assert "k" not in cache
     assert cache.get_or_build("k", lambda: "ok") == ("ok", False)
+
+
+def test_similar_tweets_are_each_accounts_nearest_by_cosine(app, two_senators):
+    with app.app_context():
+        prediction = predict()
+        text_vector = runtime.embedder().embed([TEXT])[0]
+        for username, similar in prediction.similar.items():
+            rows = db.session.execute(
+                select(Tweet.id, Tweet.embedding).join(Account).where(Account.username == username)).all()
+            vectors = np.vstack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows])
+            cosine = vectors @ text_vector / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(text_vector))
+            expected = np.sort(cosine)[::-1][:3]
+            np.testing.assert_allclose([s.similarity for s in similar], expected, atol=1e-5)
+            by_id = dict(zip((r.id for r in rows), cosine))
+            assert all(abs(by_id[s.id] - s.similarity) < 1e-5 for s in similar)

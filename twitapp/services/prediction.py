@@ -186,7 +186,9 @@ def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> lis
     if norm == 0:
         return []
     scores = fitted.unit_vectors[account_id] @ (vector / norm)
-    top = np.argsort(-scores)[:SIMILAR_PER_ACCOUNT]
+    count = min(SIMILAR_PER_ACCOUNT, scores.size)
+    best = np.argpartition(-scores, count - 1)[:count] if count else np.zeros(0, int)  # (no full sort)
+    top = best[np.argsort(-scores[best], kind="stable")]
     return [SimilarTweet(fitted.tweet_ids[account_id][i], fitted.tweet_texts[account_id][i], float(scores[i]))
             for i in top]
 
