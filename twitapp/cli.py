@@ -5,9 +5,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import jobs
+from . import jobs, runtime
 from .extensions import db
 from .services import accounts as account_service
+from .services import reembed as reembed_service
 from .services.errors import HypoTweetError
 from .services.imports import ImportSummary
 
@@ -117,6 +118,32 @@ def delete(handle, yes):
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Deleted @{deleted}.")
+
+
+@accounts_cli.command("reembed")
+@click.option("--all", "everything", is_flag=True, help="Embed every stored tweet again, not only stale ones.")
+@with_appcontext
+def reembed(everything):
+    """Embed stored tweets again with SPACY_MODEL (after changing it): predictions refuse tweets
+    embedded by another model."""
+    embedder = runtime.embedder()
+    bars: list[ProgressBars] = []
+
+    def account_bars(account) -> ProgressBars:
+        if bars:
+            bars[-1].close()
+        bars.append(ProgressBars(f"@{account.username}"))
+        return bars[-1]
+
+    try:
+        summary = reembed_service.reembed(db.session, embedder, everything, progress=account_bars)
+    finally:
+        if bars:
+            bars[-1].close()
+    if not summary.accounts:
+        click.echo(f"Every stored tweet is embedded with {embedder.model_name} already.")
+        return
+    click.echo(f"Embedded {summary.tweets} tweets of {summary.accounts} accounts with {embedder.model_name}.")
 
 
 @click.group("import")

@@ -67,6 +67,13 @@ class NotEnoughTweets(HypoTweetError):
     status = 422
 
 
+class StaleEmbeddings(HypoTweetError):
+    """Stored tweets were embedded with another spaCy model than the configured one (``SPACY_MODEL``
+    changed): their vectors cannot be mixed with the new model's until they are embedded again."""
+
+    status = 409
+
+
 class ImportFailed(HypoTweetError):
     """A file to import is unreadable, malformed or unsafe; nothing of it was stored."""
 

@@ -87,7 +87,7 @@ def ingest_from_x(session: Session, x: XClient, embedder: Embedder, handle: str,
     stored = session.get(Account, user.id) or find_account(session, user.username)
     since_id = stored.newest_tweet_id if stored is not None else None
     fetched = x.get_tweets(user, limit, since_id=since_id,
-                           progress=_counter(progress, "fetching", limit))
+                           progress=step_counter(progress, "fetching", limit))
     if stored is None and not fetched:
         raise NoOriginalTweets(f"@{user.username} has no original tweets to learn from (retweets are not counted).")
     tweets = [NewTweet(t.id, t.text, t.created_at) for t in fetched]
@@ -134,7 +134,7 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
     result.skipped_duplicates = len(originals) - len(new)
 
     progress("embedding", 0, len(new))
-    vectors = embedder.embed([t.text for t in new], progress=_counter(progress, "embedding", len(new)))
+    vectors = embedder.embed([t.text for t in new], progress=step_counter(progress, "embedding", len(new)))
 
     progress("storing", 0, len(new))
     if account is None:
@@ -189,7 +189,7 @@ def _stored_ids(session: Session, ids: list[str]) -> set[str]:
     return known
 
 
-def _counter(progress: Progress, phase: str, total: int | None) -> Callable[[int], None]:
+def step_counter(progress: Progress, phase: str, total: int | None) -> Callable[[int], None]:
     done = 0
 
     def step(n: int) -> None:

@@ -19,7 +19,7 @@ from ..models import Account, Tweet
 from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from .charts import MapLayout, TweetMap, fit_projection, map_layout, tweet_map
 from .embedding import Embedder
-from .errors import AccountNotFound, InvalidInput, NotEnoughTweets
+from .errors import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from .model_cache import ModelCache
 
 SIMILAR_PER_ACCOUNT = 3
@@ -111,7 +111,7 @@ def predict_author(session: Session, handles: Sequence[str], text: str, embedder
     accounts = resolve_candidates(session, handles, max_candidates)
     _require_enough_tweets(accounts)
     key = cache_key(accounts)
-    fitted, cached = cache.get_or_build(key, lambda: fit_set(session, accounts))
+    fitted, cached = cache.get_or_build(key, lambda: fit_set(session, accounts, embedder.model_name))
 
     vector = embedder.embed([text])
     probs, evidence = fitted.model.predict_and_explain(text, vector[0])
@@ -135,15 +135,17 @@ def predict_author(session: Session, handles: Sequence[str], text: str, embedder
     )
 
 
-def fit_set(session: Session, accounts: Sequence[Account]) -> FittedSet:
-    """Load the accounts' stored tweets and embeddings and fit the model, cross-validation included."""
+def fit_set(session: Session, accounts: Sequence[Account], embedding_model: str) -> FittedSet:
+    """Load the accounts' stored tweets and embeddings and fit the model, cross-validation included.
+    The embeddings must all come from ``embedding_model``, the model that will embed the question."""
     started = time.perf_counter()
     ids = [a.id for a in accounts]
     rows = session.execute(
-        select(Tweet.account_id, Tweet.id, Tweet.text, Tweet.embedding)
+        select(Tweet.account_id, Tweet.id, Tweet.text, Tweet.embedding, Tweet.embedding_model)
         .where(Tweet.account_id.in_(ids))
         .order_by(Tweet.account_id, Tweet.created_at, Tweet.id)
     ).all()
+    _require_embeddings_of(embedding_model, accounts, rows)
     labels = [r[0] for r in rows]
     texts = [r[2] for r in rows]
     vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
@@ -191,6 +193,16 @@ def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> lis
     top = best[np.argsort(-scores[best], kind="stable")]
     return [SimilarTweet(fitted.tweet_ids[account_id][i], fitted.tweet_texts[account_id][i], float(scores[i]))
             for i in top]
+
+
+def _require_embeddings_of(model: str, accounts: Sequence[Account], rows) -> None:
+    stale = {row.account_id: row.embedding_model for row in rows if row.embedding_model != model}
+    if stale:
+        names = ", ".join(f"@{a.username}" for a in accounts if a.id in stale)
+        raise StaleEmbeddings(
+            f"Tweets of {names} were embedded with {sorted(set(stale.values()))[0]}, but this app now embeds with "
+            f"{model}: the two cannot be compared. Embed them again with: flask accounts reembed"
+        )
 
 
 def _require_enough_tweets(accounts: Sequence[Account]) -> None:
