@@ -49,7 +49,7 @@ STACK_C = 1.0  # inverse regularisation of the final logistic regression
 # Temperature of the final probabilities (the logits are divided by it). A new tweet is harder than a
 # stored one (topics drift), so probabilities fitted on stored tweets are overconfident on new ones;
 # this made the mean probability of the chosen account match the accuracy on the newest tweets of the
-# benchmark's tuning authors within a point for 2, 3 and 4 accounts (checked on the other authors:
+# benchmark's tuning authors within about a point for 2, 3 and 4 accounts (checked on the other authors:
 # within 2 points), better than a temperature growing with the number of accounts.
 TEMPERATURE = 1.8
 
