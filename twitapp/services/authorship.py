@@ -13,8 +13,8 @@ Features (engineered for speed as much as accuracy, since a model is fitted on a
 Each sparse block is summarised, per account, by a complement naive Bayes score (a linear function of
 the block): how unlike the *other* accounts' tweets the text is. Complement naive Bayes (Rennie et al.,
 2003) estimates each account's weights from all the other accounts' tweets, so with 3 or 4 accounts
-every weight rests on more data and on the contrast with the rivals. The final classifier is a ``LogisticRegression`` over those few scores and the
-dense features. It is trained on *out-of-fold* scores (stacking), so it learns how far to trust each
+every weight rests on more data and on the contrast with the rivals. The final classifier is a
+``LogisticRegression`` over those few scores and the dense features. It is trained on *out-of-fold* scores (stacking), so it learns how far to trust each
 block and is not fooled by naive Bayes having seen the tweet. Everything is linear in the n-gram
 features, which makes :meth:`AuthorshipModel.explain` an exact decomposition of the model's score.
 
@@ -328,8 +328,9 @@ class _Block:
         known = occ.keys >= 0
         # one sort of (row, column) keys gives the CSR arrays directly (a COO matrix and its conversion
         # cost several times more, which matters for a prediction's single text)
-        cells, counts = np.unique(occ.rows[known] * max(self.size, 1) + occ.keys[known], return_counts=True)
-        rows, columns = np.divmod(cells, max(self.size, 1))
+        width = max(self.size, 1)
+        cells, counts = np.unique(occ.rows[known] * width + occ.keys[known], return_counts=True)
+        rows, columns = np.divmod(cells, width)
         indptr = np.searchsorted(rows, np.arange(n_docs + 1))
         matrix = sparse.csr_matrix((counts.astype(np.float32), columns, indptr), shape=(n_docs, self.size))
         matrix.has_sorted_indices = True
@@ -598,7 +599,7 @@ class AuthorshipModel:
         with _one_thread():
             probabilities = self._lr.predict_proba(features)[0]
         target = int(np.argmax(probabilities))
-        return probabilities, self._explain(text, probabilities, target, rows, top)
+        return probabilities, self._explain(text, _chunk_spans(text), probabilities, target, rows, top)
 
     def explain(self, text: str, embedding: np.ndarray, target: str, top: int = 8,
                 probabilities: np.ndarray | None = None) -> list[Evidence]:
@@ -611,15 +612,15 @@ class AuthorshipModel:
         n-grams and occurrences."""
         if target not in self.classes_:
             raise ValueError(f"{target!r} is not one of the model's accounts")
-        if not _chunk_spans(text):
+        spans = _chunk_spans(text)
+        if not spans:
             return []
         if probabilities is None:
             probabilities = self.predict_proba([text], np.asarray(embedding).reshape(1, -1))[0]
-        return self._explain(text, probabilities, self.classes_.index(target), self._block_rows(text), top)
+        return self._explain(text, spans, probabilities, self.classes_.index(target), self._block_rows(text), top)
 
-    def _explain(self, text: str, probabilities: np.ndarray, target: int,
+    def _explain(self, text: str, spans: list[tuple[int, int]], probabilities: np.ndarray, target: int,
                  rows: list[tuple[_Occurrences, sparse.csr_matrix]], top: int) -> list[Evidence]:
-        spans = _chunk_spans(text)
         if not spans:
             return []
         direction = self._contrast(probabilities, target)
