@@ -13,7 +13,8 @@ Reported per k and model: mean and worst accuracy over trials, mean predicted pr
 (argmax) author ("conf", to compare with accuracy), mean fit and predict seconds per trial (embedding
 excluded: the app stores embeddings with the tweets). Every tweet is embedded once per run.
 
-    OPENBLAS_NUM_THREADS=1 python bench/accuracy.py --k 2,3,4 --trials 20 [--half tune|check] [--json]
+    OPENBLAS_NUM_THREADS=1 python bench/accuracy.py --k 2,3,4 --trials 20 [--half tune|check]
+        [--models hypotweet,...] [--json]
 """
 from __future__ import annotations
 
@@ -171,11 +172,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"models to run, comma-separated (default all: {','.join(MODELS)})")
     parser.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
     parser.add_argument("--half", choices=("all", "tune", "check"), default="all",
                         help="draw authors from one half of a seeded split: tune settings on one, check on the other")
     args = parser.parse_args(argv)
     ks = [int(k) for k in args.k.split(",")]
+    models = [name.strip() for name in args.models.split(",") if name.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown or not models:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
 
     texts, by_author = load_tweets(args.data)
     draws = draw_trials(by_author, ks, args.trials, args.train, args.test, args.seed, args.half)
@@ -189,7 +196,8 @@ def main(argv=None) -> dict:
     with threadpool_limits(1):
         for k in ks:
             results[str(k)] = {}
-            for name, factory in MODELS.items():
+            for name in models:
+                factory = MODELS[name]
                 summary = summarize([run_trial(factory(), texts, vectors, draw) for draw in draws[k]])
                 results[str(k)][name] = summary
                 print(

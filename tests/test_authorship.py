@@ -194,3 +194,52 @@ def test_predict_and_explain_is_predict_proba_and_explain_of_the_winner(model, s
         np.testing.assert_allclose(probabilities, model.predict_proba(texts[i:i + 1], embeddings[i:i + 1])[0], rtol=1e-6)
         winner = model.classes_[int(np.argmax(probabilities))]
         assert evidence == model.explain(texts[i], embeddings[i], winner)
+
+
+def test_direct_word_features_are_the_ngrams_of_two_or_more_tweets_scaled(sample):
+    """The word n-grams that enter the final regression themselves: every column of the words block
+    found in at least DIRECT_MIN_DF tweets, in order, times DIRECT_SCALE; rarer ones are left out."""
+    from twitapp.services.authorship import DIRECT_MIN_DF, DIRECT_SCALE, _Block, _DirectFeatures, normalize
+
+    block = _Block("words", 1, 2)
+    matrix = block.fit_transform([normalize(t) for t in sample["train"][0][:200]])
+    direct = _DirectFeatures(matrix)
+    frequent = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) >= DIRECT_MIN_DF)
+    assert 0 < direct.width == frequent.size < matrix.shape[1]
+    selected = direct.select(matrix)
+    assert selected.shape == (matrix.shape[0], frequent.size)
+    np.testing.assert_allclose(selected.toarray(), matrix[:, frequent].toarray() * DIRECT_SCALE, rtol=1e-6)
+    one_row = block.transform([normalize(sample["train"][0][0])])  # a prediction's single text
+    np.testing.assert_allclose(direct.select(one_row).toarray(), selected[:1].toarray(), rtol=1e-5)
+
+
+def test_an_embedding_like_an_accounts_tweets_pulls_towards_that_account(model, sample):
+    """The stored embeddings count through each account's mean embedding: the same text with the mean
+    embedding of one account's tweets is more likely that account's than with the others' mean."""
+    texts, embeddings, labels = sample["train"]
+    labels = np.asarray(labels)
+    for column, account in enumerate(model.classes_):
+        own = embeddings[labels == account].mean(axis=0, keepdims=True)
+        others = embeddings[labels != account].mean(axis=0, keepdims=True)
+        with_own = model.predict_proba(["Thank you."], own)[0, column]
+        with_others = model.predict_proba(["Thank you."], others)[0, column]
+        assert with_own > with_others
+
+
+def test_word_shares_add_up_to_the_ngram_features_part_of_the_log_odds(model, sample):
+    """explain() is exact: the shares of a text's words sum to the contrast (target against the others)
+    of everything the n-grams feed into the regression, naive Bayes scores and direct word features."""
+    from twitapp.services.authorship import _chunk_spans
+
+    texts, embeddings, _ = sample["test"]
+    k = len(model.classes_)
+    for i in range(3):
+        rows = model._block_rows(texts[i])
+        features = model._stack([matrix for _, matrix in rows], [texts[i]], embeddings[i:i + 1]).toarray()[0]
+        probabilities = model.predict_proba(texts[i:i + 1], embeddings[i:i + 1])[0]
+        for target in range(k):
+            direction = model._contrast(probabilities, target)
+            from_ngrams = np.r_[np.ones(3 * k), np.zeros(direction.size - 3 * k - model._direct.width),
+                                np.ones(model._direct.width)]
+            shares = model._chunk_shares(len(_chunk_spans(texts[i])), probabilities, target, rows)
+            assert shares.sum() == pytest.approx(float(direction @ (features * from_ngrams)), rel=1e-4, abs=1e-6)
