@@ -193,8 +193,10 @@ LIST_ROWS = [
     ([], 400, "at least 2"),
     (["", " "], 400, "at least 2"),
     (["SenWarren", ""], 400, "at least 2"),
-    (["SenWarren", "<script>x</script>"], 404, "is not stored"),
-    (["SenWarren", "x" * 5000], 404, "is not stored"),
+    (["SenWarren", "<script>x</script>"], 400, NOT_VALID),
+    (["SenWarren", "x" * 5000], 400, NOT_VALID),
+    (["SenWarren", "\x00"], 400, NOT_VALID),          # a NUL would make PostgreSQL refuse the query (a 500)
+    (["Sen\x00Warren", "marcorubio"], 400, NOT_VALID),
 ]
 
 

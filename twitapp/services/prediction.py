@@ -20,6 +20,7 @@ from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from .charts import MapLayout, TweetMap, fit_projection, map_layout, tweet_map
 from .embedding import Embedder
 from .errors import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
+from .handles import validate_handle
 from .model_cache import ModelCache
 
 SIMILAR_PER_ACCOUNT = 3
@@ -84,7 +85,8 @@ def resolve_candidates(session: Session, handles: Sequence[str], max_candidates:
         raise InvalidInput("Accounts must be a list of handles.")
     if len(handles) > max_candidates:
         raise InvalidInput(f"Choose at most {max_candidates} accounts; {len(handles)} were chosen.")
-    names = [h.strip().removeprefix("@") for h in handles if h and h.strip()]
+    # (each must be a valid handle before it reaches the database: PostgreSQL refuses a NUL in a query)
+    names = [validate_handle(h) for h in handles if h and h.strip()]
     lowered = [n.lower() for n in names]
     if len(set(lowered)) != len(lowered):
         raise InvalidInput("Each account can be chosen only once.")
