@@ -9,8 +9,13 @@ import gc
 
 
 def when_ready(server):
-    try:  # fewer malloc arenas per thread: less fragmentation in long-lived threaded workers
-        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX = 2
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX: fewer arenas per thread, less fragmentation in threaded workers
+        # M_MMAP_THRESHOLD fixed at 256 KiB: a model fit's large temporary arrays are then always mapped
+        # and unmapped, instead of glibc raising the threshold after the first ones are freed and
+        # carving later ones out of the heap, where they fragment it and stay counted against the dyno
+        libc.mallopt(-3, 256 * 1024)
     except (OSError, AttributeError):
         pass
     app = getattr(server.app, "callable", None)
