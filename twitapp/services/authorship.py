@@ -35,9 +35,10 @@ Memory (the app fits on a request, in a web worker): a block's matrix is built f
 n-gram occurrence (bucket, row) sorted in place, without dense 2^22-sized tables or COO copies; blocks
 are built one at a time with rows in fold order, turned into small stacking-score matrices and dropped
 before the next (the words block's frequent columns are kept, about 10 MB); norms and idf weights are
-applied in place. A cold fit on 4 x 3,200 tweets peaks at about 150 MiB above the process's RSS, and the app gives the freed memory back with
-``malloc_trim`` (see ``prediction.fit_set``). Settings were chosen on half of the
-benchmark's authors (a seeded split) and checked on the other half; see ``bench/accuracy.py``.
+applied in place. A cold fit on 4 x 3,200 tweets peaks at about 150 MiB above the process's RSS, and
+the app gives the freed memory back with ``malloc_trim`` (see ``prediction.fit_set``). Settings were
+chosen on half of the benchmark's authors (a seeded split) and checked on the other half; see
+``bench/accuracy.py``.
 """
 from __future__ import annotations
 
@@ -578,8 +579,8 @@ class _Prepared:
     def stacked(self, held_out: int | None) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Out-of-fold features and labels of all rows outside fold ``held_out``."""
         kept = [f for f in range(len(self.folds)) if f != held_out]
-        features = sparse.vstack([self.features(f, frozenset({f, held_out}) - {None}) for f in kept], format="csr")
-        return features, np.concatenate([self.y[self.folds[f]] for f in kept])
+        parts = [self.features(f, frozenset({f, held_out}) - {None}) for f in kept]
+        return sparse.vstack(parts, format="csr"), np.concatenate([self.y[self.folds[f]] for f in kept])
 
 
 def _join(dense: np.ndarray, direct: sparse.csr_matrix) -> sparse.csr_matrix:
