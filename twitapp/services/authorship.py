@@ -159,18 +159,26 @@ def _word_index(codes: np.ndarray, is_space: np.ndarray) -> np.ndarray:
 _SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint64)  # as str.split()
 
 
-def _char_wb(docs: list[str], nmin: int, nmax: int, chunks: bool) -> _Occurrences:
-    """Lower-cased character n-grams inside space-padded words (like scikit-learn's ``char_wb``)."""
-    codes, doc = _codes([" " + " ".join(d.lower().split()) + " " for d in docs])
-    is_space = codes == 32
-    return _collect(_windows(codes, nmin, nmax, ~is_space), doc, _word_index(codes, is_space) if chunks else None)
-
-
-def _char_raw(docs: list[str], nmin: int, nmax: int, chunks: bool) -> _Occurrences:
-    """Case-sensitive character n-grams of the text as written, whitespace included."""
+def _char_text(kind: str, docs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code points and document index of the texts as a character block reads them, and which positions
+    may be inside an n-gram: "chars" reads lower-cased, space-padded words and keeps n-grams inside
+    them (like scikit-learn's ``char_wb``); "raw" reads the text as written, whitespace included."""
+    if kind == "chars":
+        codes, doc = _codes([" " + " ".join(d.lower().split()) + " " for d in docs])
+        return codes, doc, codes != 32
     codes, doc = _codes(docs)
-    word = _word_index(codes, np.isin(codes, _SPACE_CODES)) if chunks else None
-    return _collect(_windows(codes, nmin, nmax, np.ones(codes.size, bool)), doc, word)
+    return codes, doc, np.ones(codes.size, bool)
+
+
+def _chars(kind: str):
+    """The occurrence extractor of a character block."""
+
+    def extract(docs: list[str], nmin: int, nmax: int, chunks: bool) -> _Occurrences:
+        codes, doc, interior_ok = _char_text(kind, docs)
+        word = _word_index(codes, np.isin(codes, _SPACE_CODES)) if chunks else None
+        return _collect(_windows(codes, nmin, nmax, interior_ok), doc, word)
+
+    return extract
 
 
 def _collect(windows, doc: np.ndarray, word: np.ndarray | None) -> _Occurrences:
@@ -247,12 +255,7 @@ def _word_parts(docs: list[str], nmin: int, nmax: int):
 
 def _char_parts(kind: str, docs: list[str], nmin: int, nmax: int):
     """(rows, buckets) of the character n-grams of many texts, one n at a time."""
-    if kind == "chars":
-        codes, doc = _codes([" " + " ".join(d.lower().split()) + " " for d in docs])
-        interior_ok = codes != 32
-    else:
-        codes, doc = _codes(docs)
-        interior_ok = np.ones(codes.size, bool)
+    codes, doc, interior_ok = _char_text(kind, docs)
     for _, starts, hashes in _windows(codes, nmin, nmax, interior_ok):
         yield doc[starts], hashes
 
@@ -326,11 +329,9 @@ class _Block:
         self.vocab = np.zeros(0, np.int64)  # sorted hash buckets seen in training
         self.idf = np.zeros(0, np.float32)
 
-    def occurrences(self, docs: list[str], fit: bool, chunks: bool = False) -> _Occurrences:
+    def occurrences(self, docs: list[str], chunks: bool = False) -> _Occurrences:
         """Feature columns (-1 when unknown) of every n-gram occurrence, with row (and chunk) index."""
         occ = _EXTRACTORS[self.kind](docs, self.nmin, self.nmax, chunks)
-        if fit:
-            self.vocab = np.unique(occ.keys)
         cols = np.minimum(np.searchsorted(self.vocab, occ.keys), max(self.size - 1, 0))
         known = self.vocab[cols] == occ.keys if self.size else np.zeros(cols.size, bool)
         return _Occurrences(occ.rows, np.where(known, cols, -1), occ.chunks)
@@ -339,7 +340,8 @@ class _Block:
     def size(self) -> int:
         return self.vocab.size
 
-    def matrix(self, occ: _Occurrences, n_docs: int, fit: bool) -> sparse.csr_matrix:
+    def matrix(self, occ: _Occurrences, n_docs: int) -> sparse.csr_matrix:
+        """TF-IDF rows of occurrences from :meth:`occurrences`."""
         known = occ.keys >= 0
         # one sort of (row, column) keys gives the CSR arrays directly (a COO matrix and its conversion
         # cost several times more, which matters for a prediction's single text)
@@ -349,7 +351,7 @@ class _Block:
         indptr = np.searchsorted(rows, np.arange(n_docs + 1))
         matrix = sparse.csr_matrix((counts.astype(np.float32), columns, indptr), shape=(n_docs, self.size))
         matrix.has_sorted_indices = True
-        return self._tfidf(matrix, fit)
+        return self._tfidf(matrix, fit=False)
 
     def _tfidf(self, counts: sparse.csr_matrix, fit: bool) -> sparse.csr_matrix:
         """Sublinear tf times idf (fitted here when ``fit``), l2-normalised rows, in place."""
@@ -375,10 +377,10 @@ class _Block:
         return self._tfidf(counts, fit=True)
 
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
-        return self.matrix(self.occurrences(docs, fit=False), len(docs), fit=False)
+        return self.matrix(self.occurrences(docs), len(docs))
 
 
-_EXTRACTORS = {"chars": _char_wb, "raw": _char_raw, "words": _words}
+_EXTRACTORS = {"chars": _chars("chars"), "raw": _chars("raw"), "words": _words}
 BLOCKS = (("chars", 2, 5), ("raw", 2, 4), ("words", 1, 2))  # (kind, shortest, longest n-gram)
 
 
@@ -551,7 +553,7 @@ class _Prepared:
         final = []
         for block in blocks:
             matrix = block.fit_transform(docs)
-            final.append(add_scores(matrix, lambda sums, _, alpha=block.alpha: _block_weights(sums, alpha)))
+            final.append(add_scores(matrix, lambda sums, _rows: _block_weights(sums, block.alpha)))
             if block.kind == DIRECT_BLOCK:
                 direct = _DirectFeatures(matrix)
                 direct_rows = direct.select(matrix)
@@ -659,8 +661,8 @@ class AuthorshipModel:
         doc = [normalize(text)]
         rows = []
         for block in self._blocks:
-            occ = block.occurrences(doc, fit=False, chunks=True)
-            rows.append((occ, block.matrix(occ, 1, fit=False)))
+            occ = block.occurrences(doc, chunks=True)
+            rows.append((occ, block.matrix(occ, 1)))
         return rows
 
     def _require_fitted(self) -> None:
@@ -714,7 +716,7 @@ class AuthorshipModel:
         """Each chunk's share of the target's log-odds against the others that the n-gram features
         carry; the shares add up to exactly the n-gram features' part of it."""
         direction = self._contrast(probabilities, target)
-        direct_direction = direction[direction.size - self._direct.width:] * DIRECT_SCALE
+        direct_start = direction.size - self._direct.width
         per_chunk = np.zeros(n_chunks)
         start = 0
         for index, ((occ, matrix), block_weights) in enumerate(zip(rows, self._weights)):
@@ -731,7 +733,7 @@ class AuthorshipModel:
             weights = block_weights[distinct] @ block_direction
             if index == self._direct_block:  # and as direct features of the regression
                 own = self._direct.column[distinct]
-                weights[own >= 0] += direct_direction[own[own >= 0]]
+                weights[own >= 0] += DIRECT_SCALE * direction[direct_start + own[own >= 0]]
             np.add.at(per_chunk, chunks, (values * weights / times)[which])
         return per_chunk
 
