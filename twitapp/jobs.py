@@ -40,6 +40,7 @@ from flask import Flask, current_app, has_app_context
 
 from .services.errors import HypoTweetError, ImportFailed, RateLimited, UpstreamError
 from .services.handles import validate_handle
+from .services.ingest import no_progress
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,6 @@ ACTIVE = ("queued", "started", "scheduled", "deferred")
 UNEXPECTED = "Something went wrong on our side. It has been logged."
 ABANDONED = ("The worker running this job stopped before it finished (it was restarted or crashed). "
              "Nothing of it was stored; start it again.")
-
-
-def _no_progress(phase: str, done: int, total: int | None) -> None:
-    pass
 
 
 @dataclass
@@ -94,7 +91,7 @@ def submit(kind: str, *, progress=None, **params) -> Submitted:
     if kind == "ingest":
         params["handle"] = validate_handle(params["handle"])
     if not enabled():
-        return Submitted(kind, result=_perform(kind, params, progress or _no_progress))
+        return Submitted(kind, result=_perform(kind, params, progress or no_progress))
     return _enqueue(kind, params)
 
 

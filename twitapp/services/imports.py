@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..importers import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
 from .embedding import Embedder
 from .errors import ImportFailed
-from .ingest import AccountData, IngestResult, NewTweet, Progress, _no_progress, local_account_id, store
+from .ingest import AccountData, IngestResult, NewTweet, Progress, no_progress, local_account_id, store
 
 ARCHIVE_SUFFIXES = (".zip", ".js")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".txt")
@@ -63,7 +63,7 @@ def read_upload(stream: bytes | BinaryIO, filename: str, account: str | None, ma
 
 
 def import_accounts(session: Session, accounts: Sequence[ImportedAccount], embedder: Embedder,
-                    progress: Progress = _no_progress) -> ImportSummary:
+                    progress: Progress = no_progress) -> ImportSummary:
     """Store every account of one import in one transaction (retried once on a concurrent insert)."""
     try:
         return _import_once(session, accounts, embedder, progress)
@@ -76,7 +76,7 @@ def import_accounts(session: Session, accounts: Sequence[ImportedAccount], embed
 
 
 def import_demo(session: Session, embedder: Embedder, base_url: str | None = None, timeout: float = 30,
-                progress: Progress = _no_progress) -> ImportSummary:
+                progress: Progress = no_progress) -> ImportSummary:
     """Download the six demo accounts from the pinned commit (or ``base_url``), verify, and store them."""
     downloaded = 0
 

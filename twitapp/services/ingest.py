@@ -25,7 +25,7 @@ Progress = Callable[[str, int, "int | None"], None]
 ID_CHUNK = 500
 
 
-def _no_progress(phase: str, done: int, total: int | None) -> None:
+def no_progress(phase: str, done: int, total: int | None) -> None:
     pass
 
 
@@ -79,7 +79,7 @@ class IngestResult:
 
 
 def ingest_from_x(session: Session, x: XClient, embedder: Embedder, handle: str, limit: int,
-                  progress: Progress = _no_progress) -> IngestResult:
+                  progress: Progress = no_progress) -> IngestResult:
     """Add an account from the X API, or fetch its tweets newer than the ones stored."""
     handle = validate_handle(handle)
     progress("fetching", 0, None)
@@ -98,7 +98,7 @@ def ingest_from_x(session: Session, x: XClient, embedder: Embedder, handle: str,
 
 
 def store(session: Session, data: AccountData, tweets: Sequence[NewTweet], embedder: Embedder,
-          progress: Progress = _no_progress, commit: bool = True) -> IngestResult:
+          progress: Progress = no_progress, commit: bool = True) -> IngestResult:
     """Upsert the account and insert its new tweets with their embeddings, in one transaction.
 
     Where another request stored the same account meanwhile (a unique-key conflict), the transaction is

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Tweet
 from .embedding import Embedder, to_bytes
-from .ingest import Progress, iter_chunks, step_counter
+from .ingest import Progress, iter_chunks, no_progress, step_counter
 
 
 @dataclass
@@ -43,11 +43,9 @@ def reembed(session: Session, embedder: Embedder, everything: bool = False,
         if not everything:
             query = query.where(Tweet.embedding_model != embedder.model_name)
         rows = session.execute(query.order_by(Tweet.id)).all()
-        report = progress(account) if progress else None
-        if report:
-            report("embedding", 0, len(rows))
-        vectors = embedder.embed([text for _, text in rows],
-                                 progress=step_counter(report, "embedding", len(rows)) if report else None)
+        report = progress(account) if progress else no_progress
+        report("embedding", 0, len(rows))
+        vectors = embedder.embed([text for _, text in rows], progress=step_counter(report, "embedding", len(rows)))
         values = [dict(id=tweet_id, embedding=to_bytes(v), embedding_model=embedder.model_name,
                        embedding_dim=len(v)) for (tweet_id, _), v in zip(rows, vectors)]
         try:
