@@ -196,6 +196,19 @@ def test_predict_and_explain_is_predict_proba_and_explain_of_the_winner(model, s
         assert evidence == model.explain(texts[i], embeddings[i], winner)
 
 
+@pytest.mark.parametrize("accounts", [2, 3])
+def test_probabilities_are_scikit_learns(sample, accounts):
+    """The model computes its regression's probabilities itself (faster on one text): they must be
+    scikit-learn's, with the softmax of 3 or more accounts and the logistic function of 2."""
+    texts, embeddings, labels = sample["train"]
+    kept = [i for i, label in enumerate(labels) if label in sorted(set(labels))[:accounts]]
+    fitted = AuthorshipModel(random_state=0).fit([texts[i] for i in kept], embeddings[kept], [labels[i] for i in kept])
+    test_texts, test_embeddings, _ = sample["test"]
+    features = fitted._features(test_texts, test_embeddings)
+    np.testing.assert_allclose(fitted.predict_proba(test_texts, test_embeddings), fitted._lr.predict_proba(features),
+                               rtol=1e-6, atol=1e-9)
+
+
 def test_direct_word_features_are_the_ngrams_of_two_or_more_tweets_scaled(sample):
     """The word n-grams that enter the final regression themselves: every column of the words block
     found in at least DIRECT_MIN_DF tweets, in order, times DIRECT_SCALE; rarer ones are left out."""

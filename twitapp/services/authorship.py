@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import ThreadpoolController, threadpool_limits
@@ -674,7 +675,17 @@ class AuthorshipModel:
         if not len(texts):
             return np.zeros((0, len(self.classes_)))
         with _one_thread():
-            return self._lr.predict_proba(self._features(texts, embeddings))
+            return self._probabilities(self._features(texts, embeddings))
+
+    def _probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
+        """``predict_proba`` of the final regression, computed here the way scikit-learn does (softmax of
+        the scores; the logistic function of the one score between 2 accounts): its input checks cost more
+        than the product itself on one text, about 0.3 ms of a 5 ms warm prediction."""
+        scores = np.asarray(features @ self._lr.coef_.T) + self._lr.intercept_
+        if scores.shape[1] == 1:
+            second = expit(scores[:, 0])
+            return np.column_stack([1 - second, second])
+        return softmax(scores, axis=1)
 
     def predict_and_explain(self, text: str, embedding: np.ndarray, top: int = 8) -> tuple[np.ndarray, list[Evidence]]:
         """``predict_proba`` of one text and ``explain`` for its most probable account, in one pass over
@@ -683,7 +694,7 @@ class AuthorshipModel:
         rows = self._block_rows(text)
         features = self._stack([matrix for _, matrix in rows], [text], np.asarray(embedding).reshape(1, -1))
         with _one_thread():
-            probabilities = self._lr.predict_proba(features)[0]
+            probabilities = self._probabilities(features)[0]
         target = int(np.argmax(probabilities))
         return probabilities, self._explain(text, _chunk_spans(text), probabilities, target, rows, top)
 
