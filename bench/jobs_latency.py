@@ -46,10 +46,13 @@ def main() -> None:
             line = f"{mode:>6}: HTTP {response.status_code} after {answered * 1000:,.0f} ms"
             if redis_url:
                 with app.app_context():
-                    SimpleWorker([jobs.queue()], connection=jobs.connection()).work(burst=True)
+                    queue = jobs.queue()  # (jobs are JSON: the worker must read them with the queue's serializer)
+                    SimpleWorker([queue], connection=jobs.connection(), serializer=queue.serializer).work(burst=True)
                 job = client.get(response.get_json()["job"]["url"]).get_json()["job"]
                 line += (f"; the job then ran to '{job['status']}' {time.perf_counter() - started:.2f} s after the "
                          f"request ({job['message']})")
+                if job["status"] != "finished":
+                    raise SystemExit(f"{line}\nthe job did not finish: this figure is not a measurement")
             else:
                 line += f" ({response.get_json()['account']['message']})"
             print(line)
