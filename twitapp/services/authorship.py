@@ -29,7 +29,7 @@ naive Bayes having seen the tweet. Everything is linear in the n-gram features, 
 
 Cross-validation reuses the blocks and the per-fold naive Bayes counts (counts of the other folds are
 sums of the folds'), so :func:`fit_with_cv` refits only the regression per fold: 5 more SAGA fits, about
-half of its 3.5 s on 4 x 3,200 tweets.
+half of its time (2.2-2.5 s with the map for 4 x 3,200 tweets in ``bench/latency.py``).
 
 Memory (the app fits on a request, in a web worker): a block's matrix is built from one 64-bit key per
 n-gram occurrence (bucket, row) sorted in place, without dense 2^22-sized tables or COO copies; blocks
