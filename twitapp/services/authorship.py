@@ -22,7 +22,7 @@ The final classifier is a multinomial ``LogisticRegression`` over those few scor
 the word n-grams' TF-IDF themselves (those in at least two tweets, scaled up so that the regularisation
 lets them count): the scores carry most of the evidence, the word features let the regression correct
 naive Bayes's independence assumption where words overlap (+1.1 points among 4 accounts on the tuning
-authors; the character blocks as direct features too would add ~0.5 more but triple the fit time). It is
+authors; the raw character block as direct features too added 0.1-0.2 more for twice the fit time). It is
 trained on *out-of-fold* scores (stacking), so it learns how far to trust each block and is not fooled by
 naive Bayes having seen the tweet. Everything is linear in the n-gram features, which makes
 :meth:`AuthorshipModel.explain` an exact decomposition of the model's score.
@@ -680,7 +680,7 @@ class AuthorshipModel:
     def _probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
         """``predict_proba`` of the final regression, computed here the way scikit-learn does (softmax of
         the scores; the logistic function of the one score between 2 accounts): its input checks cost more
-        than the product itself on one text, about 0.3 ms of a 5 ms warm prediction."""
+        than the product itself on one text (about 0.2 ms of the model's 1.2-1.3 ms per prediction)."""
         scores = np.asarray(features @ self._lr.coef_.T) + self._lr.intercept_
         if scores.shape[1] == 1:
             second = expit(scores[:, 0])
