@@ -246,13 +246,14 @@ def test_word_shares_add_up_to_the_ngram_features_part_of_the_log_odds(model, sa
 
     texts, embeddings, _ = sample["test"]
     k = len(model.classes_)
+    n_block_scores = len(model._blocks) * k  # the naive Bayes scores come first, one per block and account
     for i in range(3):
         rows = model._block_rows(texts[i])
         features = model._stack([matrix for _, matrix in rows], [texts[i]], embeddings[i:i + 1]).toarray()[0]
         probabilities = model.predict_proba(texts[i:i + 1], embeddings[i:i + 1])[0]
         for target in range(k):
             direction = model._contrast(probabilities, target)
-            from_ngrams = np.r_[np.ones(3 * k), np.zeros(direction.size - 3 * k - model._direct.width),
+            from_ngrams = np.r_[np.ones(n_block_scores), np.zeros(direction.size - n_block_scores - model._direct.width),
                                 np.ones(model._direct.width)]
             shares = model._chunk_shares(len(_chunk_spans(texts[i])), probabilities, target, rows)
             assert shares.sum() == pytest.approx(float(direction @ (features * from_ngrams)), rel=1e-4, abs=1e-6)
