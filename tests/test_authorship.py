@@ -253,7 +253,8 @@ def test_word_shares_add_up_to_the_ngram_features_part_of_the_log_odds(model, sa
         probabilities = model.predict_proba(texts[i:i + 1], embeddings[i:i + 1])[0]
         for target in range(k):
             direction = model._contrast(probabilities, target)
-            from_ngrams = np.r_[np.ones(n_block_scores), np.zeros(direction.size - n_block_scores - model._direct.width),
+            rest = direction.size - n_block_scores - model._direct.width  # embedding and style
+            from_ngrams = np.r_[np.ones(n_block_scores), np.zeros(rest),
                                 np.ones(model._direct.width)]
             shares = model._chunk_shares(len(_chunk_spans(texts[i])), probabilities, target, rows)
             assert shares.sum() == pytest.approx(float(direction @ (features * from_ngrams)), rel=1e-4, abs=1e-6)
