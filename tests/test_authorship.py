@@ -13,6 +13,7 @@ import pytest
 from twitapp.services.authorship import (
     MIN_TWEETS_PER_ACCOUNT,
     AuthorshipModel,
+    _time_blocked_folds,
     cross_validated_accuracy,
     fit_with_cv,
 )
@@ -42,9 +43,11 @@ def sample():
     """Per account the newest TEST tweets held out and the TRAIN before them for training."""
     if not DATA.exists():
         pytest.skip(f"shared tweet data not found at {DATA} (expected beside the repository)")
-    train_texts, train_labels, test_texts, test_labels = [], [], [], []
+    train_texts, train_labels, train_times, test_texts, test_labels = [], [], [], [], []
     for author, rows in _first_accounts(DATA, ACCOUNTS, TRAIN + TEST).items():
-        texts = [text for _, text in sorted(rows)][-TRAIN - TEST:]
+        rows = sorted(rows)[-TRAIN - TEST:]
+        texts = [text for _, text in rows]
+        train_times += [created for created, _ in rows[:TRAIN]]
         train_texts += texts[:TRAIN]
         test_texts += texts[TRAIN:]
         train_labels += [author] * TRAIN
@@ -53,6 +56,7 @@ def sample():
     return {
         "train": (train_texts, embedder.embed(train_texts), train_labels),
         "test": (test_texts, embedder.embed(test_texts), test_labels),
+        "train_times": train_times,
     }
 
 
@@ -133,6 +137,41 @@ def test_fit_with_cv_is_fit_plus_the_same_cross_validation(model, sample):
     assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0)
     texts, embeddings, _ = sample["test"]
     np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), model.predict_proba(texts, embeddings))
+
+
+def test_folds_in_time_are_each_accounts_consecutive_stretches():
+    rng = np.random.default_rng(0)
+    y = rng.permutation(np.repeat([0, 1, 2], [23, 30, 41]))
+    times = [float(t) for t in rng.permutation(len(y))]  # distinct times, rows in no time order
+    folds = _time_blocked_folds(y, times, 5)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(y)))
+    for label in range(3):
+        per_fold = [np.sort(np.asarray(times)[rows[y[rows] == label]]) for rows in folds]
+        assert max(p.size for p in per_fold) - min(p.size for p in per_fold) <= 1  # stratified
+        for earlier, later in zip(per_fold, per_fold[1:]):
+            assert earlier.max() < later.min()
+
+
+def test_folds_in_time_keep_the_given_order_of_equal_times():
+    y = np.array([0, 1] * 10)
+    folds = _time_blocked_folds(y, ["2022-01-01"] * 20, 5)
+    assert [rows.tolist() for rows in folds] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15],
+                                                 [16, 17, 18, 19]]
+
+
+def test_fit_with_cv_over_folds_in_time(model, sample):
+    times = sample["train_times"]
+    fitted, accuracy = fit_with_cv(*sample["train"], times=times)
+    assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0, times=times)
+    assert 0.6 < accuracy <= 1.0
+    texts, embeddings, _ = sample["test"]
+    again = AuthorshipModel(random_state=0).fit(*sample["train"], times=times)
+    np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), again.predict_proba(texts, embeddings))
+
+
+def test_rejects_times_of_another_length(sample):
+    with pytest.raises(ValueError, match="one time per text"):
+        fit_with_cv(*sample["train"], times=sample["train_times"][:-1])
 
 
 def test_same_random_state_same_model(sample):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from twitapp import runtime
 from twitapp.extensions import db
 from twitapp.models import Account, Tweet
+from twitapp.services.authorship import fit_with_cv
 from twitapp.services.model_cache import ModelCache
 from twitapp.services.prediction import predict_author
 
@@ -31,6 +32,25 @@ def test_second_prediction_reuses_the_fitted_model(app, two_senators):
 def predict_order_does_not_matter(app) -> bool:
     with app.app_context():
         return predict(("marcorubio", "senwarren")).cached
+
+
+def test_the_fit_is_cross_validated_over_stretches_of_time(app, two_senators, monkeypatch):
+    """The trust shown is the accuracy of predicting stretches of each account's time that the model did
+    not learn from: the fit gets every stored tweet's time, in the order of its texts."""
+    from twitapp.services import prediction
+
+    calls = []
+
+    def spy(texts, vectors, labels, **options):
+        calls.append((list(texts), options))
+        return fit_with_cv(texts, vectors, labels, **options)
+
+    monkeypatch.setattr(prediction, "fit_with_cv", spy)
+    with app.app_context():
+        predict()
+        stored = {t.text: t.created_at for t in db.session.scalars(select(Tweet))}
+    (texts, options), = calls
+    assert len(texts) == 300 and options["times"] == [stored[text] for text in texts]
 
 
 def test_new_tweets_invalidate_the_cached_model(app, seed, two_senators, senate_tweets):

@@ -143,7 +143,7 @@ def fit_set(session: Session, accounts: Sequence[Account], embedding_model: str)
     started = time.perf_counter()
     ids = [a.id for a in accounts]
     rows = session.execute(
-        select(Tweet.account_id, Tweet.id, Tweet.text, Tweet.embedding, Tweet.embedding_model)
+        select(Tweet.account_id, Tweet.id, Tweet.text, Tweet.embedding, Tweet.embedding_model, Tweet.created_at)
         .where(Tweet.account_id.in_(ids))
         .order_by(Tweet.account_id, Tweet.created_at, Tweet.id)
     ).all()
@@ -151,7 +151,7 @@ def fit_set(session: Session, accounts: Sequence[Account], embedding_model: str)
     labels = [r[0] for r in rows]
     texts = [r[2] for r in rows]
     vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
-    model, cv_accuracy = fit_with_cv(texts, vectors, labels)
+    model, cv_accuracy = fit_with_cv(texts, vectors, labels, times=[r.created_at for r in rows])
     release_free_memory()
 
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
