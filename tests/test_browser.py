@@ -209,7 +209,8 @@ def test_guess_with_real_tweets(page, senators, live):
     assert values == sorted(values, reverse=True) and abs(sum(values) - 100) < 0.5
     fills = [float(w) for w in page.locator(".bar-fill").evaluate_all("els => els.map(e => e.getAttribute('width'))")]
     assert fills[0] >= fills[1] >= 0 and fills[0] > 0
-    assert re.search(r"Right \d+% of the time on these accounts' own tweets; guessing would be 50%\.",
+    assert re.search(r"Right \d+% of the time on these accounts' own tweets from stretches of time it had not "
+                     r"learnt from; guessing would be 50%\.",
                      " ".join(page.locator(".trust").inner_text().split()))
 
     typed = page.locator("blockquote.typed")
