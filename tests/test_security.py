@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -229,6 +232,49 @@ def test_limits_are_shared_across_processes_through_redis(make_app, fake_x):
     me = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
     assert [c.post("/api/predict", json={}, environ_base=me).status_code for c in (first, second, first)] == [400] * 3
     assert second.post("/api/predict", json={}, environ_base=me).status_code == 429
+
+
+@pytest.fixture(scope="module")
+def tls_redis(tmp_path_factory):
+    """A Redis server over TLS with a self-signed certificate, as Heroku Redis serves (``rediss://``)."""
+    if not (shutil.which("redis-server") and shutil.which("openssl")):
+        pytest.skip("needs redis-server and openssl on the PATH")
+    folder = tmp_path_factory.mktemp("tls-redis")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port), "--tls-cert-file", cert,
+         "--tls-key-file", key, "--tls-auth-clients", "no", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(50):
+        if server.poll() is not None:
+            pytest.skip(f"this redis-server cannot serve TLS: {server.stdout.read()[-300:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"rediss://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
+def test_heroku_redis_over_tls_with_a_self_signed_certificate(make_app, fake_x, tls_redis):
+    """Heroku Redis's URL is rediss:// with a self-signed certificate: limits are counted there (not a 500
+    on every limited request) and jobs are queued there."""
+    from twitapp import jobs
+
+    app = limited_app(make_app, fake_x, REDIS_URL=tls_redis, RATELIMIT_STORAGE_URI=tls_redis,
+                      RATE_LIMIT_PREDICT="2 per minute")
+    client = app.test_client()
+    me = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
+    assert [client.post("/api/predict", json={}, environ_base=me).status_code for _ in range(3)] == [400, 400, 429]
+    with app.app_context():
+        assert jobs.connection().ping()
 
 
 def test_bad_limit_setting_fails_at_start(make_app):

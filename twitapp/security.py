@@ -62,6 +62,7 @@ def register_security(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = False
     app.request_class = BoundedRequest
     configure_logging(app)
+    _accept_heroku_redis_certificate(app)
     limiter.init_app(app)
     app.after_request(_security_headers)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
@@ -69,6 +70,15 @@ def register_security(app: Flask) -> None:
     @app.context_processor
     def _admin():
         return {"admin_enabled": admin_enabled(), "admin_field": ADMIN_FIELD}
+
+
+def _accept_heroku_redis_certificate(app: Flask) -> None:
+    """Heroku Redis serves TLS (``rediss://``) with a self-signed certificate. The limiter's Redis client
+    must not verify it, as the job queue's does not (``jobs.connection``): otherwise every count fails
+    (and, with errors swallowed, nothing is limited at all)."""
+    if str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith("rediss://"):
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"ssl_cert_reqs": None,
+                                                   **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})}
 
 
 def _security_headers(response):
