@@ -190,6 +190,24 @@ def test_failing_job_is_shown_failed_with_its_message(qapp, qclient, fake_x):
         assert db.session.scalar(select(func.count()).select_from(Account)) == 0
 
 
+def test_update_all_queues_one_job_per_x_account(qapp, qclient, fake_x):
+    for handle, n in (("Grassley", 12), ("marcorubio", 14)):
+        fake_x.add_user(handle, tweets=fake_x.make_tweets(n, seed=n))
+        qclient.post("/accounts", data={"handle": handle})
+    run_queued(qapp)
+    fake_x.add_tweets("Grassley", fake_x.make_tweets(3, start="2023-05-01T00:00:00Z", prefix="new"))
+
+    response = qclient.post("/accounts/update-all", data={"admin_password": "test-admin-password"})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert "Fetching new tweets of @Grassley, @marcorubio in the background" in qclient.get("/").get_data(as_text=True)
+    assert stored(qapp, "Grassley") == 12  # the request fetched nothing itself
+    run_queued(qapp)
+    assert qclient.get("/api/jobs/ingest-grassley").get_json()["job"]["message"] == "Updated @Grassley: 3 new tweets."
+    message = qclient.get("/api/jobs/ingest-marcorubio").get_json()["job"]["message"]
+    assert message == "Updated @marcorubio: 0 new tweets."
+    assert (stored(qapp, "Grassley"), stored(qapp, "marcorubio")) == (15, 14)
+
+
 def test_invalid_handle_is_refused_before_any_job(qclient, redis_db):
     response = qclient.post("/api/accounts", json={"username": "not a handle!"})
     assert response.status_code == 400

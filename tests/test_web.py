@@ -80,10 +80,67 @@ def test_update_and_delete_buttons_post(client, fake_x, app):
     assert counts(app) == (0, 0)
 
 
+ADMIN = "test-admin-password"
+NEW = "2024-01-01T00:00:00Z"
+
+
+def add_through_the_form(client, fake_x, *accounts):
+    for handle, n in accounts:
+        fake_x.add_user(handle, tweets=FakeXAPI.make_tweets(n, seed=n))
+        assert client.post("/accounts", data={"handle": handle}).status_code == 303
+
+
+def test_update_all_fetches_every_x_account_and_reports_each(client, fake_x, app, seed):
+    add_through_the_form(client, fake_x, ("Grassley", 20), ("marcorubio", 15))
+    seed("jane_doe", ["an imported tweet", "another imported tweet"])  # from a CSV: no X account to read
+    assert 'action="/accounts/update-all"' in client.get("/").get_data(as_text=True)
+    fake_x.add_tweets("Grassley", FakeXAPI.make_tweets(3, start=NEW, prefix="new"))
+    fake_x.add_tweets("marcorubio", FakeXAPI.make_tweets(2, start=NEW, prefix="newer"))
+    fake_x.requests.clear()
+
+    response = client.post("/accounts/update-all", data={"admin_password": ADMIN})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Updated @Grassley: 3 new tweets." in page and "Updated @marcorubio: 2 new tweets." in page
+    assert counts(app) == (3, 20 + 3 + 15 + 2 + 2)
+    assert not any("jane_doe" in r["path"].lower() for r in fake_x.requests)
+
+
+def test_update_all_goes_on_past_an_account_that_fails(client, fake_x, app):
+    add_through_the_form(client, fake_x, ("Grassley", 20), ("marcorubio", 15))
+    fake_x.add_tweets("Grassley", FakeXAPI.make_tweets(3, start=NEW, prefix="new"))
+    fake_x.add_tweets("marcorubio", FakeXAPI.make_tweets(2, start=NEW, prefix="newer"))
+    fake_x.fail(503, path_contains=f"/users/{fake_x.user('Grassley')['id']}/tweets", times=None)
+
+    response = client.post("/accounts/update-all", data={"admin_password": ADMIN}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Updated @marcorubio: 2 new tweets." in page
+    assert "@Grassley: X&#39;s servers failed (503). Try again in a few minutes." in page
+    assert counts(app) == (2, 20 + 15 + 2)  # Grassley as it was, nothing half-stored
+
+
+def test_update_all_needs_the_admin_password_and_an_x_account(client, fake_x, app, seed):
+    add_through_the_form(client, fake_x, ("Grassley", 20))
+    fake_x.add_tweets("Grassley", FakeXAPI.make_tweets(3, start=NEW, prefix="new"))
+    fake_x.requests.clear()
+    for data in ({}, {"admin_password": "wrong"}):
+        response = client.post("/accounts/update-all", data=data)
+        assert response.status_code == 403 and "admin password" in response.get_data(as_text=True)
+    assert not fake_x.requests and counts(app) == (1, 20)
+
+    client.post("/accounts/Grassley/delete", data={"admin_password": ADMIN})
+    seed("jane_doe", ["an imported tweet", "another imported tweet"])
+    assert 'action="/accounts/update-all"' not in client.get("/").get_data(as_text=True)
+    response = client.post("/accounts/update-all", data={"admin_password": ADMIN}, follow_redirects=True)
+    assert "No stored account can be updated from X" in response.get_data(as_text=True)
+    assert not fake_x.requests and counts(app) == (1, 2)
+
+
 def test_no_state_change_on_get(client, seed, app):
     seed("SenWarren", ["a tweet", "another"])
     for path in ("/accounts/SenWarren/delete", "/accounts/SenWarren/update", "/accounts", "/predict"):
         assert client.get(path).status_code == 405
+    assert client.get("/accounts/update-all").status_code == 404  # read as an account page: no handle has a "-"
     assert counts(app) == (1, 2)
 
 

@@ -84,8 +84,7 @@ def add(handles):
 def update(handles, update_all):
     """Fetch tweets newer than the stored ones (suits Heroku Scheduler with --all)."""
     if update_all:
-        handles = [s.account.username for s in account_service.list_accounts(db.session)
-                   if s.account.can_update_from_x]
+        handles = account_service.updatable_usernames(db.session)
     elif not handles:
         raise click.UsageError("Name accounts to update, or pass --all.")
     if _ingest_each(handles):

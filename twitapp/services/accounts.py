@@ -46,6 +46,11 @@ def list_accounts(session: Session, usernames: list[str] | None = None) -> list[
     return [AccountSummary(account, account.tweet_count, at) for account, at in session.execute(query)]
 
 
+def updatable_usernames(session: Session) -> list[str]:
+    """Usernames of the stored accounts that can be read from X (not those imported without an X id)."""
+    return [s.account.username for s in list_accounts(session) if s.account.can_update_from_x]
+
+
 def tweet_times(session: Session, account: Account) -> list[datetime]:
     """When each of the account's stored tweets was written (for the tweets-per-month chart)."""
     return list(session.scalars(select(Tweet.created_at).where(Tweet.account_id == account.id)))

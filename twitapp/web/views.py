@@ -106,6 +106,32 @@ def update_account(username: str):
     return _after_submit(submitted, _account_page)
 
 
+@bp.post("/accounts/update-all")
+@rate_limited("RATE_LIMIT_ADMIN", "admin")
+@admin_required("Updating every account")
+def update_all():
+    """Fetch new tweets of every account that X can read: one job each (queued), or one after another here,
+    each stored or refused on its own."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    handles = account_service.updatable_usernames(db.session)
+    if not handles:
+        flash("No stored account can be updated from X: accounts imported from an archive, a CSV file or the "
+              "demo have no X account to read.", "error")
+    queued = []
+    for params, outcome in jobs.submit_each("ingest", [{"handle": handle} for handle in handles]):
+        if isinstance(outcome, HypoTweetError):
+            flash(f"@{params['handle']}: {outcome.message}", "error")
+        elif outcome.queued:
+            queued.append(params["handle"])
+        else:
+            flash(outcome.result.summary(), "success")
+    if queued:
+        flash(f"Fetching new tweets of {', '.join('@' + h for h in queued)} in the background; each account's "
+              "page shows them once stored.", "success")
+    return redirect(url_for("web.index"), code=303)
+
+
 @bp.post("/accounts/<username>/delete")
 @rate_limited("RATE_LIMIT_ADMIN", "admin")
 @admin_required("Deleting an account")
