@@ -311,9 +311,9 @@ def _start_worker(app, fake_x, tmp_path, name, *extra):
     return process, log
 
 
-def _kill_tree(pid: int) -> None:
-    """SIGKILL a process and all its descendants (rq's work horse calls setsid(), so a process group would
-    miss it)."""
+def _kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` (SIGKILL) to a process and all its descendants (rq's work horse calls setsid(), so a
+    process group would miss it)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -330,7 +330,7 @@ def _kill_tree(pid: int) -> None:
         todo.extend(children.get(current, []))
     for member in tree:
         try:
-            os.kill(member, signal.SIGKILL)
+            os.kill(member, sig)
         except ProcessLookupError:
             pass
 
@@ -370,4 +370,35 @@ def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(q
     job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
     assert job["status"] == "finished", (tmp_path / "worker2.log").read_text()
     assert job["message"] == "Added @Grassley: 450 new tweets."
+    assert stored(qapp, "Grassley") == 450
+
+
+@pytest.mark.slow
+def test_real_worker_stopped_by_sigterm_mid_job_hands_it_back(qapp, qclient, fake_x, tmp_path):
+    """A dyno restart: Heroku sends SIGTERM to every process of the dyno. rq's HerokuWorker gives the job 6
+    seconds, then stops it; the job stores nothing, is queued again at once with a message, and the next
+    worker runs it to the end."""
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(450))
+    fake_x.delay(120, path_contains="/tweets", after=2)  # the third page hangs: the job is mid-fetch
+    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker1")
+    try:
+        assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
+        _wait(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
+        _kill_tree(worker.pid, signal.SIGTERM)
+        assert worker.wait(30) is not None  # it stopped long before the hanging page's 120 s
+    finally:
+        _kill_tree(worker.pid)
+        log.close()
+    assert stored(qapp, "Grassley") is None  # nothing half
+    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    assert (job["status"], job["retries"]) == ("queued", 1), (tmp_path / "worker1.log").read_text()
+
+    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker2", "--burst")
+    try:
+        assert worker.wait(120) == 0, (tmp_path / "worker2.log").read_text()
+    finally:
+        _kill_tree(worker.pid)
+        log.close()
+    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    assert job["status"] == "finished" and job["message"] == "Added @Grassley: 450 new tweets."
     assert stored(qapp, "Grassley") == 450
