@@ -9,7 +9,7 @@ from twitapp import runtime
 from twitapp.extensions import db
 from twitapp.models import Account, Tweet
 from twitapp.services import errors
-from twitapp.services.ingest import ingest_from_x
+from twitapp.services.ingest import IngestResult, ingest_from_x
 
 from .fake_xapi import FakeXAPI
 
@@ -70,6 +70,16 @@ def test_update_fetches_only_newer_tweets_with_since_id(app_ctx, fake_x):
     assert stored_counts() == (1, 35)
     timeline = [r for r in fake_x.requests if r["path"].endswith("/tweets")]
     assert timeline[0]["params"]["since_id"] == newest
+
+
+@pytest.mark.parametrize("result, summary", [
+    (IngestResult("Grassley", created=False), "Updated @Grassley: no new tweets."),
+    (IngestResult("Grassley", created=True, added=1), "Added @Grassley: 1 new tweet."),
+    (IngestResult("Grassley", created=False, added=3200, skipped_duplicates=2, skipped_retweets=1),
+     "Updated @Grassley: 3,200 new tweets (skipped 2 already stored, 1 retweet)."),
+])
+def test_summary_reads_well(result, summary):
+    assert result.summary() == summary
 
 
 def test_limit_caps_the_number_of_tweets(app_ctx, fake_x):

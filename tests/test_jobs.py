@@ -204,7 +204,7 @@ def test_update_all_queues_one_job_per_x_account(qapp, qclient, fake_x):
     run_queued(qapp)
     assert qclient.get("/api/jobs/ingest-grassley").get_json()["job"]["message"] == "Updated @Grassley: 3 new tweets."
     message = qclient.get("/api/jobs/ingest-marcorubio").get_json()["job"]["message"]
-    assert message == "Updated @marcorubio: 0 new tweets."
+    assert message == "Updated @marcorubio: no new tweets."
     assert (stored(qapp, "Grassley"), stored(qapp, "marcorubio")) == (15, 14)
 
 

@@ -73,9 +73,11 @@ class IngestResult:
     def summary(self) -> str:
         verb = "Added" if self.created else "Updated"
         skipped = [f"{n} {what}" for n, what in ((self.skipped_duplicates, "already stored"),
-                   (self.skipped_retweets, "retweets"), (self.skipped_empty, "empty")) if n]
+                   (self.skipped_retweets, "retweet" if self.skipped_retweets == 1 else "retweets"),
+                   (self.skipped_empty, "empty")) if n]
         tail = f" (skipped {', '.join(skipped)})" if skipped else ""
-        return f"{verb} @{self.username}: {self.added} new tweets{tail}."
+        count = {0: "no new tweets", 1: "1 new tweet"}.get(self.added, f"{self.added:,} new tweets")
+        return f"{verb} @{self.username}: {count}{tail}."
 
 
 def ingest_from_x(session: Session, x: XClient, embedder: Embedder, handle: str, limit: int,
