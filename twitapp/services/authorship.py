@@ -26,8 +26,8 @@ authors; the raw character block as direct features too added 0.1-0.2 more for t
 trained on *out-of-fold* scores (stacking), so it learns how far to trust each block and is not fooled by
 naive Bayes having seen the tweet. Given the tweets' times, the folds are stretches of each account's
 timeline, so that both the stacking and the accuracy shown as "how far to trust it" are measured on
-tweets from other weeks than the training ones, as a typed tweet is. Everything is linear in the n-gram features, which makes
-:meth:`AuthorshipModel.explain` an exact decomposition of the model's score.
+tweets from other weeks than the training ones, as a typed tweet is. Everything is linear in the n-gram
+features, which makes :meth:`AuthorshipModel.explain` an exact decomposition of the model's score.
 
 Cross-validation reuses the blocks and the per-fold naive Bayes counts (counts of the other folds are
 sums of the folds'), so :func:`fit_with_cv` refits only the regression per fold: 5 more SAGA fits, about

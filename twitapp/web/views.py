@@ -116,8 +116,8 @@ def update_all():
         abort(400)
     handles = account_service.updatable_usernames(db.session)
     if not handles:
-        flash("No stored account can be updated from X: accounts imported from an archive, a CSV file or the "
-              "demo have no X account to read.", "error")
+        flash("No stored account can be updated from X: accounts imported from a CSV file or the demo, "
+              "without their X account's id, cannot be read there.", "error")
     queued = []
     for params, outcome in jobs.submit_each("ingest", [{"handle": handle} for handle in handles]):
         if isinstance(outcome, HypoTweetError):
