@@ -361,16 +361,21 @@ def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(q
 
     again = qclient.post("/api/accounts", json={"username": "Grassley"})
     assert again.status_code == 202 and again.get_json()["job"]["joined"] is False
-    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker2", "--burst")
+    _second_worker_stores_all_450(qapp, qclient, fake_x, tmp_path)
+
+
+def _second_worker_stores_all_450(app, client, fake_x, tmp_path) -> None:
+    """A second worker (burst) runs the queued job for Grassley to the end: all 450 tweets stored."""
+    worker, log = _start_worker(app, fake_x, tmp_path, "worker2", "--burst")
     try:
         assert worker.wait(120) == 0, (tmp_path / "worker2.log").read_text()
     finally:
         _kill_tree(worker.pid)
         log.close()
-    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
+    job = client.get("/api/jobs/ingest-grassley").get_json()["job"]
     assert job["status"] == "finished", (tmp_path / "worker2.log").read_text()
     assert job["message"] == "Added @Grassley: 450 new tweets."
-    assert stored(qapp, "Grassley") == 450
+    assert stored(app, "Grassley") == 450
 
 
 @pytest.mark.slow
@@ -392,13 +397,4 @@ def test_real_worker_stopped_by_sigterm_mid_job_hands_it_back(qapp, qclient, fak
     assert stored(qapp, "Grassley") is None  # nothing half
     job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
     assert (job["status"], job["retries"]) == ("queued", 1), (tmp_path / "worker1.log").read_text()
-
-    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker2", "--burst")
-    try:
-        assert worker.wait(120) == 0, (tmp_path / "worker2.log").read_text()
-    finally:
-        _kill_tree(worker.pid)
-        log.close()
-    job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
-    assert job["status"] == "finished" and job["message"] == "Added @Grassley: 450 new tweets."
-    assert stored(qapp, "Grassley") == 450
+    _second_worker_stores_all_450(qapp, qclient, fake_x, tmp_path)

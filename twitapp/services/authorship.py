@@ -31,7 +31,8 @@ features, which makes :meth:`AuthorshipModel.explain` an exact decomposition of 
 
 Cross-validation reuses the blocks and the per-fold naive Bayes counts (counts of the other folds are
 sums of the folds'), so :func:`fit_with_cv` refits only the regression per fold: 5 more SAGA fits, about
-half of its time (2.2-2.5 s with the map for 4 x 3,200 tweets in ``bench/latency.py``).
+half of its time (2.2-2.5 s with the map for 4 x 3,200 tweets in ``bench/latency.py``; 3.7-3.8 s on a day
+the whole machine ran slower).
 
 Memory (the app fits on a request, in a web worker): a block's matrix is built from one 64-bit key per
 n-gram occurrence (bucket, row) sorted in place, without dense 2^22-sized tables or COO copies; blocks
@@ -519,12 +520,8 @@ class _Prepared:
         classes, y = _encode_labels(labels)
         if len(embeddings) != len(texts) or len(texts) != len(y):
             raise ValueError("texts, embeddings and labels must have the same length")
-        if times is None:
-            fold_rows = _stratified_folds(y, folds, random_state)
-        elif len(times) != len(y):
-            raise ValueError("times must give one time per text")
-        else:
-            fold_rows = _time_blocked_folds(y, times, folds)
+        folds = max(2, min(folds, int(np.bincount(y).min())))  # (fewer when an account has fewer tweets)
+        fold_rows = _stratified_folds(y, folds, random_state) if times is None else _time_blocked_folds(y, times, folds)
         order = np.concatenate(fold_rows)
         bounds = np.cumsum([0, *(len(rows) for rows in fold_rows)])
         n_folds, k = len(fold_rows), len(classes)
@@ -611,8 +608,7 @@ def _encode_labels(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
 
 
 def _stratified_folds(y: np.ndarray, folds: int, random_state: int) -> list[np.ndarray]:
-    """Stratified fold row indices; fewer folds when the smallest class has fewer tweets than folds."""
-    folds = max(2, min(folds, int(np.bincount(y).min())))
+    """Stratified, shuffled fold row indices."""
     splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
     return [test for _, test in splitter.split(np.zeros(len(y)), y)]
 
@@ -626,7 +622,8 @@ def _time_blocked_folds(y: np.ndarray, times, folds: int) -> list[np.ndarray]:
     the accounts' newest tweets in the benchmark (0.904 against 0.861 among 4 accounts, 30 tuning
     trials), and the stacking learnt its trust in each block on such easy folds. Folds in time measured
     0.868 against 0.860 (and 0.881 against 0.893 on the checking authors), for the same accuracy."""
-    folds = max(2, min(folds, int(np.bincount(y).min())))
+    if len(times) != len(y):
+        raise ValueError("times must give one time per text")
     order = sorted(range(len(y)), key=times.__getitem__)  # (stable: ties keep the given order)
     ranked = np.asarray(order, dtype=np.int64)
     parts: list[list[np.ndarray]] = [[] for _ in range(folds)]

@@ -118,6 +118,7 @@ def update_all():
     if not handles:
         flash("No stored account can be updated from X: accounts imported from a CSV file or the demo, "
               "without their X account's id, cannot be read there.", "error")
+        return redirect(url_for("web.index"), code=303)
     queued = []
     for params, outcome in jobs.submit_each("ingest", [{"handle": handle} for handle in handles]):
         if isinstance(outcome, HypoTweetError):
