@@ -12,8 +12,12 @@ import pytest
 
 from twitapp.services.authorship import (
     MIN_TWEETS_PER_ACCOUNT,
+    DRIFT_MARGIN,
+    TEMPERATURE,
+    TEMPERATURE_BOUNDS,
     AuthorshipModel,
     _time_blocked_folds,
+    calibrated_temperature,
     cross_validated_accuracy,
     fit_with_cv,
 )
@@ -136,7 +140,44 @@ def test_fit_with_cv_is_fit_plus_the_same_cross_validation(model, sample):
     fitted, accuracy = fit_with_cv(*sample["train"])
     assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0)
     texts, embeddings, _ = sample["test"]
-    np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), model.predict_proba(texts, embeddings))
+    assert model.temperature == TEMPERATURE != fitted.temperature
+    again = AuthorshipModel(random_state=0).fit(*sample["train"], temperature=fitted.temperature)
+    np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), again.predict_proba(texts, embeddings))
+
+
+def _scores_and_labels(temperature: float, rows: int = 20000, classes: int = 3):
+    """Logits and labels drawn from softmax(logits / temperature): a model overconfident by ``temperature``."""
+    rng = np.random.default_rng(1)
+    scores = rng.normal(0, 4, (rows, classes))
+    probabilities = np.exp(scores / temperature)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    labels = (rng.random(rows)[:, None] > np.cumsum(probabilities, axis=1)).sum(axis=1)
+    return scores, labels
+
+
+@pytest.mark.parametrize("overconfident_by", [1.0, 1.7, 2.5])
+def test_calibrated_temperature_recovers_how_overconfident_the_scores_are(overconfident_by):
+    scores, labels = _scores_and_labels(overconfident_by)
+    assert calibrated_temperature(scores, labels) == pytest.approx(overconfident_by * DRIFT_MARGIN, rel=0.05)
+
+
+def test_calibrated_temperature_stays_within_its_bounds():
+    scores, labels = _scores_and_labels(1.0)
+    separable = np.eye(3)[labels] * 5  # always right: the best temperature would tend to 0
+    assert calibrated_temperature(separable, labels) == pytest.approx(TEMPERATURE_BOUNDS[0], abs=1e-3)
+    assert calibrated_temperature(-separable, labels) == pytest.approx(TEMPERATURE_BOUNDS[1], abs=1e-3)  # to infinity
+
+
+def test_the_calibrated_model_is_about_as_confident_as_it_is_right(sample):
+    """On held-out newer tweets, the mean probability of the guessed account is close to the share of
+    right guesses (the plain fit's fixed temperature would do too on these few tweets; this guards the
+    per-set temperature against going wrong, e.g. a sign or a transposed score matrix)."""
+    fitted, _ = fit_with_cv(*sample["train"], times=sample["train_times"])
+    texts, embeddings, labels = sample["test"]
+    probabilities = fitted.predict_proba(texts, embeddings)
+    right = np.asarray(fitted.classes_)[probabilities.argmax(axis=1)] == np.asarray(labels)
+    assert TEMPERATURE_BOUNDS[0] < fitted.temperature < TEMPERATURE_BOUNDS[1]
+    assert abs(probabilities.max(axis=1).mean() - right.mean()) < 0.05
 
 
 def test_folds_in_time_are_each_accounts_consecutive_stretches():
@@ -165,7 +206,7 @@ def test_fit_with_cv_over_folds_in_time(model, sample):
     assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0, times=times)
     assert 0.6 < accuracy <= 1.0
     texts, embeddings, _ = sample["test"]
-    again = AuthorshipModel(random_state=0).fit(*sample["train"], times=times)
+    again = AuthorshipModel(random_state=0).fit(*sample["train"], times=times, temperature=fitted.temperature)
     np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), again.predict_proba(texts, embeddings))
 
 

@@ -52,7 +52,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit, softmax
+from scipy.optimize import minimize_scalar
+from scipy.special import expit, log_softmax, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import ThreadpoolController, threadpool_limits
@@ -67,10 +68,16 @@ DIRECT_SCALE = 12.0
 DIRECT_MIN_DF = 2
 # Temperature of the final probabilities (the logits are divided by it). A new tweet is harder than a
 # stored one (topics drift), so probabilities fitted on stored tweets are overconfident on new ones.
-# With the stacking folds in time, on the benchmark's tuning authors (30 trials), 1.4 left the mean
-# probability of the chosen account 0.2 / 0.5 / 2.0 points under the accuracy on their newest tweets
-# (2 / 3 / 4 accounts) and 1.25 left it 0.6 / 0.7 over and 0.2 under; 1.3 lies between.
+# :func:`fit_with_cv` (the app's fit) fits it per set of accounts on the out-of-fold scores of its
+# cross-validation, whose folds are stretches of time, times DRIFT_MARGIN, and keeps it within
+# TEMPERATURE_BOUNDS; a plain ``fit`` has no out-of-fold scores and uses TEMPERATURE. On the benchmark's
+# authors (60 trials per half and number of accounts) the per-set temperature left the mean probability of
+# the chosen account 0.1 / 0.4 / 0.5 points from the accuracy on their newest tweets (2 / 3 / 4 accounts,
+# tuning half) and 0.4 / 0.3 / 0.6 (checking half), where the one temperature 1.3 left it 0.0 / 0.3 / 1.0
+# and 0.5 / 0.6 / 2.4 points away; per set of accounts the gap fell from 1.4-2.6 to 1.4-1.7 points.
 TEMPERATURE = 1.3
+DRIFT_MARGIN = 1.1  # chosen on the tuning half: 1.0 left the probabilities 0.5-1.7 points too confident
+TEMPERATURE_BOUNDS = (0.8, 4.0)  # (1,000 tweets per account gave 0.93-1.6)
 
 URL_MARK = "\ue000"  # private-use character standing for any link
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -648,20 +655,24 @@ class AuthorshipModel:
     def __init__(self, random_state: int = 0):
         self.random_state = random_state
         self.classes_: list[str] = []
+        self.temperature = TEMPERATURE
 
     def fit(self, texts: Sequence[str], embeddings: np.ndarray, labels: Sequence[str],
-            times: Sequence | None = None) -> AuthorshipModel:
+            times: Sequence | None = None, temperature: float = TEMPERATURE) -> AuthorshipModel:
         """Fit on the accounts' tweets; ``times`` (any comparable values, one per text: the tweets'
-        creation times) make the stacking folds stretches of time (see ``_time_blocked_folds``)."""
+        creation times) make the stacking folds stretches of time (see ``_time_blocked_folds``); the
+        probabilities are those of the regression's scores divided by ``temperature``."""
         with threadpool_limits(1):
-            self._fit_prepared(_Prepared.build(texts, embeddings, labels, STACK_FOLDS, self.random_state, times))
+            prep = _Prepared.build(texts, embeddings, labels, STACK_FOLDS, self.random_state, times)
+            self._fit_prepared(prep, temperature)
         return self
 
-    def _fit_prepared(self, prep: _Prepared) -> None:
+    def _fit_prepared(self, prep: _Prepared, temperature: float) -> None:
         features, y = prep.stacked(held_out=None)
         self._lr = _logistic_regression(features, y, self.random_state)
-        self._lr.coef_ /= TEMPERATURE
-        self._lr.intercept_ /= TEMPERATURE
+        self._lr.coef_ /= temperature
+        self._lr.intercept_ /= temperature
+        self.temperature = temperature
         self.classes_ = prep.classes
         self._blocks = prep.blocks
         self._weights = prep.weights
@@ -821,16 +832,39 @@ def _chunk_spans(text: str) -> list[tuple[int, int]]:
 _CORE = re.compile(r"[\w#@](?:.*\w)?", re.DOTALL)
 
 
-def _cv_accuracy(prep: _Prepared, random_state: int) -> float:
-    """Accuracy over the folds of ``prep``: for each fold, naive Bayes and the logistic regression are
-    trained on the other folds only (the stacking inside uses those folds as its own)."""
-    right = 0
+def _cross_validate(prep: _Prepared, random_state: int) -> tuple[float, np.ndarray]:
+    """Accuracy over the folds of ``prep`` and the out-of-fold scores (logits, one column per account)
+    of every row, in fold order: for each fold, naive Bayes and the logistic regression are trained on
+    the other folds only (the stacking inside uses those folds as its own)."""
+    right, scores = 0, []
     for held_out, rows in enumerate(prep.folds):
         features, y = prep.stacked(held_out)
         lr = _logistic_regression(features, y, random_state)
-        predicted = lr.predict(prep.features(held_out, frozenset({held_out})))
-        right += int((predicted == prep.y[rows]).sum())
-    return right / len(prep.y)
+        fold_scores = lr.decision_function(prep.features(held_out, frozenset({held_out})))
+        if fold_scores.ndim == 1:  # binary: the second account's logit against the first's, 0
+            fold_scores = np.column_stack([np.zeros_like(fold_scores), fold_scores])
+        right += int((lr.classes_[fold_scores.argmax(axis=1)] == prep.y[rows]).sum())
+        scores.append(fold_scores)
+    return right / len(prep.y), np.vstack(scores)
+
+
+def calibrated_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """The temperature for a model whose out-of-fold logits on its training tweets are ``scores``
+    (rows) with true classes ``y``: the one that makes softmax(scores / T) most likely (temperature
+    scaling, Guo et al., 2017), times ``DRIFT_MARGIN``, within ``TEMPERATURE_BOUNDS``.
+
+    Why per set of accounts: how separable the accounts are, and so how far their logits overstate it,
+    varies between sets; one constant left the probabilities 2.4 points under the accuracy among 4
+    accounts (see TEMPERATURE). The margin is for new tweets being a little harder than even the stored
+    tweets of other stretches of time."""
+    rows = np.arange(len(y))
+
+    def loss(temperature: float) -> float:
+        return -float(log_softmax(scores / temperature, axis=1)[rows, y].mean())
+
+    low, high = TEMPERATURE_BOUNDS
+    best = minimize_scalar(loss, bounds=(low / DRIFT_MARGIN, high / DRIFT_MARGIN), method="bounded")
+    return float(np.clip(best.x * DRIFT_MARGIN, low, high))
 
 
 def cross_validated_accuracy(texts, embeddings, labels, folds: int = 5, random_state: int = 0,
@@ -842,7 +876,7 @@ def cross_validated_accuracy(texts, embeddings, labels, folds: int = 5, random_s
     that sees labels (naive Bayes counts, the logistic regression) is refitted per fold."""
     with threadpool_limits(1):
         prep = _Prepared.build(texts, embeddings, labels, folds, random_state, times)
-        return _cv_accuracy(prep, random_state)
+        return _cross_validate(prep, random_state)[0]
 
 
 def fit_with_cv(texts, embeddings, labels, random_state: int = 0,
@@ -852,9 +886,14 @@ def fit_with_cv(texts, embeddings, labels, random_state: int = 0,
     shared by the fit and every fold, so only the label-using parts are cross-validated and this costs
     little more than :meth:`AuthorshipModel.fit`. The accuracy equals :func:`cross_validated_accuracy`
     with 5 folds and the same ``random_state`` and ``times``. The app passes the tweets' times, so the
-    accuracy it shows is that of predicting stretches of time the model did not learn from."""
+    accuracy it shows is that of predicting stretches of time the model did not learn from.
+
+    The cross-validation's out-of-fold scores also give the model its temperature
+    (:func:`calibrated_temperature`), so its probabilities match how often it is right on these
+    accounts; :meth:`AuthorshipModel.fit` with that ``temperature`` gives the same model."""
     model = AuthorshipModel(random_state)
     with threadpool_limits(1):
         prep = _Prepared.build(texts, embeddings, labels, STACK_FOLDS, random_state, times)
-        model._fit_prepared(prep)
-        return model, _cv_accuracy(prep, random_state)
+        accuracy, scores = _cross_validate(prep, random_state)
+        model._fit_prepared(prep, calibrated_temperature(scores, prep.y[np.concatenate(prep.folds)]))
+        return model, accuracy
