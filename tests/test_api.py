@@ -70,6 +70,7 @@ def test_predict(client, two_senators):
     assert sum(body["probabilities"].values()) == pytest.approx(1.0)
     assert max(body["probabilities"], key=body["probabilities"].get) == body["author"]
     assert 0.5 < body["trust"]["cv_accuracy"] <= 1 and body["trust"]["chance"] == 0.5
+    assert body["trust"]["level"] in {"high", "fair", "some", "low"}
     assert all(len(v) == 3 for v in body["similar"].values())
 
 

@@ -12,7 +12,7 @@ from twitapp.extensions import db
 from twitapp.models import Account, Tweet
 from twitapp.services.authorship import fit_with_cv
 from twitapp.services.model_cache import ModelCache
-from twitapp.services.prediction import predict_author
+from twitapp.services.prediction import Prediction, predict_author
 
 TEXT = "Billionaires should pay their fair share in taxes"
 
@@ -125,3 +125,19 @@ def test_similar_tweets_are_each_accounts_nearest_by_cosine(app, two_senators):
             np.testing.assert_allclose([s.similarity for s in similar], expected, atol=1e-5)
             by_id = dict(zip((r.id for r in rows), cosine))
             assert all(abs(by_id[s.id] - s.similarity) < 1e-5 for s in similar)
+
+
+@pytest.mark.parametrize("cv_accuracy,chance,level", [
+    (0.98, 1 / 2, "high"),
+    (0.86, 1 / 4, "high"),   # 81% of the way from guessing to always right
+    (0.80, 1 / 2, "fair"),
+    (0.70, 1 / 3, "fair"),
+    (0.65, 1 / 2, "some"),
+    (0.45, 1 / 4, "some"),
+    (0.60, 1 / 2, "low"),
+    (0.30, 1 / 3, "low"),    # worse than guessing
+])
+def test_reliability_grades_how_far_the_model_beats_guessing(cv_accuracy, chance, level):
+    prediction = Prediction(text="", author="a", probabilities={}, cv_accuracy=cv_accuracy, chance=chance,
+                            evidence=[], similar={}, cached=False, fit_seconds=0, seconds=0, n_tweets=0)
+    assert prediction.reliability == level

@@ -152,6 +152,8 @@ def test_predict_through_the_form(client, two_senators):
     assert "Most likely" in html and "%" in html
     assert all(f"@{h}" in html for h in two_senators)
     assert re.search(r"Right \d+% of the time", html) and "guessing would be 50%" in html
+    assert re.search(r'class="trust trust-(high|fair|some|low)">\s*<span class="trust-badge">(Reliable|Fairly reliable|'
+                     r'Somewhat reliable|Barely better than chance)</span>', html)
     checked = re.findall(r'<input[^>]*checked[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*checked', html)
     assert {a or b for a, b in checked} == set(two_senators)  # choices kept for the next guess
     assert "Big banks and billionaires" in html

@@ -48,6 +48,10 @@ class FittedSet:
     map_layout: MapLayout | None = None    # the map of a PCA of a sample of the tweets (charts.map_layout)
 
 
+# (level, least skill): the skill score of Prediction.reliability at which each level starts
+RELIABILITY_LEVELS = (("high", 0.75), ("fair", 0.5), ("some", 0.25), ("low", float("-inf")))
+
+
 @dataclass
 class Prediction:
     text: str
@@ -66,6 +70,16 @@ class Prediction:
     @property
     def candidates(self) -> list[str]:
         return list(self.probabilities)
+
+    @property
+    def reliability(self) -> str:
+        """How far to trust the model on these accounts, in one word: "high", "fair", "some" or "low".
+
+        Graded on its cross-validated accuracy's share of the way from guessing to always right (a skill
+        score), so that 85% among 4 accounts (chance 25%) and 93% between 2 both count as high, and 60%
+        between 2 (a fifth of the way) as barely better than guessing."""
+        skill = (self.cv_accuracy - self.chance) / (1 - self.chance)
+        return next(level for level, floor in RELIABILITY_LEVELS if skill >= floor)
 
 
 def clean_text(raw: str | None, max_length: int) -> str:
