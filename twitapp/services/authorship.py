@@ -26,8 +26,10 @@ authors; the raw character block as direct features too added 0.1-0.2 more for t
 trained on *out-of-fold* scores (stacking), so it learns how far to trust each block and is not fooled by
 naive Bayes having seen the tweet. Given the tweets' times, the folds are stretches of each account's
 timeline, so that both the stacking and the accuracy shown as "how far to trust it" are measured on
-tweets from other weeks than the training ones, as a typed tweet is. Everything is linear in the n-gram
-features, which makes :meth:`AuthorshipModel.explain` an exact decomposition of the model's score.
+tweets from other weeks than the training ones, as a typed tweet is; the cross-validation's out-of-fold
+scores also set the temperature of the probabilities (see :func:`calibrated_temperature`). Everything is
+linear in the n-gram features, which makes :meth:`AuthorshipModel.explain` an exact decomposition of the
+model's score.
 
 Cross-validation reuses the blocks and the per-fold naive Bayes counts (counts of the other folds are
 sums of the folds'), so :func:`fit_with_cv` refits only the regression per fold: 5 more SAGA fits, about
@@ -78,7 +80,8 @@ DIRECT_MIN_DF = 2
 TEMPERATURE = 1.3
 DRIFT_MARGIN = 1.1  # chosen on the tuning half: 1.0 left the probabilities 0.5-1.7 points too confident
 # Never sharper than the regression itself (new tweets are harder than stored ones; a few stored tweets
-# right by small margins would otherwise sharpen it), never flatter than 4 (1,000 tweets per account: 0.93-1.6).
+# right by small margins would otherwise sharpen it), never flatter than 4 (with 1,000 tweets per account
+# the unbounded fit gave 0.93-1.6).
 TEMPERATURE_BOUNDS = (1.0, 4.0)
 
 URL_MARK = "\ue000"  # private-use character standing for any link
