@@ -225,16 +225,48 @@ def test_same_random_state_same_model(sample):
 def test_fitted_blocks_agree_with_transforming_the_same_texts(sample):
     """The memory-lean fit path (one sorted key per n-gram occurrence) and the transform path
     (per-occurrence lookups, as used for predictions and explanations) give the same TF-IDF rows."""
-    from twitapp.services.authorship import BLOCKS, _Block, normalize
+    from twitapp.services.authorship import BLOCKS, _new_block, normalize
 
     texts = [normalize(t) for t in [*sample["train"][0], "İİ İstanbul", "", "a\x00b\x01c\x02d\x03e"]]
     for spec in BLOCKS:
-        block = _Block(*spec)
+        block = _new_block(*spec)
         fitted = block.fit_transform(texts)
         assert fitted.shape == (len(texts), block.size) and fitted.has_sorted_indices
         assert abs(block.transform(texts) - fitted).max() < 1e-6
         with pytest.raises(ValueError, match="normalized"):  # not a silent out-of-bounds write
-            _Block(*spec).fit_transform(["a\x00b", "c\x02d\x03e"])
+            _new_block(*spec).fit_transform(["a\x00b", "c\x02d\x03e"])
+
+
+def test_the_masked_block_masks_all_but_the_most_frequent_words(monkeypatch):
+    """Text distortion: every word run but the training texts' MASK_KEEP most frequent (counted
+    case-insensitively, kept as written) becomes one mark; whitespace, punctuation and links stay, so
+    the text's whitespace-separated chunks stay in place (explanations credit them)."""
+    from twitapp.services import authorship
+    from twitapp.services.authorship import MASK, URL_MARK, _MaskedBlock, normalize
+
+    monkeypatch.setattr(authorship, "MASK_KEEP", 2)
+    block = _MaskedBlock("masked", 2, 5)
+    block.fit_transform([normalize(t) for t in ["the cat and THE dog", "The end.", "a cat"]])
+    assert block.kept == {"the", "cat"}
+    text = normalize("The  Senate's CAT,\nvoted 52-48 https://t.co/x #cat")
+    masked = block.mask([text])[0]
+    assert masked == f"The  {MASK}'{MASK} CAT,\n{MASK} {MASK}-{MASK} {URL_MARK} #cat"
+    assert [len(chunk) > 0 for chunk in masked.split()] == [True] * len(text.split())
+    assert block.mask([]) == [] and block.mask([""]) == [""]
+
+
+def test_the_masked_block_keeps_the_training_texts_most_frequent_words(sample):
+    import re
+    from collections import Counter
+
+    from twitapp.services.authorship import MASK_KEEP, _MaskedBlock, normalize
+
+    texts = [normalize(t) for t in sample["train"][0]]
+    block = _MaskedBlock("masked", 2, 5)
+    block.fit_transform(texts)
+    counts = Counter(re.findall(r"\w+", "\n".join(texts).lower()))
+    assert len(block.kept) == MASK_KEEP
+    assert min(counts[w] for w in block.kept) >= max(n for w, n in counts.items() if w not in block.kept)
 
 
 def test_style_counts_match_their_regular_expressions(sample):
@@ -306,17 +338,20 @@ def test_direct_word_features_are_the_ngrams_of_two_or_more_tweets_scaled(sample
     np.testing.assert_allclose(direct.select(one_row).toarray(), selected[:1].toarray(), rtol=1e-5)
 
 
-def test_an_embedding_like_an_accounts_tweets_pulls_towards_that_account(model, sample):
-    """The stored embeddings count through each account's mean embedding: the same text with the mean
-    embedding of one account's tweets is more likely that account's than with the others' mean."""
+def test_the_embedding_counts_through_each_accounts_mean_embedding(model, sample):
+    """The stored embeddings enter the model as one score per account, the dot product with the account's
+    mean (standardized, centered) embedding: an account's own mean embedding scores highest for it, and
+    the embedding changes the probabilities. (How much it counts is the regression's to learn: with the
+    masked n-grams block it adds little, and on this small sample its weight is near zero.)"""
     texts, embeddings, labels = sample["train"]
     labels = np.asarray(labels)
+    probabilities = []
     for column, account in enumerate(model.classes_):
         own = embeddings[labels == account].mean(axis=0, keepdims=True)
-        others = embeddings[labels != account].mean(axis=0, keepdims=True)
-        with_own = model.predict_proba(["Thank you."], own)[0, column]
-        with_others = model.predict_proba(["Thank you."], others)[0, column]
-        assert with_own > with_others
+        scores = model._embedding(own) @ model._embedding_weights
+        assert scores.argmax() == column
+        probabilities.append(model.predict_proba(["Thank you."], own)[0])
+    assert np.ptp(np.array(probabilities), axis=0).max() > 1e-4
 
 
 def test_word_shares_add_up_to_the_ngram_features_part_of_the_log_odds(model, sample):
