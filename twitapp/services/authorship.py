@@ -35,8 +35,8 @@ model's score.
 
 Cross-validation reuses the blocks and the per-fold naive Bayes counts (counts of the other folds are
 sums of the folds'), so :func:`fit_with_cv` refits only the regression per fold: 5 more SAGA fits, about
-half of its time (2.2-2.5 s with the map for 4 x 3,200 tweets in ``bench/latency.py``; 3.7-3.8 s on a day
-the whole machine ran slower).
+half of its time (2.2-2.5 s with the map for 4 x 3,200 tweets in ``bench/latency.py`` before the masked
+block, which adds about 10%; 4.5-5.2 s with it on a day the whole machine ran about twice as slow).
 
 Memory (the app fits on a request, in a web worker): a block's matrix is built from one 32-bit key per
 n-gram occurrence (bucket, row) sorted in place, without dense 2^22-sized tables or COO copies; blocks
