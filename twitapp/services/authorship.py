@@ -748,7 +748,7 @@ class AuthorshipModel:
 
     def _fit_prepared(self, prep: _Prepared, temperature: float, regression: LogisticRegression | None = None) -> None:
         """The model from ``prep`` and its final ``regression`` (fitted here when not given)."""
-        self._lr = regression or _final_regression(prep, self.random_state)
+        self._lr = regression if regression is not None else _final_regression(prep, self.random_state)
         self._lr.coef_ /= temperature
         self._lr.intercept_ /= temperature
         self.temperature = temperature
