@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from twitapp.services.prediction import RELIABILITY_LEVELS
+
 from .fake_xapi import FakeXAPI
 
 
@@ -70,7 +72,8 @@ def test_predict(client, two_senators):
     assert sum(body["probabilities"].values()) == pytest.approx(1.0)
     assert max(body["probabilities"], key=body["probabilities"].get) == body["author"]
     assert 0.5 < body["trust"]["cv_accuracy"] <= 1 and body["trust"]["chance"] == 0.5
-    assert body["trust"]["level"] in {"high", "fair", "some", "low"}
+    skill = (body["trust"]["cv_accuracy"] - 0.5) / 0.5  # the level grades this share of the way from chance
+    assert body["trust"]["level"] == next(level for level, floor in RELIABILITY_LEVELS if skill >= floor)
     assert all(len(v) == 3 for v in body["similar"].values())
 
 
