@@ -4,6 +4,7 @@ With ``--preload`` the app is built in the master; ``when_ready`` then loads the
 before the workers are forked, so the workers share its pages instead of each loading its own copy, and
 freezes the objects made so far so the garbage collector does not copy those pages into every worker.
 """
+
 import ctypes
 import gc
 

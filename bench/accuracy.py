@@ -18,26 +18,27 @@ the app stores embeddings with the tweets). Every tweet is embedded once per run
     OPENBLAS_NUM_THREADS=1 python bench/accuracy.py --k 2,3,4 --trials 20 [--half tune|check]
         [--models hypotweet,...] [--json]
 """
+
 from __future__ import annotations
 
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: one BLAS thread
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import gzip  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from datetime import datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import csv
+import gzip
+import json
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -76,10 +77,12 @@ def eligible_authors(by_author, train: int, test: int, half: str = "all") -> lis
     if half == "all":
         return eligible
     shuffled = [str(a) for a in np.random.default_rng(SPLIT_SEED).permutation(eligible)]
-    return sorted(shuffled[:len(shuffled) // 2] if half == "tune" else shuffled[len(shuffled) // 2:])
+    return sorted(shuffled[: len(shuffled) // 2] if half == "tune" else shuffled[len(shuffled) // 2 :])
 
 
-def draw_trials(by_author, ks, trials, train, test, seed, half: str = "all") -> dict[int, list[dict[str, tuple[list[int], list[int]]]]]:
+def draw_trials(
+    by_author, ks, trials, train, test, seed, half: str = "all"
+) -> dict[int, list[dict[str, tuple[list[int], list[int]]]]]:
     """Per k, ``trials`` draws of k authors, each author mapped to (train rows, test rows)."""
     eligible = eligible_authors(by_author, train, test, half)
     draws = {}
@@ -90,7 +93,7 @@ def draw_trials(by_author, ks, trials, train, test, seed, half: str = "all") -> 
         draws[k] = []
         for _ in range(trials):
             authors = sorted(rng.choice(eligible, k, replace=False))
-            draws[k].append({a: (by_author[a][-test - train:-test], by_author[a][-test:]) for a in authors})
+            draws[k].append({a: (by_author[a][-test - train : -test], by_author[a][-test:]) for a in authors})
     return draws
 
 
@@ -138,8 +141,12 @@ def run_trial(model, texts, times, vectors, draw) -> dict[str, float]:
     train = [(row, author) for author, (rows, _) in draw.items() for row in rows]
     test = [(row, author) for author, (_, rows) in draw.items() for row in rows]
     start = time.perf_counter()
-    model.fit([texts[r] for r, _ in train], vectors([r for r, _ in train]), [a for _, a in train],
-              [times[r] for r, _ in train])
+    model.fit(
+        [texts[r] for r, _ in train],
+        vectors([r for r, _ in train]),
+        [a for _, a in train],
+        [times[r] for r, _ in train],
+    )
     fitted = time.perf_counter()
     probs = model.predict_proba([texts[r] for r, _ in test], vectors([r for r, _ in test]))
     done = time.perf_counter()
@@ -161,8 +168,11 @@ def summarize(trials: list[dict[str, float]]) -> dict[str, float]:
         "fit_s": round(float(np.mean([t["fit_s"] for t in trials])), 3),
         "predict_s": round(float(np.mean([t["predict_s"] for t in trials])), 4),
         "mean_confidence": round(float(np.mean([t["confidence"] for t in trials])), 4),
-        "mean_trust": (round(float(np.mean([t["trust"] for t in trials])), 4)
-                       if all(t["trust"] is not None for t in trials) else None),
+        "mean_trust": (
+            round(float(np.mean([t["trust"] for t in trials])), 4)
+            if all(t["trust"] is not None for t in trials)
+            else None
+        ),
     }
 
 
@@ -182,11 +192,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--models", default=",".join(MODELS),
-                        help=f"models to run, comma-separated (default all: {','.join(MODELS)})")
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help=f"models to run, comma-separated (default all: {','.join(MODELS)})"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
-    parser.add_argument("--half", choices=("all", "tune", "check"), default="all",
-                        help="draw authors from one half of a seeded split: tune settings on one, check on the other")
+    parser.add_argument(
+        "--half",
+        choices=("all", "tune", "check"),
+        default="all",
+        help="draw authors from one half of a seeded split: tune settings on one, check on the other",
+    )
     args = parser.parse_args(argv)
     ks = [int(k) for k in args.k.split(",")]
     models = [name.strip() for name in args.models.split(",") if name.strip()]

@@ -1,4 +1,5 @@
 """Shared helpers of the benchmarks: the shared data set, an app on a scratch database."""
+
 from __future__ import annotations
 
 import csv

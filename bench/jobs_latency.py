@@ -7,6 +7,7 @@ fetching, embedding and storing; queued, it is the 202 with the job URL, and the
 in-process worker to show how long the work itself took. The spaCy model is warmed up first in both modes,
 as a web dyno or worker that has served one request would be. The Redis database is flushed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ def main() -> None:
 
     from twitapp import jobs, runtime
 
-    rows = senate_by_author()["JohnCornyn"][-args.tweets:]
+    rows = senate_by_author()["JohnCornyn"][-args.tweets :]
     tweets = [{"text": r["text"], "created_at": datetime.fromisoformat(r["created_at"])} for r in rows]
     for mode, redis_url in (("inline", None), ("queued", args.redis_url)):
         with FakeXAPI() as fake:
@@ -49,8 +50,10 @@ def main() -> None:
                     queue = jobs.queue()  # (jobs are JSON: the worker must read them with the queue's serializer)
                     SimpleWorker([queue], connection=jobs.connection(), serializer=queue.serializer).work(burst=True)
                 job = client.get(response.get_json()["job"]["url"]).get_json()["job"]
-                line += (f"; the job then ran to '{job['status']}' {time.perf_counter() - started:.2f} s after the "
-                         f"request ({job['message']})")
+                line += (
+                    f"; the job then ran to '{job['status']}' {time.perf_counter() - started:.2f} s after the "
+                    f"request ({job['message']})"
+                )
                 if job["status"] != "finished":
                     raise SystemExit(f"{line}\nthe job did not finish: this figure is not a measurement")
             else:

@@ -8,6 +8,7 @@ Loads 4 senators x 3,200 tweets from the shared file into a scratch database, th
 - warm predictions through the service and through ``POST /api/predict`` (server-side: the test client);
 - that the model cache never holds more than ``MODEL_CACHE_SIZE`` models.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,10 @@ def percentile(values: list[float], q: float) -> float:
 def report(label: str, seconds: list[float]) -> float:
     ms = [s * 1000 for s in seconds]
     p50 = statistics.median(ms)
-    print(f"{label:<44} p50 {p50:8.1f} ms   p90 {percentile(ms, 90):8.1f} ms   p99 {percentile(ms, 99):8.1f} ms"
-          f"   (n={len(ms)})")
+    print(
+        f"{label:<44} p50 {p50:8.1f} ms   p90 {percentile(ms, 90):8.1f} ms   p99 {percentile(ms, 99):8.1f} ms"
+        f"   (n={len(ms)})"
+    )
     return p50
 
 
@@ -57,12 +60,23 @@ def main() -> None:
     texts_pool = [r["text"] for h in by_author if h not in HANDLES for r in by_author[h][-50:] if len(r["text"]) <= 280]
     rng = random.Random(0)
     with app.app_context():
-        accounts = [ImportedAccount(h, "csv", [ImportedTweet(r["tweet_id"], r["text"], datetime.fromisoformat(r["created_at"]))
-                                               for r in by_author[h][-args.tweets:]]) for h in HANDLES]
+        accounts = [
+            ImportedAccount(
+                h,
+                "csv",
+                [
+                    ImportedTweet(r["tweet_id"], r["text"], datetime.fromisoformat(r["created_at"]))
+                    for r in by_author[h][-args.tweets :]
+                ],
+            )
+            for h in HANDLES
+        ]
         t0 = time.perf_counter()
         import_accounts(db.session, accounts, runtime.embedder())
-        print(f"loaded {len(HANDLES)} x {args.tweets} tweets in {time.perf_counter() - t0:.1f} s "
-              f"({db.engine.url.get_backend_name()})")
+        print(
+            f"loaded {len(HANDLES)} x {args.tweets} tweets in {time.perf_counter() - t0:.1f} s "
+            f"({db.engine.url.get_backend_name()})"
+        )
         embedder, cache = runtime.embedder(), runtime.model_cache()
 
         # The seed's way: every request embeds the text and refits on the accounts' stored embeddings.
@@ -103,14 +117,18 @@ def main() -> None:
         print(f"{'hypotweet cold (fit + cross-validation)':<44} {cold * 1000:8.0f} ms")
         warm_p50 = report("hypotweet warm, service call", warm)
         api_p50 = report("hypotweet warm, POST /api/predict", through_api)
-        print(f"speed-up of a warm prediction over the seed's way: {seed_p50 / warm_p50:.0f}x (service), "
-              f"{seed_p50 / api_p50:.0f}x (API)")
+        print(
+            f"speed-up of a warm prediction over the seed's way: {seed_p50 / warm_p50:.0f}x (service), "
+            f"{seed_p50 / api_p50:.0f}x (API)"
+        )
 
-        pairs = [list(p) for p in ((a, b) for i, a in enumerate(HANDLES) for b in HANDLES[i + 1:])]
+        pairs = [list(p) for p in ((a, b) for i, a in enumerate(HANDLES) for b in HANDLES[i + 1 :])]
         for subset in pairs + [HANDLES[:3], HANDLES[1:]] + [HANDLES[::2] + HANDLES[1:2]]:
             predict_author(db.session, subset, "bounded cache check", embedder, cache)
-        print(f"model cache: {len(cache)} models held after {len(pairs) + 4} distinct sets "
-              f"(bound MODEL_CACHE_SIZE={cache.maxsize})")
+        print(
+            f"model cache: {len(cache)} models held after {len(pairs) + 4} distinct sets "
+            f"(bound MODEL_CACHE_SIZE={cache.maxsize})"
+        )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
 
 Prints figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,10 +65,16 @@ def prepare_database(url: str, tweets: int, skip: bool) -> None:
     with app.app_context():
         for handle in HANDLES:
             rows = by_author[handle][-tweets:]
-            new = [NewTweet(r["tweet_id"], r["text"], datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")))
-                   for r in rows]
-            result = store(db.session, AccountData(id=f"local:{handle.lower()}", username=handle, source="csv"),
-                           new, runtime.embedder())
+            new = [
+                NewTweet(r["tweet_id"], r["text"], datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")))
+                for r in rows
+            ]
+            result = store(
+                db.session,
+                AccountData(id=f"local:{handle.lower()}", username=handle, source="csv"),
+                new,
+                runtime.embedder(),
+            )
             print(f"  stored @{handle}: {result.added} tweets")
         db.engine.dispose()
     print(f"  data loaded in {time.perf_counter() - started:.0f} s")
@@ -82,14 +89,28 @@ def free_port() -> int:
 def start_gunicorn(url: str, port: int, log: Path) -> subprocess.Popen:
     command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
     command = command.replace("--access-logfile -", f"--access-logfile {log}.access")
-    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-test-" + os.urandom(8).hex(), OPENBLAS_NUM_THREADS="1",
-               RATE_LIMIT_PREDICT="100000 per minute", RATE_LIMIT_ACCOUNTS="1000 per minute",
-               TRUSTED_PROXIES="1", LOG_LEVEL="WARNING", SESSION_COOKIE_SECURE="false",  # plain http here
-               PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SECRET_KEY="load-test-" + os.urandom(8).hex(),
+        OPENBLAS_NUM_THREADS="1",
+        RATE_LIMIT_PREDICT="100000 per minute",
+        RATE_LIMIT_ACCOUNTS="1000 per minute",
+        TRUSTED_PROXIES="1",
+        LOG_LEVEL="WARNING",
+        SESSION_COOKIE_SECURE="false",  # plain http here
+        PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+    )
     env.pop("WEB_CONCURRENCY", None)
     print(f"  $ {command}")
-    process = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env,
-                               stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", "-c", "exec " + command],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "w"),  # noqa: SIM115 (the server writes it until it is stopped)
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     import requests
 
     for _ in range(240):
@@ -112,8 +133,12 @@ def workers_of(master: int) -> list[int]:
 def memory(pid: int) -> dict[str, int]:
     """kB figures from smaps_rollup: Rss, Pss, and the private and shared parts."""
     text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    return {k: int(v) for k, v in re.findall(r"^(Rss|Pss|Shared_Clean|Shared_Dirty|Private_Clean|Private_Dirty):\s+(\d+) kB",
-                                             text, re.MULTILINE)}
+    return {
+        k: int(v)
+        for k, v in re.findall(
+            r"^(Rss|Pss|Shared_Clean|Shared_Dirty|Private_Clean|Private_Dirty):\s+(\d+) kB", text, re.MULTILINE
+        )
+    }
 
 
 def print_memory(master: int, label: str) -> None:
@@ -122,14 +147,18 @@ def print_memory(master: int, label: str) -> None:
     print(f"\n  memory {label}:")
     for name, pid in rows:
         m = memory(pid)
-        print(f"    {name:9} pid {pid:>7}: RSS {m['Rss'] / 1024:6.1f} MiB  PSS {m['Pss'] / 1024:6.1f} MiB  "
-              f"(private {(m['Private_Clean'] + m['Private_Dirty']) / 1024:6.1f} MiB)")
+        print(
+            f"    {name:9} pid {pid:>7}: RSS {m['Rss'] / 1024:6.1f} MiB  PSS {m['Pss'] / 1024:6.1f} MiB  "
+            f"(private {(m['Private_Clean'] + m['Private_Dirty']) / 1024:6.1f} MiB)"
+        )
         if name != "master":
             total_rss += m["Rss"]
             total_pss += m["Pss"]
     all_pss = sum(memory(pid)["Pss"] for _, pid in rows)
-    print(f"    two workers: RSS {total_rss / 1024:.1f} MiB summed, PSS {total_pss / 1024:.1f} MiB; "
-          f"master + workers PSS {all_pss / 1024:.1f} MiB (budget 512 MiB)")
+    print(
+        f"    two workers: RSS {total_rss / 1024:.1f} MiB summed, PSS {total_pss / 1024:.1f} MiB; "
+        f"master + workers PSS {all_pss / 1024:.1f} MiB (budget 512 MiB)"
+    )
 
 
 class Load:
@@ -156,7 +185,7 @@ class Load:
                 try:
                     response = session.request(method, self.base + path, timeout=30, **kwargs)
                     status = response.status_code
-                    response.content
+                    _ = response.content  # read the whole body, as a client would
                 except requests.RequestException as exc:
                     with self.lock:
                         self.errors[type(exc).__name__] += 1
@@ -178,12 +207,18 @@ class Load:
         done = len(self.latencies)
         q = statistics.quantiles(self.latencies, n=100) if done > 1 else [0] * 99
         non2xx = sum(n for s, n in self.statuses.items() if not 200 <= s < 300)
-        print(f"\n  {label}: {done} requests in {self.elapsed:.1f} s = {done / self.elapsed:.1f} req/s, "
-              f"{self.connections} connections")
-        print(f"    latency p50 {q[49] * 1000:.0f} ms, p90 {q[89] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
-              f"max {max(self.latencies, default=0) * 1000:.0f} ms")
-        print(f"    statuses {dict(sorted(self.statuses.items()))}; non-2xx {non2xx} "
-              f"(429: {self.statuses.get(429, 0)}); connection errors {sum(self.errors.values())} {dict(self.errors)}")
+        print(
+            f"\n  {label}: {done} requests in {self.elapsed:.1f} s = {done / self.elapsed:.1f} req/s, "
+            f"{self.connections} connections"
+        )
+        print(
+            f"    latency p50 {q[49] * 1000:.0f} ms, p90 {q[89] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
+            f"max {max(self.latencies, default=0) * 1000:.0f} ms"
+        )
+        print(
+            f"    statuses {dict(sorted(self.statuses.items()))}; non-2xx {non2xx} "
+            f"(429: {self.statuses.get(429, 0)}); connection errors {sum(self.errors.values())} {dict(self.errors)}"
+        )
 
 
 def main() -> None:
@@ -212,8 +247,12 @@ def main() -> None:
         body = lambda rng: {"accounts": HANDLES, "text": rng.choice(texts)}  # noqa: E731
         warm = time.perf_counter()
         for _ in range(8):  # a new connection each time: every worker fits (or finds) the model once
-            assert requests.post(base + "/api/predict", json=body(random), timeout=60,
-                                 headers={"Connection": "close"}).status_code == 200
+            assert (
+                requests.post(
+                    base + "/api/predict", json=body(random), timeout=60, headers={"Connection": "close"}
+                ).status_code
+                == 200
+            )
         print(f"  warm-up (a model fit per worker) {time.perf_counter() - warm:.1f} s")
         print_memory(process.pid, "with the model fitted in each worker")
 
@@ -222,7 +261,9 @@ def main() -> None:
         predict.run()
         predict.report("predict")
 
-        pages = ["/", "/api/accounts"] + [f"/accounts/{h}" for h in HANDLES] + [f"/accounts/{h}?page=9" for h in HANDLES]
+        pages = (
+            ["/", "/api/accounts"] + [f"/accounts/{h}" for h in HANDLES] + [f"/accounts/{h}?page=9" for h in HANDLES]
+        )
         cycle = itertools.count()
 
         tokens = threading.local()
@@ -233,10 +274,24 @@ def main() -> None:
                 return "POST", "/api/predict", {"json": body(rng)}
             if n == 1:  # the page form, with the CSRF token of this connection's session
                 if not hasattr(tokens, "value"):
-                    return "GET", "/", {"hooks": {"response": lambda r, *a, **k: setattr(tokens, "value", re.search(
-                        r'name="csrf_token" type="hidden" value="([^"]+)"', r.text).group(1))}}
-                return "POST", "/predict", {"data": {"accounts": HANDLES, "text": rng.choice(texts),
-                                                     "csrf_token": tokens.value}}
+                    return (
+                        "GET",
+                        "/",
+                        {
+                            "hooks": {
+                                "response": lambda r, *a, **k: setattr(
+                                    tokens,
+                                    "value",
+                                    re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', r.text).group(1),
+                                )
+                            }
+                        },
+                    )
+                return (
+                    "POST",
+                    "/predict",
+                    {"data": {"accounts": HANDLES, "text": rng.choice(texts), "csrf_token": tokens.value}},
+                )
             return "GET", rng.choice(pages), {}
 
         print(f"4. mix: {args.connections} connections, {args.mix_seconds:.0f} s, half predictions, half page views")
@@ -267,12 +322,24 @@ def main() -> None:
 
 def start_gunicorn_default_limits(url: str, port: int, log: Path) -> subprocess.Popen:
     command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}").replace("--access-logfile -", "")
-    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-test-" + os.urandom(8).hex(), OPENBLAS_NUM_THREADS="1",
-               LOG_LEVEL="WARNING", PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SECRET_KEY="load-test-" + os.urandom(8).hex(),
+        OPENBLAS_NUM_THREADS="1",
+        LOG_LEVEL="WARNING",
+        PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+    )
     for key in ("RATE_LIMIT_PREDICT", "WEB_CONCURRENCY", "REDIS_URL"):
         env.pop(key, None)
-    process = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env, stdout=open(f"{log}.limited", "w"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", "-c", "exec " + command],
+        cwd=ROOT,
+        env=env,
+        stdout=open(f"{log}.limited", "w"),  # noqa: SIM115 (the server writes it until it is stopped)
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     import requests
 
     for _ in range(240):

@@ -3,11 +3,13 @@
 The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set (``.ci/run`` sets
 it). On PostgreSQL the schema is built once by the migrations and every test starts from empty tables.
 """
+
 from __future__ import annotations
 
 import os
-import zlib
 import threading
+import zlib
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -125,15 +127,17 @@ def senate_tweets():
 @pytest.fixture
 def seed(app):
     """Store an account with the given tweets through the ingest service (real spaCy embeddings)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from twitapp import runtime
     from twitapp.services.ingest import AccountData, NewTweet, store
 
     def seed_account(username: str, texts, source: str = "csv", user_id: str | None = None):
-        start = datetime(2022, 1, 1, tzinfo=timezone.utc)
-        tweets = [NewTweet(f"{username.lower()}-{zlib.crc32(text.encode())}-{i}", text, start + timedelta(hours=i))
-                  for i, text in enumerate(texts)]
+        start = datetime(2022, 1, 1, tzinfo=UTC)
+        tweets = [
+            NewTweet(f"{username.lower()}-{zlib.crc32(text.encode())}-{i}", text, start + timedelta(hours=i))
+            for i, text in enumerate(texts)
+        ]
         with app.app_context():
             data = AccountData(id=user_id or f"local:{username.lower()}", username=username, source=source)
             return store(db.session, data, tweets, runtime.embedder())
@@ -152,7 +156,7 @@ def two_senators(seed, senate_tweets):
 class _Files(BaseHTTPRequestHandler):
     """Serves ``server.files`` ({path: bytes}); ``server.short`` paths announce more bytes than they send."""
 
-    def do_GET(self):  # noqa: N802 (http.server API)
+    def do_GET(self):
         body = self.server.files.get(self.path)
         if body is None:
             self.send_error(404)

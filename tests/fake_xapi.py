@@ -48,6 +48,7 @@ Usage::
         api.fail(429, path_contains="/tweets", after=1)      # the 2nd timeline page is rate limited
         app.config["X_API_URL"] = api.url
 """
+
 from __future__ import annotations
 
 import copy
@@ -61,7 +62,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -71,11 +72,11 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 __all__ = [
-    "FakeXAPI",
-    "FORBIDDEN_453",
     "CLIENT_FORBIDDEN",
-    "UNAUTHORIZED",
+    "FORBIDDEN_453",
     "TOO_MANY_REQUESTS",
+    "UNAUTHORIZED",
+    "FakeXAPI",
     "snowflake",
 ]
 
@@ -85,8 +86,8 @@ UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "
 CLIENT_FORBIDDEN = {
     "client_id": "12262375",
     "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens "
-              "from a Twitter developer App that is attached to a Project. You can create a project via "
-              "the developer portal.",
+    "from a Twitter developer App that is attached to a Project. You can create a project via "
+    "the developer portal.",
     "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
     "title": "Client Forbidden",
     "required_enrollment": "Appropriate Level of API Access",
@@ -95,29 +96,31 @@ CLIENT_FORBIDDEN = {
 }
 #: 403 of a plan that may not read tweets (Free tier): tweepy raises Forbidden with api_codes == [453].
 FORBIDDEN_453 = {
-    "errors": [{
-        "message": "You currently have access to a subset of X API V2 endpoints and limited v1.1 endpoints "
-                   "(e.g. media post, oauth) only. If you need access to this endpoint, you may need a "
-                   "different access level. You can learn more here: "
-                   "https://developer.x.com/en/portal/product",
-        "code": 453,
-    }]
+    "errors": [
+        {
+            "message": "You currently have access to a subset of X API V2 endpoints and limited v1.1 endpoints "
+            "(e.g. media post, oauth) only. If you need access to this endpoint, you may need a "
+            "different access level. You can learn more here: "
+            "https://developer.x.com/en/portal/product",
+            "code": 453,
+        }
+    ]
 }
-TOO_MANY_REQUESTS = {"title": "Too Many Requests", "type": "about:blank", "status": 429,
-                     "detail": "Too Many Requests"}
+TOO_MANY_REQUESTS = {"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"}
 _DEFAULT_BODIES = {
-    400: {"errors": [{"parameters": {}, "message": "Bad request"}], "title": "Invalid Request",
-          "detail": "One or more parameters to your request was invalid.",
-          "type": "https://api.twitter.com/2/problems/invalid-request"},
+    400: {
+        "errors": [{"parameters": {}, "message": "Bad request"}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request",
+    },
     401: UNAUTHORIZED,
     403: CLIENT_FORBIDDEN,
     404: {"title": "Not Found Error", "type": "about:blank", "status": 404, "detail": "Not Found"},
     429: TOO_MANY_REQUESTS,
-    500: {"title": "Internal Server Error", "type": "about:blank", "status": 500,
-          "detail": "Internal Server Error"},
+    500: {"title": "Internal Server Error", "type": "about:blank", "status": 500, "detail": "Internal Server Error"},
     502: {"title": "Bad Gateway", "type": "about:blank", "status": 502, "detail": "Bad Gateway"},
-    503: {"title": "Service Unavailable", "type": "about:blank", "status": 503,
-          "detail": "Service Unavailable"},
+    503: {"title": "Service Unavailable", "type": "about:blank", "status": 503, "detail": "Service Unavailable"},
     504: {"title": "Gateway Timeout", "type": "about:blank", "status": 504, "detail": "Gateway Timeout"},
 }
 _PROBLEMS = "https://api.twitter.com/2/problems/"
@@ -130,19 +133,84 @@ RATE_WINDOW = 15 * 60
 RATE_LIMITS = {"user": 300, "tweets": 1500}
 
 USER_FIELDS = frozenset(
-    "affiliation connection_status created_at description entities id is_identity_verified location "
-    "most_recent_tweet_id name parody pinned_tweet_id profile_banner_url profile_image_url protected "
-    "public_metrics receives_your_dm subscription subscription_type url username verified "
-    "verified_followers_count verified_type withheld".split())
+    [
+        "affiliation",
+        "connection_status",
+        "created_at",
+        "description",
+        "entities",
+        "id",
+        "is_identity_verified",
+        "location",
+        "most_recent_tweet_id",
+        "name",
+        "parody",
+        "pinned_tweet_id",
+        "profile_banner_url",
+        "profile_image_url",
+        "protected",
+        "public_metrics",
+        "receives_your_dm",
+        "subscription",
+        "subscription_type",
+        "url",
+        "username",
+        "verified",
+        "verified_followers_count",
+        "verified_type",
+        "withheld",
+    ]
+)
 TWEET_FIELDS = frozenset(
-    "article attachments author_id card_uri community_id context_annotations conversation_id created_at "
-    "display_text_range edit_controls edit_history_tweet_ids entities geo id in_reply_to_user_id lang "
-    "media_metadata non_public_metrics note_tweet organic_metrics possibly_sensitive promoted_metrics "
-    "public_metrics referenced_tweets reply_settings scopes source text withheld".split())
+    [
+        "article",
+        "attachments",
+        "author_id",
+        "card_uri",
+        "community_id",
+        "context_annotations",
+        "conversation_id",
+        "created_at",
+        "display_text_range",
+        "edit_controls",
+        "edit_history_tweet_ids",
+        "entities",
+        "geo",
+        "id",
+        "in_reply_to_user_id",
+        "lang",
+        "media_metadata",
+        "non_public_metrics",
+        "note_tweet",
+        "organic_metrics",
+        "possibly_sensitive",
+        "promoted_metrics",
+        "public_metrics",
+        "referenced_tweets",
+        "reply_settings",
+        "scopes",
+        "source",
+        "text",
+        "withheld",
+    ]
+)
 USER_PARAMS = ("expansions", "tweet.fields", "user.fields")
-TWEETS_PARAMS = ("end_time", "exclude", "expansions", "max_results", "media.fields", "next_token",
-                 "pagination_token", "place.fields", "poll.fields", "since_id", "start_time",
-                 "tweet.fields", "until_id", "user.fields")
+TWEETS_PARAMS = (
+    "end_time",
+    "exclude",
+    "expansions",
+    "max_results",
+    "media.fields",
+    "next_token",
+    "pagination_token",
+    "place.fields",
+    "poll.fields",
+    "since_id",
+    "start_time",
+    "tweet.fields",
+    "until_id",
+    "user.fields",
+)
 
 _TWEPOCH_MS = 1288834974657  # Twitter's snowflake epoch, 2010-11-04T01:42:54.657Z
 
@@ -157,8 +225,8 @@ def _utc(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _iso(value: datetime) -> str:
@@ -185,17 +253,18 @@ def _invalid(param: str, value: str, message: str) -> tuple[int, dict]:
 
 # --- fault rules ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class _Fault:
-    kind: str                      # "fail" | "malformed" | "delay" | "reset"
+    kind: str  # "fail" | "malformed" | "delay" | "reset"
     path_contains: str
     after: int
-    times: int | None              # None = forever
+    times: int | None  # None = forever
     status: int = 200
     body: Any = None
     headers: dict = field(default_factory=dict)
     seconds: float = 0.0
-    seen: int = 0                  # matching requests counted so far
+    seen: int = 0  # matching requests counted so far
     fired: int = 0
 
     def matches(self, path: str) -> bool:
@@ -228,10 +297,30 @@ _TEMPLATES = [
     "We passed it! A big win on {topic} for {who} across the country.",
     "My statement on the latest news about {topic}: {who} need answers, not excuses.",
 ]
-_WHO = ["farmers", "veterans", "teachers", "small business owners", "nurses", "students", "seniors",
-        "local leaders", "first responders", "parents"]
-_TOPIC = ["rural broadband", "infrastructure", "health care costs", "child care", "energy prices",
-          "clean water", "the supply chain", "public safety", "housing", "college affordability"]
+_WHO = [
+    "farmers",
+    "veterans",
+    "teachers",
+    "small business owners",
+    "nurses",
+    "students",
+    "seniors",
+    "local leaders",
+    "first responders",
+    "parents",
+]
+_TOPIC = [
+    "rural broadband",
+    "infrastructure",
+    "health care costs",
+    "child care",
+    "energy prices",
+    "clean water",
+    "the supply chain",
+    "public safety",
+    "housing",
+    "college affordability",
+]
 
 
 class FakeXAPI:
@@ -247,19 +336,21 @@ class FakeXAPI:
         self._stopping = threading.Event()
         self._server = None
         self._thread: threading.Thread | None = None
-        self._aborted: set[int] = set()   # id() of sockets to close with an RST
+        self._aborted: set[int] = set()  # id() of sockets to close with an RST
         self._started_at = time.time()
-        self._routes = Map([
-            Rule("/2/users/by/username/<username>", endpoint="user", methods=["GET"]),
-            Rule("/2/users/<user_id>/tweets", endpoint="tweets", methods=["GET"]),
-        ])
+        self._routes = Map(
+            [
+                Rule("/2/users/by/username/<username>", endpoint="user", methods=["GET"]),
+                Rule("/2/users/<user_id>/tweets", endpoint="tweets", methods=["GET"]),
+            ]
+        )
         self._clear_state()
 
     def _clear_state(self) -> None:
-        self._users: dict[str, dict] = {}          # by id
-        self._by_name: dict[str, str] = {}         # lower-case username -> id
+        self._users: dict[str, dict] = {}  # by id
+        self._by_name: dict[str, str] = {}  # lower-case username -> id
         self._faults: list[_Fault] = []
-        self._tokens: dict[str, tuple[str, str, int]] = {}   # token -> (user id, "next"|"prev", bound id)
+        self._tokens: dict[str, tuple[str, str, int]] = {}  # token -> (user id, "next"|"prev", bound id)
         self._rate_counts: dict[str, int] = {}
         self._next_user_id = 1_000_000_001
         self._seq = 0
@@ -285,15 +376,16 @@ class FakeXAPI:
         server.shutdown_request = shutdown_request
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_port}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-xapi", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-xapi", daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
-        self._stopping.set()               # wakes requests sleeping in a delay()
+        self._stopping.set()  # wakes requests sleeping in a delay()
         self._server.shutdown()
         self._thread.join(timeout=5)
         self._server = None
@@ -313,11 +405,22 @@ class FakeXAPI:
 
     # --- data --------------------------------------------------------------------------------------------
 
-    def add_user(self, username: str, user_id: str | int | None = None, name: str | None = None,
-                 tweets=(), protected: bool = False, suspended: bool = False, description: str = "",
-                 profile_image_url: str | None = None, followers: int = 0, *, following: int = 0,
-                 created_at: datetime | str = datetime(2012, 3, 4, 5, 6, 7, tzinfo=timezone.utc),
-                 verified: bool = False) -> dict:
+    def add_user(
+        self,
+        username: str,
+        user_id: str | int | None = None,
+        name: str | None = None,
+        tweets=(),
+        protected: bool = False,
+        suspended: bool = False,
+        description: str = "",
+        profile_image_url: str | None = None,
+        followers: int = 0,
+        *,
+        following: int = 0,
+        created_at: datetime | str = datetime(2012, 3, 4, 5, 6, 7, tzinfo=UTC),
+        verified: bool = False,
+    ) -> dict:
         """Add an account and its tweets; return a copy of it (``tweets`` normalised, oldest first, each
         with its ``id`` string and an aware UTC ``created_at``)."""
         if not USERNAME_RE.fullmatch(username):
@@ -334,10 +437,18 @@ class FakeXAPI:
             if profile_image_url is None:
                 profile_image_url = f"https://pbs.twimg.com/profile_images/{user_id}/avatar_normal.jpg"
             user = {
-                "id": user_id, "username": username, "name": name if name is not None else username,
-                "protected": protected, "suspended": suspended, "description": description,
-                "profile_image_url": profile_image_url, "followers": followers, "following": following,
-                "created_at": _utc(created_at), "verified": verified, "tweets": [],
+                "id": user_id,
+                "username": username,
+                "name": name if name is not None else username,
+                "protected": protected,
+                "suspended": suspended,
+                "description": description,
+                "profile_image_url": profile_image_url,
+                "followers": followers,
+                "following": following,
+                "created_at": _utc(created_at),
+                "verified": verified,
+                "tweets": [],
             }
             self._users[user_id] = user
             self._by_name[username.lower()] = user_id
@@ -371,9 +482,9 @@ class FakeXAPI:
             raise ValueError(f"a tweet needs a text: {raw!r}")
         created = raw.get("created_at")
         if created is None:
-            created = datetime.now(timezone.utc)
+            created = datetime.now(UTC)
             if raw.get("id") is not None and int(raw["id"]) >> 22:
-                created = datetime.fromtimestamp(((int(raw["id"]) >> 22) + _TWEPOCH_MS) / 1000, timezone.utc)
+                created = datetime.fromtimestamp(((int(raw["id"]) >> 22) + _TWEPOCH_MS) / 1000, UTC)
         created = _utc(created)
         if raw.get("id") is not None:
             tweet_id = str(raw["id"])
@@ -390,60 +501,95 @@ class FakeXAPI:
         if text is None:  # a long post: the API's text is its beginning
             text = note if len(note) <= 280 else note[:275].rstrip() + "…"
         return {
-            "id": tweet_id, "text": text, "created_at": created, "note_tweet": note,
-            "retweet": bool(raw.get("retweet")), "reply": bool(raw.get("reply")),
+            "id": tweet_id,
+            "text": text,
+            "created_at": created,
+            "note_tweet": note,
+            "retweet": bool(raw.get("retweet")),
+            "reply": bool(raw.get("reply")),
             "lang": raw.get("lang", "en"),
             "in_reply_to_user_id": str(raw.get("in_reply_to_user_id", "783214")),
-            "public_metrics": raw.get("public_metrics") or {
-                "retweet_count": int(tweet_id) % 7, "reply_count": int(tweet_id) % 5,
-                "like_count": int(tweet_id) % 97, "quote_count": int(tweet_id) % 3,
-                "bookmark_count": 0, "impression_count": int(tweet_id) % 1000,
+            "public_metrics": raw.get("public_metrics")
+            or {
+                "retweet_count": int(tweet_id) % 7,
+                "reply_count": int(tweet_id) % 5,
+                "like_count": int(tweet_id) % 97,
+                "quote_count": int(tweet_id) % 3,
+                "bookmark_count": 0,
+                "impression_count": int(tweet_id) % 1000,
             },
         }
 
     @staticmethod
-    def make_tweets(n: int, start: datetime | str = datetime(2022, 1, 3, 14, 0, tzinfo=timezone.utc),
-                    prefix: str = "tweet", *, step: timedelta = timedelta(hours=5, minutes=17),
-                    seed: int = 0) -> list[dict]:
+    def make_tweets(
+        n: int,
+        start: datetime | str = datetime(2022, 1, 3, 14, 0, tzinfo=UTC),
+        prefix: str = "tweet",
+        *,
+        step: timedelta = timedelta(hours=5, minutes=17),
+        seed: int = 0,
+    ) -> list[dict]:
         """``n`` tweets, oldest first, ``step`` apart from ``start``, with distinct texts that read like a
         politician's account: ``"<prefix> <i>: <sentence>"``. Some contain ``&`` (sent as ``&amp;``)."""
         rng = random.Random(seed)
         start = _utc(start)
         return [
-            {"text": f"{prefix} {i}: " + rng.choice(_TEMPLATES).format(who=rng.choice(_WHO),
-                                                                        topic=rng.choice(_TOPIC)),
-             "created_at": start + i * step}
+            {
+                "text": f"{prefix} {i}: "
+                + rng.choice(_TEMPLATES).format(who=rng.choice(_WHO), topic=rng.choice(_TOPIC)),
+                "created_at": start + i * step,
+            }
             for i in range(n)
         ]
 
     # --- faults ------------------------------------------------------------------------------------------
 
-    def fail(self, status: int, body: Any = None, *, path_contains: str = "", after: int = 0,
-             times: int | None = 1, headers: dict | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        path_contains: str = "",
+        after: int = 0,
+        times: int | None = 1,
+        headers: dict | None = None,
+    ) -> None:
         """The next ``times`` requests whose path contains ``path_contains``, after ``after`` of them, answer
         ``status`` with ``body`` (a dict/list sent as JSON; str/bytes sent as is, text/html; None: the real
         API's body for that status). A 429 gets ``x-rate-limit-*`` headers, reset in 15 minutes, unless
         given. ``times=None``: every matching request from then on."""
         if body is None:
-            body = _DEFAULT_BODIES.get(status, {"title": f"HTTP {status}", "type": "about:blank",
-                                                "status": status, "detail": f"HTTP {status}"})
+            body = _DEFAULT_BODIES.get(
+                status, {"title": f"HTTP {status}", "type": "about:blank", "status": status, "detail": f"HTTP {status}"}
+            )
         headers = dict(headers or {})
         if status == 429:
             lower = {k.lower() for k in headers}
-            defaults = {"x-rate-limit-limit": "1500", "x-rate-limit-remaining": "0",
-                        "x-rate-limit-reset": str(int(time.time()) + RATE_WINDOW)}
+            defaults = {
+                "x-rate-limit-limit": "1500",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(int(time.time()) + RATE_WINDOW),
+            }
             headers.update({k: v for k, v in defaults.items() if k not in lower})
-        self._add_fault(_Fault("fail", path_contains, after, times, status=status, body=body,
-                               headers=headers))
+        self._add_fault(_Fault("fail", path_contains, after, times, status=status, body=body, headers=headers))
 
-    def malformed(self, *, path_contains: str = "", after: int = 0, times: int | None = 1,
-                  body: str | bytes = '{"data": [{"id": "15', content_type: str = "application/json") -> None:
+    def malformed(
+        self,
+        *,
+        path_contains: str = "",
+        after: int = 0,
+        times: int | None = 1,
+        body: str | bytes = '{"data": [{"id": "15',
+        content_type: str = "application/json",
+    ) -> None:
         """Answer 200 with a body that is not JSON (by default a truncated JSON document)."""
-        self._add_fault(_Fault("malformed", path_contains, after, times, status=200, body=body,
-                               headers={"Content-Type": content_type}))
+        self._add_fault(
+            _Fault(
+                "malformed", path_contains, after, times, status=200, body=body, headers={"Content-Type": content_type}
+            )
+        )
 
-    def delay(self, seconds: float, *, path_contains: str = "", after: int = 0,
-              times: int | None = 1) -> None:
+    def delay(self, seconds: float, *, path_contains: str = "", after: int = 0, times: int | None = 1) -> None:
         """Sleep ``seconds`` before answering (normally, or with another fault). ``stop()`` cuts it short."""
         self._add_fault(_Fault("delay", path_contains, after, times, seconds=seconds))
 
@@ -501,10 +647,7 @@ class FakeXAPI:
         if fault is not None and fault.kind == "reset":
             entry["status"] = "reset"
             self._abort(environ)
-        if fault is not None:
-            response = self._fault_response(fault)
-        else:
-            response = self._dispatch(request)
+        response = self._fault_response(fault) if fault is not None else self._dispatch(request)
         entry["status"] = response.status_code
         return response(environ, start_response)
 
@@ -518,7 +661,7 @@ class FakeXAPI:
         except OSError:
             pass
         with self._lock:
-            self._aborted.add(id(sock))   # shutdown_request() then closes without a FIN: an RST
+            self._aborted.add(id(sock))  # shutdown_request() then closes without a FIN: an RST
         raise _ResetConnection("fake X API reset the connection")
 
     def _fault_response(self, fault: _Fault) -> Response:
@@ -531,23 +674,26 @@ class FakeXAPI:
 
     @staticmethod
     def _json(status: int, body: Any, headers: dict | None = None) -> Response:
-        response = Response(json.dumps(body, ensure_ascii=False), status=_status_line(status),
-                            content_type="application/json; charset=utf-8")
+        response = Response(
+            json.dumps(body, ensure_ascii=False),
+            status=_status_line(status),
+            content_type="application/json; charset=utf-8",
+        )
         for key, value in (headers or {}).items():
             response.headers[key] = value
         return response
 
     def _dispatch(self, request: Request) -> Response:
-        if self.valid_token is not None:
-            if request.headers.get("Authorization") != f"Bearer {self.valid_token}":
-                return self._json(401, UNAUTHORIZED)
+        if self.valid_token is not None and request.headers.get("Authorization") != f"Bearer {self.valid_token}":
+            return self._json(401, UNAUTHORIZED)
         try:
             endpoint, args = self._routes.bind_to_environ(request.environ).match()
         except NotFound:
             return self._json(404, _DEFAULT_BODIES[404])
         except HTTPException as exc:  # 405
-            return self._json(exc.code, {"title": exc.name, "type": "about:blank", "status": exc.code,
-                                         "detail": exc.name})
+            return self._json(
+                exc.code, {"title": exc.name, "type": "about:blank", "status": exc.code, "detail": exc.name}
+            )
         with self._lock:
             if endpoint == "user":
                 status, body = self._get_user(args["username"], request.args)
@@ -561,16 +707,17 @@ class FakeXAPI:
         key = f"{endpoint}:{window}"
         self._rate_counts[key] = self._rate_counts.get(key, 0) + 1
         limit = RATE_LIMITS[endpoint]
-        return {"x-rate-limit-limit": str(limit),
-                "x-rate-limit-remaining": str(max(limit - self._rate_counts[key], 0)),
-                "x-rate-limit-reset": str(int(self._started_at + (window + 1) * RATE_WINDOW))}
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(limit - self._rate_counts[key], 0)),
+            "x-rate-limit-reset": str(int(self._started_at + (window + 1) * RATE_WINDOW)),
+        }
 
     @staticmethod
     def _check_params(args, allowed: tuple[str, ...]) -> tuple[int, dict] | None:
         for name in args:
             if name not in allowed:
-                return _invalid(name, args[name], f"The query parameter [{name}] is not one of "
-                                                  f"[{','.join(allowed)}]")
+                return _invalid(name, args[name], f"The query parameter [{name}] is not one of [{','.join(allowed)}]")
         return None
 
     @staticmethod
@@ -581,30 +728,52 @@ class FakeXAPI:
         fields = set(raw.split(","))
         for value in sorted(fields):
             if value not in allowed:
-                return fields, _invalid(name, value, f"The `{name}` query parameter value [{value}] is not "
-                                                     f"one of [{','.join(sorted(allowed))}]")
+                return fields, _invalid(
+                    name,
+                    value,
+                    f"The `{name}` query parameter value [{value}] is not one of [{','.join(sorted(allowed))}]",
+                )
         return fields, None
 
     @staticmethod
     def _not_found(kind: str, value: str) -> dict:
-        return {"errors": [{
-            "value": value, "detail": f"Could not find user with {kind}: [{value}].",
-            "title": "Not Found Error", "resource_type": "user", "parameter": kind, "resource_id": value,
-            "type": _PROBLEMS + "resource-not-found",
-        }]}
+        return {
+            "errors": [
+                {
+                    "value": value,
+                    "detail": f"Could not find user with {kind}: [{value}].",
+                    "title": "Not Found Error",
+                    "resource_type": "user",
+                    "parameter": kind,
+                    "resource_id": value,
+                    "type": _PROBLEMS + "resource-not-found",
+                }
+            ]
+        }
 
     @staticmethod
     def _suspended(kind: str, value: str) -> dict:
-        return {"errors": [{
-            "parameter": kind, "resource_id": value, "value": value,
-            "detail": f"User has been suspended: [{value}].", "title": "Forbidden", "resource_type": "user",
-            "type": _PROBLEMS + "resource-not-found",
-        }]}
+        return {
+            "errors": [
+                {
+                    "parameter": kind,
+                    "resource_id": value,
+                    "value": value,
+                    "detail": f"User has been suspended: [{value}].",
+                    "title": "Forbidden",
+                    "resource_type": "user",
+                    "type": _PROBLEMS + "resource-not-found",
+                }
+            ]
+        }
 
     def _get_user(self, username: str, args) -> tuple[int, dict]:
         if not USERNAME_RE.fullmatch(username):
-            return _invalid("username", username, f"The `username` query parameter value [{username}] "
-                                                  "does not match ^[A-Za-z0-9_]{1,15}$")
+            return _invalid(
+                "username",
+                username,
+                f"The `username` query parameter value [{username}] does not match ^[A-Za-z0-9_]{{1,15}}$",
+            )
         error = self._check_params(args, USER_PARAMS)
         fields, field_error = self._fields(args, "user.fields", USER_FIELDS)
         error = error or field_error or self._fields(args, "tweet.fields", TWEET_FIELDS)[1]
@@ -628,15 +797,17 @@ class FakeXAPI:
         if "verified" in fields:
             data["verified"] = user["verified"]
         if "public_metrics" in fields:
-            data["public_metrics"] = {"followers_count": user["followers"],
-                                      "following_count": user["following"],
-                                      "tweet_count": len(user["tweets"]), "listed_count": 0}
+            data["public_metrics"] = {
+                "followers_count": user["followers"],
+                "following_count": user["following"],
+                "tweet_count": len(user["tweets"]),
+                "listed_count": 0,
+            }
         return 200, {"data": data}
 
     def _get_tweets(self, user_id: str, args) -> tuple[int, dict]:
         if not ID_RE.fullmatch(user_id):
-            return _invalid("id", user_id, f"The `id` query parameter value [{user_id}] does not match "
-                                           "^[0-9]{1,19}$")
+            return _invalid("id", user_id, f"The `id` query parameter value [{user_id}] does not match ^[0-9]{{1,19}}$")
         error = self._check_params(args, TWEETS_PARAMS)
         if error:
             return error
@@ -648,35 +819,44 @@ class FakeXAPI:
             return error
         raw_max = args.get("max_results", "10")
         if not raw_max.isdigit() or not 5 <= int(raw_max) <= 100:
-            return _invalid("max_results", raw_max, f"The `max_results` query parameter value [{raw_max}] "
-                                                    "is not between 5 and 100")
+            return _invalid(
+                "max_results", raw_max, f"The `max_results` query parameter value [{raw_max}] is not between 5 and 100"
+            )
         max_results = int(raw_max)
         exclude = set(filter(None, args.get("exclude", "").split(",")))
         for value in sorted(exclude):
             if value not in ("retweets", "replies"):
-                return _invalid("exclude", value, f"The `exclude` query parameter value [{value}] is not "
-                                                  "one of [replies,retweets]")
+                return _invalid(
+                    "exclude", value, f"The `exclude` query parameter value [{value}] is not one of [replies,retweets]"
+                )
         bounds = {}
         for name in ("since_id", "until_id"):
             if name in args:
                 if not ID_RE.fullmatch(args[name]):
-                    return _invalid(name, args[name], f"The `{name}` query parameter value [{args[name]}] "
-                                                      "does not match ^[0-9]{1,19}$")
+                    return _invalid(
+                        name,
+                        args[name],
+                        f"The `{name}` query parameter value [{args[name]}] does not match ^[0-9]{{1,19}}$",
+                    )
                 bounds[name] = int(args[name])
         for name in ("start_time", "end_time"):
             if name in args:
                 try:
                     bounds[name] = _utc(args[name])
                 except ValueError:
-                    return _invalid(name, args[name], f"Invalid '{name}':'{args[name]}'. '{name}' must be "
-                                                      "a valid RFC3339 date.")
+                    return _invalid(
+                        name, args[name], f"Invalid '{name}':'{args[name]}'. '{name}' must be a valid RFC3339 date."
+                    )
         token_name = "pagination_token" if "pagination_token" in args else "next_token"
         cursor = None
         if token_name in args:
             cursor = self._tokens.get(args[token_name])
             if cursor is None or cursor[0] != user_id:
-                return _invalid(token_name, args[token_name], f"The `{token_name}` query parameter value "
-                                                              f"[{args[token_name]}] is not valid")
+                return _invalid(
+                    token_name,
+                    args[token_name],
+                    f"The `{token_name}` query parameter value [{args[token_name]}] is not valid",
+                )
 
         user = self._users.get(user_id)
         if user is None:
@@ -684,16 +864,24 @@ class FakeXAPI:
         if user["suspended"]:
             return 200, self._suspended("id", user_id)
         if user["protected"]:
-            return 200, {"errors": [{
-                "detail": f"Sorry, you are not authorized to see the user with id: [{user_id}].",
-                "parameter": "id", "resource_id": user_id, "resource_type": "user", "section": "data",
-                "title": "Authorization Error", "type": _PROBLEMS + "not-authorized-for-resource",
-                "value": user_id,
-            }]}
+            return 200, {
+                "errors": [
+                    {
+                        "detail": f"Sorry, you are not authorized to see the user with id: [{user_id}].",
+                        "parameter": "id",
+                        "resource_id": user_id,
+                        "resource_type": "user",
+                        "section": "data",
+                        "title": "Authorization Error",
+                        "type": _PROBLEMS + "not-authorized-for-resource",
+                        "value": user_id,
+                    }
+                ]
+            }
 
         # The API looks at the newest 3,200 tweets (800 without replies), then filters them.
         newest_first = sorted(user["tweets"], key=lambda t: int(t["id"]), reverse=True)
-        reachable = newest_first[:TIMELINE_CAP_NO_REPLIES if "replies" in exclude else TIMELINE_CAP]
+        reachable = newest_first[: TIMELINE_CAP_NO_REPLIES if "replies" in exclude else TIMELINE_CAP]
         selected = [t for t in reachable if self._keep(t, exclude, bounds)]
         if cursor is None:
             page, more_older, more_newer = selected[:max_results], len(selected) > max_results, False
@@ -726,9 +914,7 @@ class FakeXAPI:
             return False
         if "start_time" in bounds and tweet["created_at"] < bounds["start_time"]:
             return False
-        if "end_time" in bounds and tweet["created_at"] >= bounds["end_time"]:
-            return False
-        return True
+        return not ("end_time" in bounds and tweet["created_at"] >= bounds["end_time"])
 
     def _token(self, user_id: str, kind: str, bound: int) -> str:
         """An opaque token like the API's (lower-case base 36), remembered for the next request."""

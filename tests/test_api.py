@@ -1,4 +1,5 @@
 """The JSON API: JSON in, JSON out, errors as {"error": ...} with a fitting status."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,14 +25,17 @@ def test_add_accounts_and_list_them(client, fake_x):
     assert all(a["source"] == "api" and a["fetched_at"].endswith("Z") for a in listed)
 
 
-@pytest.mark.parametrize("setup,status,words", [
-    (lambda x: None, 404, "no account"),
-    (lambda x: x.add_user("Someone", protected=True, tweets=FakeXAPI.make_tweets(3)), 403, "protected"),
-    (lambda x: x.add_user("Someone", suspended=True), 403, "suspended"),
-    (lambda x: x.fail(403, {"errors": [{"message": "subset", "code": 453}]}), 403, "plan"),
-    (lambda x: x.fail(503), 502, "x's servers failed"),
-    (lambda x: x.fail(401), 502, "bearer token"),
-])
+@pytest.mark.parametrize(
+    "setup,status,words",
+    [
+        (lambda x: None, 404, "no account"),
+        (lambda x: x.add_user("Someone", protected=True, tweets=FakeXAPI.make_tweets(3)), 403, "protected"),
+        (lambda x: x.add_user("Someone", suspended=True), 403, "suspended"),
+        (lambda x: x.fail(403, {"errors": [{"message": "subset", "code": 453}]}), 403, "plan"),
+        (lambda x: x.fail(503), 502, "x's servers failed"),
+        (lambda x: x.fail(401), 502, "bearer token"),
+    ],
+)
 def test_add_account_errors(client, fake_x, setup, status, words):
     setup(fake_x)
     response = client.post("/api/accounts", json={"username": "Someone"})
@@ -47,14 +51,21 @@ def test_rate_limit_has_retry_after(client, fake_x):
     assert 800 <= int(response.headers["Retry-After"]) <= 901 and "try again" in response.json["error"].lower()
 
 
-@pytest.mark.parametrize("kwargs,status,words", [
-    ({"data": "username=x", "content_type": "application/x-www-form-urlencoded"}, 400, "content-type: application/json"),
-    ({"data": "{not json", "content_type": "application/json"}, 400, "json object"),
-    ({"json": ["a"]}, 400, "json object"),
-    ({"json": {}}, 400, "needs the key 'username'"),
-    ({"json": {"username": 5}}, 400, "must be a string"),
-    ({"json": {"username": "bad.name"}}, 400, "not a valid x username"),
-])
+@pytest.mark.parametrize(
+    "kwargs,status,words",
+    [
+        (
+            {"data": "username=x", "content_type": "application/x-www-form-urlencoded"},
+            400,
+            "content-type: application/json",
+        ),
+        ({"data": "{not json", "content_type": "application/json"}, 400, "json object"),
+        ({"json": ["a"]}, 400, "json object"),
+        ({"json": {}}, 400, "needs the key 'username'"),
+        ({"json": {"username": 5}}, 400, "must be a string"),
+        ({"json": {"username": "bad.name"}}, 400, "not a valid x username"),
+    ],
+)
 def test_add_account_bad_requests(client, fake_x, kwargs, status, words):
     response = client.post("/api/accounts", **kwargs)
     assert response.status_code == status and response.is_json
@@ -63,8 +74,10 @@ def test_add_account_bad_requests(client, fake_x, kwargs, status, words):
 
 
 def test_predict(client, two_senators):
-    response = client.post("/api/predict", json={"accounts": list(two_senators),
-                                                 "text": "We must protect Social Security for working families"})
+    response = client.post(
+        "/api/predict",
+        json={"accounts": list(two_senators), "text": "We must protect Social Security for working families"},
+    )
     assert response.status_code == 200
     body = response.json
     assert body["author"] in two_senators
@@ -77,18 +90,21 @@ def test_predict(client, two_senators):
     assert all(len(v) == 3 for v in body["similar"].values())
 
 
-@pytest.mark.parametrize("payload,status,words", [
-    ({"accounts": ["SenWarren"], "text": "hi"}, 400, "at least 2"),
-    ({"accounts": ["SenWarren", "senwarren"], "text": "hi"}, 400, "only once"),
-    ({"accounts": ["SenWarren", "nobody"], "text": "hi"}, 404, "@nobody is not stored"),
-    ({"accounts": ["a", "b", "c", "d", "e"], "text": "hi"}, 400, "at most 4"),
-    ({"accounts": "SenWarren", "text": "hi"}, 400, "must be a list"),
-    ({"accounts": ["SenWarren", 3], "text": "hi"}, 400, "list of handles"),
-    ({"accounts": ["SenWarren", "marcorubio"]}, 400, "needs the key 'text'"),
-    ({"accounts": ["SenWarren", "marcorubio"], "text": "   "}, 400, "type the tweet"),
-    ({"accounts": ["SenWarren", "marcorubio"], "text": "x" * 281}, 400, "at most 280"),
-    ({"accounts": ["SenWarren", "marcorubio"], "text": "a\x00b"}, 400, "null character"),
-])
+@pytest.mark.parametrize(
+    "payload,status,words",
+    [
+        ({"accounts": ["SenWarren"], "text": "hi"}, 400, "at least 2"),
+        ({"accounts": ["SenWarren", "senwarren"], "text": "hi"}, 400, "only once"),
+        ({"accounts": ["SenWarren", "nobody"], "text": "hi"}, 404, "@nobody is not stored"),
+        ({"accounts": ["a", "b", "c", "d", "e"], "text": "hi"}, 400, "at most 4"),
+        ({"accounts": "SenWarren", "text": "hi"}, 400, "must be a list"),
+        ({"accounts": ["SenWarren", 3], "text": "hi"}, 400, "list of handles"),
+        ({"accounts": ["SenWarren", "marcorubio"]}, 400, "needs the key 'text'"),
+        ({"accounts": ["SenWarren", "marcorubio"], "text": "   "}, 400, "type the tweet"),
+        ({"accounts": ["SenWarren", "marcorubio"], "text": "x" * 281}, 400, "at most 280"),
+        ({"accounts": ["SenWarren", "marcorubio"], "text": "a\x00b"}, 400, "null character"),
+    ],
+)
 def test_predict_bad_requests(client, two_senators, payload, status, words):
     response = client.post("/api/predict", json=payload)
     assert response.status_code == status

@@ -1,8 +1,10 @@
 """The authorship model on small samples of real senators' tweets, with real spaCy embeddings."""
+
 from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -11,8 +13,8 @@ import numpy as np
 import pytest
 
 from twitapp.services.authorship import (
-    MIN_TWEETS_PER_ACCOUNT,
     DRIFT_MARGIN,
+    MIN_TWEETS_PER_ACCOUNT,
     TEMPERATURE,
     TEMPERATURE_BOUNDS,
     AuthorshipModel,
@@ -49,7 +51,7 @@ def sample():
         pytest.skip(f"shared tweet data not found at {DATA} (expected beside the repository)")
     train_texts, train_labels, train_times, test_texts, test_labels = [], [], [], [], []
     for author, rows in _first_accounts(DATA, ACCOUNTS, TRAIN + TEST).items():
-        rows = sorted(rows)[-TRAIN - TEST:]
+        rows = sorted(rows)[-TRAIN - TEST :]
         texts = [text for _, text in rows]
         train_times += [created for created, _ in rows[:TRAIN]]
         train_texts += texts[:TRAIN]
@@ -162,7 +164,7 @@ def test_calibrated_temperature_recovers_how_overconfident_the_scores_are(overco
 
 
 def test_calibrated_temperature_stays_within_its_bounds():
-    scores, labels = _scores_and_labels(1.0)
+    _, labels = _scores_and_labels(1.0)
     separable = np.eye(3)[labels] * 5  # always right: the best temperature would tend to 0
     assert calibrated_temperature(separable, labels) == pytest.approx(TEMPERATURE_BOUNDS[0], abs=1e-3)
     assert calibrated_temperature(-separable, labels) == pytest.approx(TEMPERATURE_BOUNDS[1], abs=1e-3)  # to infinity
@@ -189,15 +191,20 @@ def test_folds_in_time_are_each_accounts_consecutive_stretches():
     for label in range(3):
         per_fold = [np.sort(np.asarray(times)[rows[y[rows] == label]]) for rows in folds]
         assert max(p.size for p in per_fold) - min(p.size for p in per_fold) <= 1  # stratified
-        for earlier, later in zip(per_fold, per_fold[1:]):
+        for earlier, later in itertools.pairwise(per_fold):
             assert earlier.max() < later.min()
 
 
 def test_folds_in_time_keep_the_given_order_of_equal_times():
     y = np.array([0, 1] * 10)
     folds = _time_blocked_folds(y, ["2022-01-01"] * 20, 5)
-    assert [rows.tolist() for rows in folds] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15],
-                                                 [16, 17, 18, 19]]
+    assert [rows.tolist() for rows in folds] == [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9, 10, 11],
+        [12, 13, 14, 15],
+        [16, 17, 18, 19],
+    ]
 
 
 def test_fit_with_cv_over_folds_in_time(model, sample):
@@ -274,8 +281,21 @@ def test_style_counts_match_their_regular_expressions(sample):
 
     from twitapp.services.authorship import _style
 
-    patterns = [re.compile(p) for p in (r"(?:https?://|www\.)\S+", r"@\w", r"#\w", r"\n", r"[A-Z]", r"\d",
-                                        r"[^\w\s]", r"[^\x00-\x7f]", r"[!?]", r"&")]
+    patterns = [
+        re.compile(p)
+        for p in (
+            r"(?:https?://|www\.)\S+",
+            r"@\w",
+            r"#\w",
+            r"\n",
+            r"[A-Z]",
+            r"\d",
+            r"[^\w\s]",
+            r"[^\x00-\x7f]",
+            r"[!?]",
+            r"&",
+        )
+    ]
     texts = sample["train"][0][:300] + ["@@a ##b http://x.co/www.y @ # İ", "", "a\nb!?& www.a.b"]
     expected = [[len(t), len(t.split()), *(len(p.findall(t)) for p in patterns)] for t in texts]
     np.testing.assert_array_equal(_style(texts), np.array(expected, dtype=np.float32))
@@ -303,7 +323,9 @@ def test_predict_and_explain_is_predict_proba_and_explain_of_the_winner(model, s
     texts, embeddings, _ = sample["test"]
     for i in range(5):
         probabilities, evidence = model.predict_and_explain(texts[i], embeddings[i])
-        np.testing.assert_allclose(probabilities, model.predict_proba(texts[i:i + 1], embeddings[i:i + 1])[0], rtol=1e-6)
+        np.testing.assert_allclose(
+            probabilities, model.predict_proba(texts[i : i + 1], embeddings[i : i + 1])[0], rtol=1e-6
+        )
         winner = model.classes_[int(np.argmax(probabilities))]
         assert evidence == model.explain(texts[i], embeddings[i], winner)
 
@@ -317,8 +339,9 @@ def test_probabilities_are_scikit_learns(sample, accounts):
     fitted = AuthorshipModel(random_state=0).fit([texts[i] for i in kept], embeddings[kept], [labels[i] for i in kept])
     test_texts, test_embeddings, _ = sample["test"]
     features = fitted._features(test_texts, test_embeddings)
-    np.testing.assert_allclose(fitted.predict_proba(test_texts, test_embeddings), fitted._lr.predict_proba(features),
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        fitted.predict_proba(test_texts, test_embeddings), fitted._lr.predict_proba(features), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_direct_word_features_are_the_ngrams_of_two_or_more_tweets_scaled(sample):
@@ -343,7 +366,7 @@ def test_the_embedding_counts_through_each_accounts_mean_embedding(model, sample
     mean (standardized, centered) embedding: an account's own mean embedding scores highest for it, and
     the embedding changes the probabilities. (How much it counts is the regression's to learn: with the
     masked n-grams block it adds little, and on this small sample its weight is near zero.)"""
-    texts, embeddings, labels = sample["train"]
+    _, embeddings, labels = sample["train"]
     labels = np.asarray(labels)
     probabilities = []
     for column, account in enumerate(model.classes_):
@@ -364,12 +387,11 @@ def test_word_shares_add_up_to_the_ngram_features_part_of_the_log_odds(model, sa
     n_block_scores = len(model._blocks) * k  # the naive Bayes scores come first, one per block and account
     for i in range(3):
         rows = model._block_rows(texts[i])
-        features = model._stack([matrix for _, matrix in rows], [texts[i]], embeddings[i:i + 1]).toarray()[0]
-        probabilities = model.predict_proba(texts[i:i + 1], embeddings[i:i + 1])[0]
+        features = model._stack([matrix for _, matrix in rows], [texts[i]], embeddings[i : i + 1]).toarray()[0]
+        probabilities = model.predict_proba(texts[i : i + 1], embeddings[i : i + 1])[0]
         for target in range(k):
             direction = model._contrast(probabilities, target)
             rest = direction.size - n_block_scores - model._direct.width  # embedding and style
-            from_ngrams = np.r_[np.ones(n_block_scores), np.zeros(rest),
-                                np.ones(model._direct.width)]
+            from_ngrams = np.r_[np.ones(n_block_scores), np.zeros(rest), np.ones(model._direct.width)]
             shares = model._chunk_shares(len(_chunk_spans(texts[i])), probabilities, target, rows)
             assert shares.sum() == pytest.approx(float(direction @ (features * from_ngrams)), rel=1e-4, abs=1e-6)

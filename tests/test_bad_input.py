@@ -4,6 +4,7 @@ Rows already in test_api.py, test_web.py, test_ingest_x.py and test_imports.py a
 file adds the HTTP-level rows they lack, the huge and malformed bodies, stale CSRF tokens, and a property
 test (hypothesis) of the two predict endpoints.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,11 @@ BIG = 10 * 1024 * 1024  # a 10 MB body
 def snapshot(app) -> tuple:
     """Everything stored, in a comparable form: (accounts with their newest tweet, tweet count)."""
     with app.app_context():
-        accounts = tuple(db.session.execute(
-            select(Account.id, Account.username, Account.newest_tweet_id, Account.fetched_at).order_by(Account.id)))
+        accounts = tuple(
+            db.session.execute(
+                select(Account.id, Account.username, Account.newest_tweet_id, Account.fetched_at).order_by(Account.id)
+            )
+        )
         return accounts, db.session.scalar(select(func.count(Tweet.id)))
 
 
@@ -54,11 +58,11 @@ HANDLE_ROWS = [
     ("   \t ", 400, "enter an x"),
     ("a" * 16, 400, NOT_VALID),
     ("a" * 51, 400, "50 characters"),
-    ("аdmin", 400, NOT_VALID),                     # Cyrillic а: a look-alike of "admin"
-    ("ЅenWarren", 400, NOT_VALID),                 # Cyrillic Ѕ
-    ("SenＷarren", 400, NOT_VALID),                 # full-width Ｗ
+    ("аdmin", 400, NOT_VALID),  # Cyrillic а: a look-alike of "admin"
+    ("ЅenWarren", 400, NOT_VALID),  # Cyrillic Ѕ
+    ("SenＷarren", 400, NOT_VALID),  # full-width Ｗ
     ("Sen\x00Warren", 400, NOT_VALID),
-    ("\u202eSenWarren", 400, NOT_VALID),           # right-to-left override
+    ("\u202eSenWarren", 400, NOT_VALID),  # right-to-left override
     ("😀", 400, NOT_VALID),
     ("@@jane", 400, NOT_VALID),
     ("jane doe", 400, NOT_VALID),
@@ -80,8 +84,11 @@ def test_add_account_form_refuses_bad_handles(client, app, fake_x, handle, statu
 
 
 API_HANDLE_ROWS = [(h, s, w if h != "a" * 51 else NOT_VALID) for h, s, w in HANDLE_ROWS if h.strip()] + [
-    ("", 400, "enter an x"), ("a" * 60_000, 400, NOT_VALID),
-    (None, 400, "must be a string"), (["SenWarren"], 400, "must be a string"), (True, 400, "must be a string"),
+    ("", 400, "enter an x"),
+    ("a" * 60_000, 400, NOT_VALID),
+    (None, 400, "must be a string"),
+    (["SenWarren"], 400, "must be a string"),
+    (True, 400, "must be a string"),
     ({"$ne": None}, 400, "must be a string"),
 ]
 
@@ -125,14 +132,23 @@ def test_api_predict_refuses_bad_text(client, app, two_senators, text, status, w
     assert_refused(response, status, words, app, before)
 
 
-@pytest.mark.parametrize("path,kwargs", [
-    ("/predict", {"data": {"accounts": ["SenWarren", "marcorubio"], "text": "x" * BIG}}),
-    ("/api/predict", {"data": '{"accounts": ["SenWarren", "marcorubio"], "text": "' + "x" * BIG + '"}',
-                      "content_type": "application/json"}),
-    ("/api/accounts", {"data": '{"username": "' + "x" * BIG + '"}', "content_type": "application/json"}),
-    ("/accounts", {"data": {"handle": "x" * BIG}}),
-    ("/api/predict", {"data": "[" * BIG, "content_type": "application/json"}),
-], ids=["form-predict", "api-predict", "api-accounts", "form-accounts", "api-brackets"])
+@pytest.mark.parametrize(
+    "path,kwargs",
+    [
+        ("/predict", {"data": {"accounts": ["SenWarren", "marcorubio"], "text": "x" * BIG}}),
+        (
+            "/api/predict",
+            {
+                "data": '{"accounts": ["SenWarren", "marcorubio"], "text": "' + "x" * BIG + '"}',
+                "content_type": "application/json",
+            },
+        ),
+        ("/api/accounts", {"data": '{"username": "' + "x" * BIG + '"}', "content_type": "application/json"}),
+        ("/accounts", {"data": {"handle": "x" * BIG}}),
+        ("/api/predict", {"data": "[" * BIG, "content_type": "application/json"}),
+    ],
+    ids=["form-predict", "api-predict", "api-accounts", "form-accounts", "api-brackets"],
+)
 def test_a_10_mb_body_is_413_with_the_limit_in_the_message(client, app, fake_x, path, kwargs):
     before = snapshot(app)
     response = client.post(path, **kwargs)
@@ -143,22 +159,30 @@ def test_the_upload_route_keeps_its_own_larger_limit(make_app, fake_x):
     app = make_app(X_API_URL=fake_x.url, MAX_UPLOAD_MB=1, MAX_CONTENT_LENGTH=1024 * 1024)
     import io
 
-    response = app.test_client().post("/import", data={"file": (io.BytesIO(b"text\n" + b"a tweet\n" * 30_000), "a.csv"),
-                                                       "account": "Someone"}, content_type="multipart/form-data")
+    response = app.test_client().post(
+        "/import",
+        data={"file": (io.BytesIO(b"text\n" + b"a tweet\n" * 30_000), "a.csv"), "account": "Someone"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303  # 200 kB is over MAX_REQUEST_KB but under the upload limit: imported
     before = snapshot(app)
-    big = app.test_client().post("/import", data={"file": (io.BytesIO(b"x" * (2 * 1024 * 1024)), "a.csv")},
-                                 content_type="multipart/form-data")
+    big = app.test_client().post(
+        "/import", data={"file": (io.BytesIO(b"x" * (2 * 1024 * 1024)), "a.csv")}, content_type="multipart/form-data"
+    )
     assert_refused(big, 413, "upload is larger than this server accepts (1 MB at most)", app, before)
 
 
-@pytest.mark.parametrize("text", [
-    "مرحبا بالعالم — we must protect Social Security 🇺🇸🔥",
-    "\u202eevil\u202c text with an override and emoji 😀👍🏽",
-    "<script>alert('x')</script> and <b>bold</b> & ampersands",
-    "x" * 280,
-    "a\u0301\u0301\u0301 combining marks and zero\u200bwidth\ufeffspaces",
-], ids=["rtl-emoji", "bidi-override", "script", "280", "combining"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "مرحبا بالعالم — we must protect Social Security 🇺🇸🔥",
+        "\u202eevil\u202c text with an override and emoji 😀👍🏽",
+        "<script>alert('x')</script> and <b>bold</b> & ampersands",
+        "x" * 280,
+        "a\u0301\u0301\u0301 combining marks and zero\u200bwidth\ufeffspaces",
+    ],
+    ids=["rtl-emoji", "bidi-override", "script", "280", "combining"],
+)
 def test_odd_but_valid_text_is_answered_and_escaped(client, app, two_senators, text):
     before = snapshot(app)
     page = client.post("/predict", data={"accounts": list(two_senators), "text": text})
@@ -172,11 +196,15 @@ def test_odd_but_valid_text_is_answered_and_escaped(client, app, two_senators, t
 
 def test_a_lone_surrogate_in_json_text_is_not_a_500(client, app, two_senators):
     before = snapshot(app)
-    response = client.post("/api/predict", data='{"accounts": ["SenWarren", "marcorubio"], "text": "hi \\ud800 there"}',
-                           content_type="application/json")
+    response = client.post(
+        "/api/predict",
+        data='{"accounts": ["SenWarren", "marcorubio"], "text": "hi \\ud800 there"}',
+        content_type="application/json",
+    )
     assert response.status_code == 400 and "lone surrogate" in response.json["error"] and snapshot(app) == before
-    handles = client.post("/api/predict", data='{"accounts": ["SenWarren", "\\udfff"], "text": "hi"}',
-                          content_type="application/json")
+    handles = client.post(
+        "/api/predict", data='{"accounts": ["SenWarren", "\\udfff"], "text": "hi"}', content_type="application/json"
+    )
     assert handles.status_code == 400 and snapshot(app) == before
     add = client.post("/api/accounts", data='{"username": "a\\ud800"}', content_type="application/json")
     assert add.status_code == 400 and snapshot(app) == before
@@ -195,12 +223,14 @@ LIST_ROWS = [
     (["SenWarren", ""], 400, "at least 2"),
     (["SenWarren", "<script>x</script>"], 400, NOT_VALID),
     (["SenWarren", "x" * 5000], 400, NOT_VALID),
-    (["SenWarren", "\x00"], 400, NOT_VALID),          # a NUL would make PostgreSQL refuse the query (a 500)
+    (["SenWarren", "\x00"], 400, NOT_VALID),  # a NUL would make PostgreSQL refuse the query (a 500)
     (["Sen\x00Warren", "marcorubio"], 400, NOT_VALID),
 ]
 
 
-@pytest.mark.parametrize("accounts,status,words", LIST_ROWS, ids=[str(len(r[0])) + "-" + str(i) for i, r in enumerate(LIST_ROWS)])
+@pytest.mark.parametrize(
+    "accounts,status,words", LIST_ROWS, ids=[str(len(r[0])) + "-" + str(i) for i, r in enumerate(LIST_ROWS)]
+)
 def test_predict_form_refuses_bad_account_lists(client, app, two_senators, accounts, status, words):
     before = snapshot(app)
     response = client.post("/predict", data={"accounts": accounts, "text": "We must protect Social Security"})
@@ -208,14 +238,18 @@ def test_predict_form_refuses_bad_account_lists(client, app, two_senators, accou
     assert "<script>x</script>" not in response.get_data(as_text=True)
 
 
-API_LIST_ROWS = LIST_ROWS[2:3] + LIST_ROWS[5:] + [
-    (["a"] * 5000, 400, "at most 4"),                  # a huge array under the body limit
-    (["SenWarren", None], 400, "list of handles"),
-    (["SenWarren", ["marcorubio"]], 400, "list of handles"),
-    ({"SenWarren": 1, "marcorubio": 2}, 400, "must be a list"),
-    (None, 400, "must be a list"),
-    ("SenWarren,marcorubio", 400, "must be a list"),
-]
+API_LIST_ROWS = (
+    LIST_ROWS[2:3]
+    + LIST_ROWS[5:]
+    + [
+        (["a"] * 5000, 400, "at most 4"),  # a huge array under the body limit
+        (["SenWarren", None], 400, "list of handles"),
+        (["SenWarren", ["marcorubio"]], 400, "list of handles"),
+        ({"SenWarren": 1, "marcorubio": 2}, 400, "must be a list"),
+        (None, 400, "must be a list"),
+        ("SenWarren,marcorubio", 400, "must be a list"),
+    ]
+)
 
 
 @pytest.mark.parametrize("accounts,status,words", API_LIST_ROWS, ids=[f"row{i}" for i in range(len(API_LIST_ROWS))])
@@ -233,30 +267,50 @@ def test_an_array_over_the_body_limit_is_413(client, app, two_senators):
 
 def test_an_account_deleted_meanwhile(client, app, two_senators, seed):
     seed("ChuckGrassley", [f"Iowa tweet number {i} about farmers" for i in range(40)])
-    assert client.post("/api/predict", json={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"}).status_code == 200
-    assert client.post("/accounts/ChuckGrassley/delete", data={"admin_password": "test-admin-password"}).status_code == 303
+    assert (
+        client.post("/api/predict", json={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"}).status_code
+        == 200
+    )
+    assert (
+        client.post("/accounts/ChuckGrassley/delete", data={"admin_password": "test-admin-password"}).status_code == 303
+    )
     before = snapshot(app)
-    for response in (client.post("/api/predict", json={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"}),
-                     client.post("/predict", data={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"})):
+    for response in (
+        client.post("/api/predict", json={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"}),
+        client.post("/predict", data={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"}),
+    ):
         assert_refused(response, 404, "@ChuckGrassley is not stored here; it may have been deleted", app, before)
     # and the deleted account cannot be updated or deleted again
     assert client.post("/accounts/ChuckGrassley/update").status_code in (303, 404)
-    again = client.post("/accounts/ChuckGrassley/delete", data={"admin_password": "test-admin-password"},
-                        follow_redirects=True)
+    again = client.post(
+        "/accounts/ChuckGrassley/delete", data={"admin_password": "test-admin-password"}, follow_redirects=True
+    )
     assert "not stored" in again.get_data(as_text=True) and snapshot(app) == before
 
 
 # --- JSON bodies ---------------------------------------------------------------------------------
 
 JSON_ROWS = [
-    ({"data": "accounts=a&text=b", "content_type": "application/x-www-form-urlencoded"}, 400, "content-type: application/json"),
+    (
+        {"data": "accounts=a&text=b", "content_type": "application/x-www-form-urlencoded"},
+        400,
+        "content-type: application/json",
+    ),
     ({"data": "", "content_type": "application/json"}, 400, "json object"),
     ({"data": "null", "content_type": "application/json"}, 400, "json object"),
     ({"data": '"a string"', "content_type": "application/json"}, 400, "json object"),
     ({"data": "42", "content_type": "application/json"}, 400, "json object"),
     ({"data": "{'single': 'quotes'}", "content_type": "application/json"}, 400, "json object"),
-    ({"data": '{"accounts": ["SenWarren", "marcorubio"], "text": "hi"', "content_type": "application/json"}, 400, "json object"),
-    ({"data": b'{"accounts": ["SenWarren"], "text": "\xff\xfe"}', "content_type": "application/json"}, 400, "json object"),
+    (
+        {"data": '{"accounts": ["SenWarren", "marcorubio"], "text": "hi"', "content_type": "application/json"},
+        400,
+        "json object",
+    ),
+    (
+        {"data": b'{"accounts": ["SenWarren"], "text": "\xff\xfe"}', "content_type": "application/json"},
+        400,
+        "json object",
+    ),
     ({"data": "NaN", "content_type": "application/json"}, 400, "json object"),
     ({"data": "[" * 30_000 + "]" * 30_000, "content_type": "application/json"}, 400, "nested too deeply"),
     ({"data": '{"a":' * 10_000 + "1" + "}" * 10_000, "content_type": "application/json"}, 400, "nested too deeply"),
@@ -284,6 +338,7 @@ def test_api_add_account_refuses_deep_json(client, app, fake_x):
 
 # --- CSRF ----------------------------------------------------------------------------------------
 
+
 def csrf_app(make_app, fake_x, **settings):
     app = make_app(X_API_URL=fake_x.url, WTF_CSRF_ENABLED=True, **settings)
     fake_x.add_user("SenWarren", tweets=FakeXAPI.make_tweets(12))
@@ -295,8 +350,10 @@ def token_of(client) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', home).group(1)
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "garbage", "other-session", "other-secret", "expired",
-                                  "in-a-header-of-another-session"])
+@pytest.mark.parametrize(
+    "case",
+    ["missing", "empty", "garbage", "other-session", "other-secret", "expired", "in-a-header-of-another-session"],
+)
 def test_form_posts_with_a_bad_csrf_token_are_refused(make_app, fake_x, case):
     app = csrf_app(make_app, fake_x, WTF_CSRF_TIME_LIMIT=1 if case == "expired" else 3600)
     client = app.test_client()
@@ -333,11 +390,13 @@ texts = st.text(max_size=320) | st.sampled_from(["", " ", "\x00", "x" * 281, "<s
 account_lists = st.lists(st.sampled_from(HANDLES) | st.text(max_size=20), max_size=6)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(text=texts, accounts=account_lists, use_api=st.booleans())
-def test_property_predict_answers_2xx_or_4xx_with_a_message_and_stores_nothing(client, app, two_senators,
-                                                                              text, accounts, use_api):
+def test_property_predict_answers_2xx_or_4xx_with_a_message_and_stores_nothing(
+    client, app, two_senators, text, accounts, use_api
+):
     before = snapshot(app)
     if use_api:
         response = client.post("/api/predict", json={"accounts": accounts, "text": text})

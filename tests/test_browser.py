@@ -7,12 +7,13 @@ it fails; ``test_guess_with_real_tweets`` saves the README's pictures to ``docs/
 
 Needs ``chromium`` from apt (``.ci/run`` installs it); skips with a message where it is missing.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS = ROOT / "docs"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 ADMIN_PASSWORD = "test-admin-password"  # TestConfig's
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
@@ -38,8 +47,10 @@ TIMEOUT_MS = 60_000  # a first prediction loads spaCy and fits a model
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}: the browser tests need Debian's chromium "
-                    "(apt-get install -y chromium; .ci/run does it) or CHROMIUM_PATH")
+        pytest.skip(
+            f"Chromium is not installed at {CHROMIUM}: the browser tests need Debian's chromium "
+            "(apt-get install -y chromium; .ci/run does it) or CHROMIUM_PATH"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -53,8 +64,9 @@ class LiveServer:
         self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="live-app", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-app", daemon=True
+        )
 
     def __enter__(self):
         self._thread.start()
@@ -128,15 +140,25 @@ def senators(app, senate_tweets):
     from twitapp.extensions import db
     from twitapp.services.ingest import AccountData, NewTweet, store
 
-    people = {"SenWarren": ("Elizabeth Warren", "U.S. Senator from Massachusetts."),
-              "marcorubio": ("Marco Rubio", "U.S. Senator for Florida."),
-              "ChuckGrassley": ("Chuck Grassley", "U.S. Senator for Iowa.")}
+    people = {
+        "SenWarren": ("Elizabeth Warren", "U.S. Senator from Massachusetts."),
+        "marcorubio": ("Marco Rubio", "U.S. Senator for Florida."),
+        "ChuckGrassley": ("Chuck Grassley", "U.S. Senator for Iowa."),
+    }
     with app.app_context():
         for i, (handle, (name, bio)) in enumerate(people.items()):
-            tweets = [NewTweet(f"{handle.lower()}-{j}", text, when)
-                      for j, (when, text) in enumerate(real_tweets(senate_tweets, handle, 300))]
-            data = AccountData(id=f"{1000 + i}", username=handle, source="csv", name=name, description=bio,
-                               followers_count=[2_900_000, 4_400_000, 650_000][i])
+            tweets = [
+                NewTweet(f"{handle.lower()}-{j}", text, when)
+                for j, (when, text) in enumerate(real_tweets(senate_tweets, handle, 300))
+            ]
+            data = AccountData(
+                id=f"{1000 + i}",
+                username=handle,
+                source="csv",
+                name=name,
+                description=bio,
+                followers_count=[2_900_000, 4_400_000, 650_000][i],
+            )
             store(db.session, data, tweets, runtime.embedder())
     return list(people)
 
@@ -148,16 +170,23 @@ def choose(tab, *handles: str) -> None:
 
 # --- the tests -----------------------------------------------------------------------------------------------
 
+
 def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, live):
     page.goto("/")
     assert page.get_by_role("heading", name="Who wrote this tweet?").is_visible()  # the empty state
     assert page.get_by_role("link", name="Add an account").is_visible()
     if os.environ.get("SCREENSHOT_EMPTY"):  # for looking at the empty state by hand
         page.screenshot(path=str(ARTIFACTS / "empty-home.png"), full_page=True)
-    for i, (handle, name) in enumerate((("SenWarren", "Elizabeth Warren"), ("marcorubio", "Marco Rubio"),
-                                        ("ChuckGrassley", "Chuck Grassley"))):
-        fake_x.add_user(handle, name=name, tweets=FakeXAPI.make_tweets(40, prefix=handle, seed=i),
-                        description=f"{name}'s account", followers=1000 * (i + 1))
+    for i, (handle, name) in enumerate(
+        (("SenWarren", "Elizabeth Warren"), ("marcorubio", "Marco Rubio"), ("ChuckGrassley", "Chuck Grassley"))
+    ):
+        fake_x.add_user(
+            handle,
+            name=name,
+            tweets=FakeXAPI.make_tweets(40, prefix=handle, seed=i),
+            description=f"{name}'s account",
+            followers=1000 * (i + 1),
+        )
         page.goto("/")
         page.get_by_label("X handle").fill("@" + handle.lower())
         page.get_by_role("button", name="Add account").click()
@@ -201,17 +230,22 @@ def test_guess_with_real_tweets(page, senators, live):
     page.wait_for_selector("#verdict")
 
     verdict = page.locator("#verdict").inner_text()
-    assert re.fullmatch(r"Most likely @(SenWarren|marcorubio) wrote it, with [<>]?\d+% probability among the 2 "
-                        r"accounts you chose\.", " ".join(verdict.split())), verdict
+    assert re.fullmatch(
+        r"Most likely @(SenWarren|marcorubio) wrote it, with [<>]?\d+% probability among the 2 "
+        r"accounts you chose\.",
+        " ".join(verdict.split()),
+    ), verdict
     bars = page.locator(".bars li")
     assert bars.count() == 2
     values = [float(v.strip("<>%")) for v in page.locator(".bar-value").all_inner_texts()]
     assert values == sorted(values, reverse=True) and abs(sum(values) - 100) < 0.5
     fills = [float(w) for w in page.locator(".bar-fill").evaluate_all("els => els.map(e => e.getAttribute('width'))")]
     assert fills[0] >= fills[1] >= 0 and fills[0] > 0
-    assert re.search(r"Right \d+% of the time on these accounts' own tweets from stretches of time it had not "
-                     r"learnt from; guessing would be 50%\.",
-                     " ".join(page.locator(".trust").inner_text().split()))
+    assert re.search(
+        r"Right \d+% of the time on these accounts' own tweets from stretches of time it had not "
+        r"learnt from; guessing would be 50%\.",
+        " ".join(page.locator(".trust").inner_text().split()),
+    )
 
     typed = page.locator("blockquote.typed")
     assert typed.inner_text().strip() == text
@@ -294,13 +328,20 @@ def test_delete_an_account_as_admin(page, seed, live):
 
 
 def test_upload_a_small_archive(page, live):
-    start = datetime(2021, 3, 1, 12, 0, tzinfo=timezone.utc)
-    tweets = [archive_tweet(str(1_400_000_000_000_000_000 + i), f"Archived thought number {i} on fish & chips",
-                            start.replace(month=3 + i % 9, day=1 + i % 27)) for i in range(30)]
+    start = datetime(2021, 3, 1, 12, 0, tzinfo=UTC)
+    tweets = [
+        archive_tweet(
+            str(1_400_000_000_000_000_000 + i),
+            f"Archived thought number {i} on fish & chips",
+            start.replace(month=3 + i % 9, day=1 + i % 27),
+        )
+        for i in range(30)
+    ]
     data = build_archive("jane_doe", "12345", "Jane Doe", tweets)
     page.goto("/")
     page.get_by_label("Archive or CSV file").set_input_files(
-        {"name": "twitter-2024-jane_doe.zip", "mimeType": "application/zip", "buffer": data})
+        {"name": "twitter-2024-jane_doe.zip", "mimeType": "application/zip", "buffer": data}
+    )
     page.get_by_role("button", name="Import file").click()
     page.wait_for_url(re.compile(r"/accounts/jane_doe$"))
     assert "jane_doe" in page.locator(".flash-success").inner_text()

@@ -1,4 +1,5 @@
 """The pictures' geometry (services/charts.py): PCA map, tweets per month, highlighted evidence, styles."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,10 @@ def unit(rows: np.ndarray) -> np.ndarray:
 
 def two_clusters(n: int = 80, dim: int = 20, seed: int = 1) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    a = np.zeros(dim); a[0] = 1
-    b = np.zeros(dim); b[1] = 1
+    a = np.zeros(dim)
+    a[0] = 1
+    b = np.zeros(dim)
+    b[1] = 1
     return {"id-a": unit(a + 0.1 * rng.normal(size=(n, dim))), "id-b": unit(b + 0.1 * rng.normal(size=(n, dim)))}
 
 
@@ -58,8 +61,14 @@ def test_tweet_map_fits_the_view_box_and_marks_the_typed_tweet():
     vectors = two_clusters()
     projection = charts.fit_projection(vectors)
     typed = vectors["id-b"][0] + 0.01
-    layout = charts.map_layout(projection, {"id-a": "Alice", "id-b": "bob"}, totals={"id-a": 80, "id-b": 1200},
-                               width=640, height=400, margin=18)
+    layout = charts.map_layout(
+        projection,
+        {"id-a": "Alice", "id-b": "bob"},
+        totals={"id-a": 80, "id-b": 1200},
+        width=640,
+        height=400,
+        margin=18,
+    )
     tweet_map = charts.tweet_map(layout, typed)
     assert [s.username for s in tweet_map.series] == ["Alice", "bob"]  # by name, case-insensitively
     for series in tweet_map.series:
@@ -78,7 +87,8 @@ def test_tweet_map_fits_the_view_box_and_marks_the_typed_tweet():
 def test_tweet_map_handles_a_typed_tweet_far_outside_the_cloud():
     vectors = two_clusters(n=10)
     projection = charts.fit_projection(vectors)
-    far = np.zeros(20); far[5] = 1  # orthogonal to both clusters: lands near the mean, inside
+    far = np.zeros(20)
+    far[5] = 1  # orthogonal to both clusters: lands near the mean, inside
     far = far - 5 * projection.components[0]
     layout = charts.map_layout(projection, {"id-a": "a", "id-b": "b"}, width=300, height=200, margin=10)
     tweet_map = charts.tweet_map(layout, far)
@@ -116,8 +126,12 @@ def test_unknown_marker_shape_is_refused():
 
 def test_month_counts_fill_the_gaps_and_keep_the_newest_months():
     moments = [datetime(2021, 11, 3), datetime(2021, 11, 30), datetime(2022, 2, 1, 23, 59), date(2022, 2, 14)]
-    assert charts.month_counts(moments) == [(date(2021, 11, 1), 2), (date(2021, 12, 1), 0),
-                                            (date(2022, 1, 1), 0), (date(2022, 2, 1), 2)]
+    assert charts.month_counts(moments) == [
+        (date(2021, 11, 1), 2),
+        (date(2021, 12, 1), 0),
+        (date(2022, 1, 1), 0),
+        (date(2022, 2, 1), 2),
+    ]
     assert charts.month_counts([]) == []
     long = [datetime(2010 + i // 12, i % 12 + 1, 1) for i in range(60)]
     kept = charts.month_counts(long, max_months=36)
@@ -133,7 +147,7 @@ def test_month_chart_geometry():
     assert chart.bars[1].height == 0
     assert chart.bars[0].height >= 1.5  # a small month still shows
     for bar in chart.bars:
-        assert 0 <= bar.x and bar.x + bar.width <= 400 and bar.y + bar.height == pytest.approx(80)
+        assert bar.x >= 0 and bar.x + bar.width <= 400 and bar.y + bar.height == pytest.approx(80)
     assert [label for _, label in chart.ticks] == ["2021", "2022"]
     assert chart.busiest.month == date(2022, 3, 1) and chart.busiest.label == "Mar 2022"
     assert chart.first == date(2021, 12, 1) and chart.last == date(2022, 3, 1)

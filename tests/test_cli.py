@@ -1,4 +1,5 @@
 """The Flask CLI calls the same services as the pages."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

@@ -1,4 +1,5 @@
 """The spaCy embedder: shape, empty texts, and the vectors' agreement with spaCy's own full pipeline."""
+
 from __future__ import annotations
 
 import numpy as np

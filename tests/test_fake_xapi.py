@@ -3,6 +3,7 @@
 They pin down what tweepy raises or returns for every answer the fake can give, which is what the app's
 X client wrapper has to handle. Nothing here leaves 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import html
@@ -10,7 +11,7 @@ import json
 import threading
 import time
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ class RewritingSession(requests.Session):
         if not url.startswith(TWEEPY_HOST):
             raise AssertionError(f"test tried to reach {url}")
         kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, self.base_url + url[len(TWEEPY_HOST):], *args, **kwargs)
+        return super().request(method, self.base_url + url[len(TWEEPY_HOST) :], *args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +69,9 @@ def read_all(client, user_id, **params) -> tuple[list[tweepy.Tweet], int]:
     """Every page of a timeline; returns the tweets and the number of requests."""
     tweets, token, pages = [], None, 0
     while True:
-        response = client.get_users_tweets(user_id, max_results=100, pagination_token=token,
-                                           tweet_fields=TWEET_FIELDS, **params)
+        response = client.get_users_tweets(
+            user_id, max_results=100, pagination_token=token, tweet_fields=TWEET_FIELDS, **params
+        )
         pages += 1
         tweets.extend(response.data or [])
         token = response.meta.get("next_token")
@@ -78,6 +80,7 @@ def read_all(client, user_id, **params) -> tuple[list[tweepy.Tweet], int]:
 
 
 # --- users -----------------------------------------------------------------------------------------------
+
 
 def test_user_lookup_is_case_insensitive_and_answers_the_canonical_username(api, client):
     api.add_user("SenWarren", user_id="970207298", name="Elizabeth Warren")
@@ -91,17 +94,22 @@ def test_user_lookup_is_case_insensitive_and_answers_the_canonical_username(api,
 
 
 def test_user_fields_are_honoured(api, client):
-    api.add_user("Sen_A", description="Fighting for you & yours <3", followers=1234,
-                 profile_image_url="https://pbs.twimg.com/profile_images/1/a_normal.jpg", verified=True,
-                 tweets=FakeXAPI.make_tweets(7))
-    user = client.get_user(username="SEN_A", user_fields=["public_metrics", "description",
-                                                          "profile_image_url", "protected", "created_at",
-                                                          "verified"]).data
+    api.add_user(
+        "Sen_A",
+        description="Fighting for you & yours <3",
+        followers=1234,
+        profile_image_url="https://pbs.twimg.com/profile_images/1/a_normal.jpg",
+        verified=True,
+        tweets=FakeXAPI.make_tweets(7),
+    )
+    user = client.get_user(
+        username="SEN_A",
+        user_fields=["public_metrics", "description", "profile_image_url", "protected", "created_at", "verified"],
+    ).data
     assert user.description == "Fighting for you &amp; yours &lt;3"  # escaped like the API
     assert user.profile_image_url == "https://pbs.twimg.com/profile_images/1/a_normal.jpg"
     assert user.protected is False and user.verified is True
-    assert user.public_metrics == {"followers_count": 1234, "following_count": 0, "tweet_count": 7,
-                                   "listed_count": 0}
+    assert user.public_metrics == {"followers_count": 1234, "following_count": 0, "tweet_count": 7, "listed_count": 0}
     assert user.created_at.tzinfo is not None
 
 
@@ -128,7 +136,8 @@ def test_invalid_username_raises_bad_request(client, username):
         client.get_user(username=username)
     assert info.value.response.status_code == 400
     assert info.value.api_messages == [
-        f"The `username` query parameter value [{username}] does not match ^[A-Za-z0-9_]{{1,15}}$"]
+        f"The `username` query parameter value [{username}] does not match ^[A-Za-z0-9_]{{1,15}}$"
+    ]
 
 
 def test_protected_user_is_found_but_its_timeline_is_not_authorized(api, client):
@@ -141,15 +150,29 @@ def test_protected_user_is_found_but_its_timeline_is_not_authorized(api, client)
 
 
 @pytest.mark.skipif(not SHARED_XAPI.is_dir(), reason="../shared/xapi is absent (fresh clone)")
-@pytest.mark.parametrize("example, make", [
-    ("user_not_found.json", lambda api, c: c.get_user(username="nosuchuser_xyz")),
-    ("user_suspended.json", lambda api, c: api.add_user("suspended_1", suspended=True)
-     and c.get_user(username="suspended_1")),
-    ("user_ok_fields.json", lambda api, c: api.add_user("Twitter", user_id="783214")
-     and c.get_user(username="twitter", user_fields=["protected", "public_metrics"])),
-    ("tweets_protected.json", lambda api, c: c.get_users_tweets(
-        api.add_user("locked", user_id="1500850517966311430", protected=True)["id"])),
-])
+@pytest.mark.parametrize(
+    "example, make",
+    [
+        ("user_not_found.json", lambda api, c: c.get_user(username="nosuchuser_xyz")),
+        (
+            "user_suspended.json",
+            lambda api, c: api.add_user("suspended_1", suspended=True) and c.get_user(username="suspended_1"),
+        ),
+        (
+            "user_ok_fields.json",
+            lambda api, c: (
+                api.add_user("Twitter", user_id="783214")
+                and c.get_user(username="twitter", user_fields=["protected", "public_metrics"])
+            ),
+        ),
+        (
+            "tweets_protected.json",
+            lambda api, c: c.get_users_tweets(
+                api.add_user("locked", user_id="1500850517966311430", protected=True)["id"]
+            ),
+        ),
+    ],
+)
 def test_bodies_have_the_shape_of_the_shared_examples(api, example, make):
     client = make_client(api, return_type=dict)
     body = make(api, client)
@@ -172,23 +195,27 @@ def test_timeline_pages_and_invalid_user_have_the_keys_of_the_shared_examples(ap
     client = make_client(api, return_type=dict)
     user = api.add_user("Sen_Z", tweets=FakeXAPI.make_tweets(7))
     p1 = client.get_users_tweets(user["id"], max_results=5, tweet_fields=["created_at"])
-    p2 = client.get_users_tweets(user["id"], max_results=5, tweet_fields=["created_at"],
-                                 pagination_token=p1["meta"]["next_token"])
+    p2 = client.get_users_tweets(
+        user["id"], max_results=5, tweet_fields=["created_at"], pagination_token=p1["meta"]["next_token"]
+    )
     for body, example in ((p1, "tweets_p1.json"), (p2, "tweets_p2.json")):
         expected = json.loads((SHARED_XAPI / example).read_text())
         assert set(body) == set(expected)
         assert set(body["meta"]) == set(expected["meta"])
         assert all(set(tweet) == set(expected["data"][0]) for tweet in body["data"])
     assert p1["data"][0]["created_at"].endswith(".000Z")
-    assert len(p1["meta"]["next_token"]) == len(json.loads(
-        (SHARED_XAPI / "tweets_p1.json").read_text())["meta"]["next_token"])
-    invalid = requests.get(f"{api.url}/2/users/by/username/bad.name",
-                           headers={"Authorization": "Bearer test-token"}, timeout=5)
+    assert len(p1["meta"]["next_token"]) == len(
+        json.loads((SHARED_XAPI / "tweets_p1.json").read_text())["meta"]["next_token"]
+    )
+    invalid = requests.get(
+        f"{api.url}/2/users/by/username/bad.name", headers={"Authorization": "Bearer test-token"}, timeout=5
+    )
     assert invalid.status_code == 400
     assert invalid.json() == json.loads((SHARED_XAPI / "user_invalid.json").read_text())
 
 
 # --- auth and HTTP failures ------------------------------------------------------------------------------
+
 
 def test_wrong_token_raises_unauthorized(api):
     with pytest.raises(tweepy.Unauthorized) as info:
@@ -208,8 +235,12 @@ def test_injected_401_uses_the_unauthorized_body(api, client):
     api.fail(401)
     with pytest.raises(tweepy.Unauthorized) as info:
         client.get_user(username="anyone")
-    assert info.value.response.json() == {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                                          "detail": "Unauthorized"}
+    assert info.value.response.json() == {
+        "title": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+        "detail": "Unauthorized",
+    }
 
 
 def test_403_client_forbidden_has_no_api_code(api, client):
@@ -279,6 +310,7 @@ def test_normal_answers_carry_rate_limit_headers(api):
 
 # --- network faults --------------------------------------------------------------------------------------
 
+
 def test_malformed_body_raises_requests_json_decode_error(api, client):
     api.add_user("Sen_D")
     api.malformed()
@@ -330,9 +362,9 @@ def test_connection_reset_raises_requests_connection_error(api, client):
 def test_faults_are_scoped_by_path_after_and_times(api, client):
     user = api.add_user("Sen_H", tweets=FakeXAPI.make_tweets(30))
     api.fail(500, path_contains="/tweets", after=1, times=2)
-    client.get_user(username="Sen_H")                        # not matching: not counted
-    client.get_users_tweets(user["id"])                      # matching #0: answered
-    for _ in range(2):                                       # matching #1, #2: fail
+    client.get_user(username="Sen_H")  # not matching: not counted
+    client.get_users_tweets(user["id"])  # matching #0: answered
+    for _ in range(2):  # matching #1, #2: fail
         with pytest.raises(tweepy.TwitterServerError):
             client.get_users_tweets(user["id"])
     assert len(client.get_users_tweets(user["id"]).data) == 10  # #3: answered again
@@ -340,6 +372,7 @@ def test_faults_are_scoped_by_path_after_and_times(api, client):
 
 
 # --- timelines -------------------------------------------------------------------------------------------
+
 
 def test_pagination_over_250_tweets_gives_all_newest_first(api, client):
     user = api.add_user("Sen_I", tweets=FakeXAPI.make_tweets(250))
@@ -377,7 +410,7 @@ def test_bad_pagination_token_raises_bad_request(api, client):
 def test_since_id_returns_only_newer_tweets_then_an_empty_page(api, client):
     user = api.add_user("Sen_L", tweets=FakeXAPI.make_tweets(20))
     newest = client.get_users_tweets(user["id"], max_results=5).meta["newest_id"]
-    later = datetime(2023, 6, 1, tzinfo=timezone.utc)
+    later = datetime(2023, 6, 1, tzinfo=UTC)
     added = api.add_tweets("sen_l", FakeXAPI.make_tweets(3, start=later, prefix="update"))
     assert all(int(t["id"]) > int(newest) for t in added)
     response = client.get_users_tweets(user["id"], since_id=newest, max_results=100)
@@ -395,12 +428,15 @@ def test_until_id_and_start_time(api, client):
 
 
 def test_exclude_retweets_and_replies(api, client):
-    base = datetime(2022, 5, 1, tzinfo=timezone.utc)
-    user = api.add_user("Sen_N", tweets=[
-        {"text": "original", "created_at": base},
-        {"text": "RT @someone: shared", "created_at": base + timedelta(hours=1), "retweet": True},
-        {"text": "@someone thanks", "created_at": base + timedelta(hours=2), "reply": True},
-    ])
+    base = datetime(2022, 5, 1, tzinfo=UTC)
+    user = api.add_user(
+        "Sen_N",
+        tweets=[
+            {"text": "original", "created_at": base},
+            {"text": "RT @someone: shared", "created_at": base + timedelta(hours=1), "retweet": True},
+            {"text": "@someone thanks", "created_at": base + timedelta(hours=2), "reply": True},
+        ],
+    )
     texts = lambda **kw: [t.text for t in client.get_users_tweets(user["id"], **kw).data]  # noqa: E731
     assert texts() == ["@someone thanks", "RT @someone: shared", "original"]
     assert texts(exclude=["retweets"]) == ["@someone thanks", "original"]
@@ -422,19 +458,23 @@ def test_max_results_outside_5_to_100_raises_bad_request(api, client):
         with pytest.raises(tweepy.BadRequest) as info:
             client.get_users_tweets(user["id"], max_results=value)
         assert info.value.api_messages == [
-            f"The `max_results` query parameter value [{value}] is not between 5 and 100"]
+            f"The `max_results` query parameter value [{value}] is not between 5 and 100"
+        ]
 
 
 def test_tweet_fields_note_tweet_and_html_escaping(api, client):
     long_text = "A long post about the budget & the deficit. " * 10
-    user = api.add_user("Sen_Q", tweets=[
-        {"text": "Fish & chips <3 > 2", "created_at": "2022-02-01T10:00:00Z"},
-        {"note_tweet": long_text, "created_at": datetime(2022, 2, 2, 10, 0)},
-    ])
+    user = api.add_user(
+        "Sen_Q",
+        tweets=[
+            {"text": "Fish & chips <3 > 2", "created_at": "2022-02-01T10:00:00Z"},
+            {"note_tweet": long_text, "created_at": datetime(2022, 2, 2, 10, 0)},
+        ],
+    )
     short, long_ = client.get_users_tweets(user["id"], tweet_fields=["created_at", "note_tweet"]).data[::-1]
     assert short.text == "Fish &amp; chips &lt;3 &gt; 2"
     assert "note_tweet" not in short.data
-    assert short.created_at == datetime(2022, 2, 1, 10, 0, tzinfo=timezone.utc)
+    assert short.created_at == datetime(2022, 2, 1, 10, 0, tzinfo=UTC)
     assert short.edit_history_tweet_ids == [short.id]
     assert long_.data["note_tweet"]["text"] == long_text.replace("&", "&amp;")
     assert long_.text.endswith("…") and len(html.unescape(long_.text)) <= 280
@@ -457,8 +497,9 @@ def test_empty_timeline(api, client):
 
 
 def test_unknown_query_parameter_or_field_raises_bad_request(api, client):
-    response = requests.get(f"{api.url}/2/users/1/tweets", params={"bogus": "x"},
-                            headers={"Authorization": "Bearer test-token"}, timeout=5)
+    response = requests.get(
+        f"{api.url}/2/users/1/tweets", params={"bogus": "x"}, headers={"Authorization": "Bearer test-token"}, timeout=5
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"].startswith("The query parameter [bogus] is not one of")
     with pytest.raises(tweepy.BadRequest):

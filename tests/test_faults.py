@@ -4,6 +4,7 @@ X API faults at the service level (timeouts, 5xx, 429 mid-pagination, malformed 
 left as it was and a retry resuming) are in test_ingest_x.py; this file adds a timeout mid-pagination,
 connect timeouts, and what a person sees over HTTP for each fault.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import func, select
 
-from twitapp import create_app
 from twitapp import config as settings
+from twitapp import create_app
 from twitapp.extensions import db
 from twitapp.models import Account, Tweet
 
@@ -37,8 +38,13 @@ FAULTS = {
     "reset": lambda x: x.reset_connection(path_contains="/tweets", after=1),
 }
 STATUS = {"timeout": 502, "server": 502, "rate": 429, "malformed": 502, "reset": 502}
-WORDS = {"timeout": "did not answer within", "server": "502", "rate": "try again", "malformed": "malformed",
-         "reset": "network error"}
+WORDS = {
+    "timeout": "did not answer within",
+    "server": "502",
+    "rate": "try again",
+    "malformed": "malformed",
+    "reset": "network error",
+}
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -102,18 +108,27 @@ def test_connection_refused_is_a_clear_502(make_app):
 
 # --- database ------------------------------------------------------------------------------------
 
+
 def test_database_down_from_the_start_is_a_503_page_and_json(tmp_path):
     app = create_app(settings.TestConfig(DATABASE_URL="postgresql://postgres@127.0.0.1:1/hypotweet"))
     client = app.test_client()
-    for response in (client.get("/"), client.get("/accounts/SenWarren"), client.post("/predict", data={"text": "x"}),
-                     client.post("/accounts", data={"handle": "SenWarren"})):
+    for response in (
+        client.get("/"),
+        client.get("/accounts/SenWarren"),
+        client.post("/predict", data={"text": "x"}),
+        client.post("/accounts", data={"handle": "SenWarren"}),
+    ):
         html = response.get_data(as_text=True)
         assert response.status_code == 503 and "database is not reachable" in html
         assert response.headers["Retry-After"] == "30"
         assert "Traceback" not in html and "OperationalError" not in html and "psycopg2" not in html
-    for response in (client.get("/api/accounts"), client.post("/api/predict", json={"accounts": ["a", "b"], "text": "x"})):
+    for response in (
+        client.get("/api/accounts"),
+        client.post("/api/predict", json={"accounts": ["a", "b"], "text": "x"}),
+    ):
         assert response.status_code == 503 and response.json == {
-            "error": "The database is not reachable right now. Try again in a minute."}
+            "error": "The database is not reachable right now. Try again in a minute."
+        }
     with app.app_context():
         db.engine.dispose()
 
@@ -217,6 +232,7 @@ def test_database_goes_away_gives_503_and_the_app_recovers_by_itself(make_app, p
 
 
 # --- concurrency ---------------------------------------------------------------------------------
+
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs PostgreSQL (TEST_DATABASE_URL)")
 @pytest.mark.parametrize("via", ["api", "page", "mixed"])

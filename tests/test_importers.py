@@ -1,4 +1,5 @@
 """The DB-free readers of tweet archives, CSV files and the demo set."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,13 +12,21 @@ from pathlib import Path
 import pytest
 import requests
 
-from .archive_factory import archive_note, archive_tweet, build_archive, ytd_js
 from twitapp.importers import (
-    DEFAULT_DEMO_BASE_URL, DEMO_COMMIT, DEMO_CREDIT, DEMO_HANDLES, DEMO_SHA256, fetch_demo, read_archive, read_csv,
+    DEFAULT_DEMO_BASE_URL,
+    DEMO_COMMIT,
+    DEMO_CREDIT,
+    DEMO_HANDLES,
+    DEMO_SHA256,
+    fetch_demo,
+    read_archive,
+    read_csv,
     validate_handle,
 )
 from twitapp.importers import demo as demo_module
 from twitapp.services.errors import DownloadFailed, ImportFailed, InvalidHandle, UploadTooLarge
+
+from .archive_factory import archive_note, archive_tweet, build_archive, ytd_js
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEMO_SOURCE = SHARED / "senate117-demo-source"
@@ -47,14 +56,28 @@ def zip_of(members: dict[str, bytes | str]) -> bytes:
 
 
 def account_js(username: str = "jane_doe") -> bytes:
-    return ytd_js("account", 0, [{"account": {"username": username, "accountId": "42",
-                                              "accountDisplayName": "Jane", "email": "j@example.com"}}])
+    return ytd_js(
+        "account",
+        0,
+        [
+            {
+                "account": {
+                    "username": username,
+                    "accountId": "42",
+                    "accountDisplayName": "Jane",
+                    "email": "j@example.com",
+                }
+            }
+        ],
+    )
 
 
 # --- handles -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, expected", [("SenWarren", "SenWarren"), ("  @jane_doe ", "jane_doe"),
-                                          ("a" * 15, "a" * 15)])
+
+@pytest.mark.parametrize(
+    "raw, expected", [("SenWarren", "SenWarren"), ("  @jane_doe ", "jane_doe"), ("a" * 15, "a" * 15)]
+)
 def test_validate_handle_accepts_and_cleans(raw, expected):
     assert validate_handle(raw) == expected
 
@@ -67,6 +90,7 @@ def test_validate_handle_refuses(raw):
 
 # --- archive: good input ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("parts", [1, 3])
 def test_archive_zip_is_read_in_full(parts):
     # the note was saved two seconds before the tweet: only its text (after "… https://t.co/…") links them
@@ -75,8 +99,12 @@ def test_archive_zip_is_read_in_full(parts):
 
     account = read_archive(data, "twitter-2024.zip")
 
-    assert (account.username, account.source, account.x_user_id, account.name) == \
-        ("jane_doe", "archive", "12345", "Jane & Co")
+    assert (account.username, account.source, account.x_user_id, account.name) == (
+        "jane_doe",
+        "archive",
+        "12345",
+        "Jane & Co",
+    )
     by_id = {tweet.id: tweet for tweet in account.tweets}
     assert sorted(by_id) == ["1001", "1002", "1003", "1004", "1005"]
     assert by_id["1001"].text == "Fish & chips <3 > all"
@@ -126,7 +154,7 @@ def test_archive_username_must_match_account_js():
 def test_archive_without_account_js_uses_the_given_username():
     data = zip_of({"data/tweets.js": ytd_js("tweets", 0, sample_tweets())})
     assert read_archive(data, "a.zip", username="jane").username == "jane"
-    with pytest.raises(ImportFailed, match="no data/account.js"):
+    with pytest.raises(ImportFailed, match=r"no data/account\.js"):
         read_archive(data, "a.zip")
 
 
@@ -147,6 +175,7 @@ def test_note_not_matched_by_a_short_prefix_far_in_time():
 
 
 # --- archive: bad input --------------------------------------------------------------------------------
+
 
 def test_archive_not_a_zip():
     with pytest.raises(ImportFailed, match="not a zip file"):
@@ -172,8 +201,9 @@ def test_archive_without_tweets_file():
         read_archive(data, "archive.zip")
 
 
-@pytest.mark.parametrize("bad_name", ["../evil.js", "data/../../evil.js", "/etc/evil.js", "C:/evil.js",
-                                      "data\\..\\..\\evil.js"])
+@pytest.mark.parametrize(
+    "bad_name", ["../evil.js", "data/../../evil.js", "/etc/evil.js", "C:/evil.js", "data\\..\\..\\evil.js"]
+)
 def test_archive_zip_slip_refused(bad_name):
     data = zip_of({"data/tweets.js": ytd_js("tweets", 0, sample_tweets()), bad_name: "x"})
     with pytest.raises(ImportFailed, match="points outside it"):
@@ -186,8 +216,12 @@ def test_archive_zip_bomb_refused_by_declared_size():
     assert len(data) < 50_000
     with pytest.raises(UploadTooLarge, match="larger than the limit of 1 MB"):
         read_archive(data, "archive.zip", username="jane", max_uncompressed=1024 * 1024)
-    assert read_archive(zip_of({"data/tweets.js": ytd_js("tweets", 0, sample_tweets())}), "a.zip",
-                        username="jane", max_uncompressed=1024 * 1024).tweets
+    assert read_archive(
+        zip_of({"data/tweets.js": ytd_js("tweets", 0, sample_tweets())}),
+        "a.zip",
+        username="jane",
+        max_uncompressed=1024 * 1024,
+    ).tweets
 
 
 def test_archive_zip_understating_its_size_refused():
@@ -198,8 +232,8 @@ def test_archive_zip_understating_its_size_refused():
     real = len(content).to_bytes(4, "little")
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         at = data.index(signature) + offset
-        assert data[at:at + 4] == real
-        data[at:at + 4] = (100).to_bytes(4, "little")
+        assert data[at : at + 4] == real
+        data[at : at + 4] = (100).to_bytes(4, "little")
     with pytest.raises(ImportFailed):
         read_archive(bytes(data), "archive.zip", username="jane", max_uncompressed=1024 * 1024)
 
@@ -209,17 +243,20 @@ def test_archive_lone_js_over_the_limit():
         read_archive(ytd_js("tweets", 0, sample_tweets()), "tweets.js", username="jane", max_uncompressed=100)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"var tweets = []", "does not start like a file from an X archive"),
-    (b'[{"tweet": {}}]', "does not start like a file from an X archive"),
-    (b"window.YTD.tweets.part0 = [{\"tweet\": ", "not valid JSON"),
-    (b"window.YTD.tweets.part0 = {}", "should hold a list"),
-    (b"window.YTD.account.part0 = []", "“account” data, not tweets"),
-    (b"window.YTD.tweets.part0 = [{\"tweet\": {\"id_str\": \"1\"}}]", "lacks its id_str, full_text or created_at"),
-    ("window.YTD.tweets.part0 = [\"é\"]".encode("latin-1"), "not UTF-8"),
-    (b"   \n", "is empty"),
-    (b"", "is empty"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"var tweets = []", "does not start like a file from an X archive"),
+        (b'[{"tweet": {}}]', "does not start like a file from an X archive"),
+        (b'window.YTD.tweets.part0 = [{"tweet": ', "not valid JSON"),
+        (b"window.YTD.tweets.part0 = {}", "should hold a list"),
+        (b"window.YTD.account.part0 = []", "“account” data, not tweets"),
+        (b'window.YTD.tweets.part0 = [{"tweet": {"id_str": "1"}}]', "lacks its id_str, full_text or created_at"),
+        ('window.YTD.tweets.part0 = ["é"]'.encode("latin-1"), "not UTF-8"),
+        (b"   \n", "is empty"),
+        (b"", "is empty"),
+    ],
+)
 def test_archive_malformed_tweets_js(content, message):
     with pytest.raises(ImportFailed, match=message):
         read_archive(content, "tweets.js", username="jane")
@@ -236,16 +273,23 @@ def test_archive_bad_date():
 
 
 def test_archive_damaged_note_tweet():
-    data = zip_of({"data/tweets.js": ytd_js("tweets", 0, sample_tweets()),
-                   "data/note-tweet.js": ytd_js("note_tweet", 0, [{"noteTweet": {"core": {}}}])})
-    with pytest.raises(ImportFailed, match="Long post 1 in data/note-tweet.js"):
+    data = zip_of(
+        {
+            "data/tweets.js": ytd_js("tweets", 0, sample_tweets()),
+            "data/note-tweet.js": ytd_js("note_tweet", 0, [{"noteTweet": {"core": {}}}]),
+        }
+    )
+    with pytest.raises(ImportFailed, match=r"Long post 1 in data/note-tweet\.js"):
         read_archive(data, "a.zip", username="jane")
 
 
-@pytest.mark.parametrize("tweets, message", [
-    ([], "no original tweets \\(no tweets at all\\)"),
-    ([archive_tweet("1", "RT @a: b", T0)], "no original tweets \\(only retweets\\)"),
-])
+@pytest.mark.parametrize(
+    "tweets, message",
+    [
+        ([], "no original tweets \\(no tweets at all\\)"),
+        ([archive_tweet("1", "RT @a: b", T0)], "no original tweets \\(only retweets\\)"),
+    ],
+)
 def test_archive_without_original_tweets(tweets, message):
     with pytest.raises(ImportFailed, match=message):
         read_archive(build_archive("jane", "1", "J", tweets), "a.zip")
@@ -286,9 +330,7 @@ def test_csv_account_filters_an_author_column():
 
 
 def test_csv_single_account_bom_gzip_demo_header():
-    body = ("\ufeffDatetime,Text\n"
-            '2023-01-02 22:02:43+00:00,"Caps &amp; limits\r\nsecond"\n'
-            "2023-01-01 00:00:00+00:00,x\n")
+    body = '\ufeffDatetime,Text\n2023-01-02 22:02:43+00:00,"Caps &amp; limits\r\nsecond"\n2023-01-01 00:00:00+00:00,x\n'
     plain = read_csv(body.encode("utf-8"), "SenX.csv", account="SenX")
     zipped = read_csv(gzip.compress(body.encode("utf-8")), "no-gz-suffix.csv", account="SenX")
 
@@ -316,24 +358,27 @@ def test_csv_without_dates_gets_the_reading_time():
     assert before <= account.tweets[0].created_at <= datetime.now(UTC)
 
 
-@pytest.mark.parametrize("content, account, error, message", [
-    (b"author,body\nalice,hi\n", None, ImportFailed, "no “text” column"),
-    (b"text\nhi\n", None, ImportFailed, "no “author” column"),
-    ("author,text\nalice,caf\xe9\n".encode("latin-1"), None, ImportFailed, "not UTF-8 text"),
-    ("text\nhi\n".encode("utf-16"), "jane", ImportFailed, "not UTF-8 text"),
-    (b"", None, ImportFailed, "is empty"),
-    (gzip.compress(b""), None, ImportFailed, "is empty"),
-    (gzip.compress(b"author,text\nalice,hi\n")[:-10], None, ImportFailed, "damaged or incomplete gzip"),
-    (b"author,text\n", None, ImportFailed, "holds no tweets"),
-    (b"author,text\nalice,\n", None, ImportFailed, "holds no tweets"),
-    (b"author,text\nalice,RT @bob: x\n", None, ImportFailed, "no original tweets"),
-    (b"author,text\nnot a handle,hi\n", None, InvalidHandle, "not a valid X username"),
-    (b"author,text\n,hi\n", None, ImportFailed, "Line 2 has an empty author"),
-    (b"author,text\nalice\n", None, ImportFailed, "Line 2 of t.csv has 1 fields"),
-    (b"created_at,text\nyesterday,hi\n", "jane", ImportFailed, "Line 2: “yesterday” is not a date"),
-    (b"text\nhi\n", "bad handle!", InvalidHandle, "not a valid X username"),
-    (b'author,text\nalice,"unclosed\n', None, ImportFailed, "not a readable CSV"),
-])
+@pytest.mark.parametrize(
+    "content, account, error, message",
+    [
+        (b"author,body\nalice,hi\n", None, ImportFailed, "no “text” column"),
+        (b"text\nhi\n", None, ImportFailed, "no “author” column"),
+        ("author,text\nalice,caf\xe9\n".encode("latin-1"), None, ImportFailed, "not UTF-8 text"),
+        ("text\nhi\n".encode("utf-16"), "jane", ImportFailed, "not UTF-8 text"),
+        (b"", None, ImportFailed, "is empty"),
+        (gzip.compress(b""), None, ImportFailed, "is empty"),
+        (gzip.compress(b"author,text\nalice,hi\n")[:-10], None, ImportFailed, "damaged or incomplete gzip"),
+        (b"author,text\n", None, ImportFailed, "holds no tweets"),
+        (b"author,text\nalice,\n", None, ImportFailed, "holds no tweets"),
+        (b"author,text\nalice,RT @bob: x\n", None, ImportFailed, "no original tweets"),
+        (b"author,text\nnot a handle,hi\n", None, InvalidHandle, "not a valid X username"),
+        (b"author,text\n,hi\n", None, ImportFailed, "Line 2 has an empty author"),
+        (b"author,text\nalice\n", None, ImportFailed, "Line 2 of t.csv has 1 fields"),
+        (b"created_at,text\nyesterday,hi\n", "jane", ImportFailed, "Line 2: “yesterday” is not a date"),
+        (b"text\nhi\n", "bad handle!", InvalidHandle, "not a valid X username"),
+        (b'author,text\nalice,"unclosed\n', None, ImportFailed, "not a readable CSV"),
+    ],
+)
 def test_csv_bad_input(content, account, error, message):
     with pytest.raises(error, match=message):
         read_csv(content, "t.csv", account=account)
@@ -353,8 +398,14 @@ def test_csv_demo_source_files():
         counts[handle] = len(account.tweets)
         assert all(t.created_at.tzinfo is UTC for t in account.tweets)
         assert not any("&amp;" in t.text for t in account.tweets)
-    assert counts == {"SenWarren": 2511, "marcorubio": 1998, "ChuckGrassley": 2408, "SenSchumer": 3096,
-                      "HawleyMO": 1408, "SenBooker": 1213}
+    assert counts == {
+        "SenWarren": 2511,
+        "marcorubio": 1998,
+        "ChuckGrassley": 2408,
+        "SenSchumer": 3096,
+        "HawleyMO": 1408,
+        "SenBooker": 1213,
+    }
 
 
 @pytest.mark.skipif(not SENATE_CSV.is_file(), reason=f"shared data not present at {SENATE_CSV}")
@@ -367,6 +418,7 @@ def test_csv_shared_senate_file_reads_every_account():
 
 
 # --- demo download -------------------------------------------------------------------------------------
+
 
 def test_demo_constants_match_the_shared_checksums():
     assert DEMO_COMMIT in DEFAULT_DEMO_BASE_URL and DEMO_COMMIT in DEMO_CREDIT and "MIT" in DEMO_CREDIT

@@ -1,4 +1,5 @@
 """Imports through the CLI and the page: archive, CSV and the demo set, stored once, nothing half."""
+
 from __future__ import annotations
 
 import gzip
@@ -24,11 +25,19 @@ def counts(app) -> tuple[int, int]:
 
 
 def real_shaped_archive() -> bytes:
-    tweets = [archive_tweet(str(1500000000000000000 + i), f"Tweet {i}: jobs & wages for Iowa", T0 + timedelta(days=i))
-              for i in range(30)]
+    tweets = [
+        archive_tweet(str(1500000000000000000 + i), f"Tweet {i}: jobs & wages for Iowa", T0 + timedelta(days=i))
+        for i in range(30)
+    ]
     tweets.append(archive_tweet("1600000000000000001", "RT @someone: not mine", T0 + timedelta(days=40)))
-    tweets.append(archive_tweet("1600000000000000002", "@reporter thanks for asking", T0 + timedelta(days=41),
-                                in_reply_to="1599999999999999999"))
+    tweets.append(
+        archive_tweet(
+            "1600000000000000002",
+            "@reporter thanks for asking",
+            T0 + timedelta(days=41),
+            in_reply_to="1599999999999999999",
+        )
+    )
     tweets.append(archive_tweet("1600000000000000003", LONG[:270] + "…", T0 + timedelta(days=42)))
     notes = [archive_note("9001", LONG, T0 + timedelta(days=42))]
     return build_archive("ChuckGrassley", "10615232", "Chuck Grassley", tweets, note_tweets=notes, parts=3)
@@ -52,8 +61,9 @@ def test_archive_through_the_cli_and_again_adds_nothing(runner, app, tmp_path):
 
 
 def test_archive_upload_through_the_page(client, app):
-    response = client.post("/import", data={"file": (io.BytesIO(real_shaped_archive()), "archive.zip")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/import", data={"file": (io.BytesIO(real_shaped_archive()), "archive.zip")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/accounts/ChuckGrassley")
     page = client.get("/accounts/ChuckGrassley").get_data(as_text=True)
     assert "archive" in page and "32" in page
@@ -79,8 +89,9 @@ def test_senate_rows_upload_through_the_page(client, app, senate_tweets):
         for i, (created, text) in enumerate(senate_tweets[author][:40]):
             rows.append(f'{author},{author}-{i},{created},"{text.replace(chr(34), chr(34) * 2)}"')
     body = gzip.compress(("\n".join(rows) + "\n").encode())
-    response = client.post("/import", data={"file": (io.BytesIO(body), "senate.csv.gz")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/import", data={"file": (io.BytesIO(body), "senate.csv.gz")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 303
     assert "Imported 2 accounts" in client.get("/").get_data(as_text=True)
     assert counts(app) == (2, 80)
@@ -88,8 +99,11 @@ def test_senate_rows_upload_through_the_page(client, app, senate_tweets):
 
 def test_csv_with_account_option(runner, app, tmp_path):
     path = tmp_path / "mine.csv"
-    path.write_text("text,created_at\nHello &amp; welcome,2022-01-01 10:00:00+00:00\n,2022-01-02T10:00:00Z\n"
-                    "RT @x: theirs,2022-01-03T10:00:00Z\n", encoding="utf-8-sig")
+    path.write_text(
+        "text,created_at\nHello &amp; welcome,2022-01-01 10:00:00+00:00\n,2022-01-02T10:00:00Z\n"
+        "RT @x: theirs,2022-01-03T10:00:00Z\n",
+        encoding="utf-8-sig",
+    )
     result = runner.invoke(args=["import", "csv", str(path), "--account", "@jane_doe"])
     assert result.exit_code == 0, result.output
     assert "1 tweets added; skipped 1 retweets, 0 already stored, 1 empty" in result.output
@@ -97,21 +111,27 @@ def test_csv_with_account_option(runner, app, tmp_path):
         assert db.session.scalar(select(Tweet.text)) == "Hello & welcome"
 
 
-@pytest.mark.parametrize("filename,content,account,words", [
-    ("archive.zip", b"this is not a zip", "", "not a zip file"),
-    ("archive.zip", build_archive("jane", "1", "Jane", [])[:200], "", "zip"),
-    ("tweets.js", b"var x = [];", "jane", ""),
-    ("tweets.js", b"window.YTD.tweets.part0 = [{not json", "jane", "not valid JSON"),
-    ("tweets.csv", b"author,body\njane,hello\n", "", "text"),
-    ("tweets.csv", "text\nh\xe9llo\n".encode("latin-1"), "jane", "UTF-8"),
-    ("tweets.csv", b"", "jane", "empty"),
-    ("tweets.csv", b"text\nhello\n", "bad.name", "X username"),
-    ("tweets.csv", b"text\nRT @a: b\n", "jane", "original"),
-    ("photo.png", b"\x89PNG", "", "neither an X archive"),
-])
+@pytest.mark.parametrize(
+    "filename,content,account,words",
+    [
+        ("archive.zip", b"this is not a zip", "", "not a zip file"),
+        ("archive.zip", build_archive("jane", "1", "Jane", [])[:200], "", "zip"),
+        ("tweets.js", b"var x = [];", "jane", ""),
+        ("tweets.js", b"window.YTD.tweets.part0 = [{not json", "jane", "not valid JSON"),
+        ("tweets.csv", b"author,body\njane,hello\n", "", "text"),
+        ("tweets.csv", "text\nh\xe9llo\n".encode("latin-1"), "jane", "UTF-8"),
+        ("tweets.csv", b"", "jane", "empty"),
+        ("tweets.csv", b"text\nhello\n", "bad.name", "X username"),
+        ("tweets.csv", b"text\nRT @a: b\n", "jane", "original"),
+        ("photo.png", b"\x89PNG", "", "neither an X archive"),
+    ],
+)
 def test_bad_uploads_are_refused_and_store_nothing(client, app, filename, content, account, words):
-    response = client.post("/import", data={"file": (io.BytesIO(content), filename), "account": account},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/import",
+        data={"file": (io.BytesIO(content), filename), "account": account},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert words in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
@@ -124,8 +144,9 @@ def test_upload_without_a_file(client):
 
 def test_upload_over_the_size_limit_is_413(make_app, fake_x):
     app = make_app(X_API_URL=fake_x.url, MAX_CONTENT_LENGTH=1024, MAX_UPLOAD_MB=1)
-    response = app.test_client().post("/import", data={"file": (io.BytesIO(b"x" * 5000), "big.csv")},
-                                      content_type="multipart/form-data")
+    response = app.test_client().post(
+        "/import", data={"file": (io.BytesIO(b"x" * 5000), "big.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 413
     assert "larger than this server accepts" in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
@@ -133,8 +154,7 @@ def test_upload_over_the_size_limit_is_413(make_app, fake_x):
 
 def test_failed_multi_account_import_stores_nothing(client, app):
     body = b"author,text\njane,hello there\nbad.name,oops\n"
-    response = client.post("/import", data={"file": (io.BytesIO(body), "two.csv")},
-                           content_type="multipart/form-data")
+    response = client.post("/import", data={"file": (io.BytesIO(body), "two.csv")}, content_type="multipart/form-data")
     assert response.status_code == 400
     assert counts(app) == (0, 0)
 

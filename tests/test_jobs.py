@@ -4,6 +4,7 @@ Most tests run the queued jobs with an in-process ``SimpleWorker``; ``test_real_
 ``flask worker`` as a subprocess on the same SQLite file (or TEST_DATABASE_URL) and the same fake X API, and
 kills it mid-job.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,22 @@ def _redis():
     try:
         client.ping()
     except redis.exceptions.ConnectionError:
-        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                        "--save", "", "--appendonly", "no"], check=True)
+        subprocess.run(
+            [
+                "redis-server",
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            check=True,
+        )
         for _ in range(50):
             try:
                 client.ping()
@@ -123,8 +138,9 @@ def test_pages_enqueue_add_update_import_and_redirect_to_the_job(qapp, qclient, 
     assert qclient.get("/api/jobs/ingest-grassley").get_json()["job"]["message"] == "Updated @Grassley: 5 new tweets."
 
     body = b"author,text\njane_doe,hello there friends\njane_doe,another day another tweet\n"
-    response = qclient.post("/import", data={"file": (io.BytesIO(body), "mine.csv")},
-                            content_type="multipart/form-data")
+    response = qclient.post(
+        "/import", data={"file": (io.BytesIO(body), "mine.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 303
     job_id = response.headers["Location"].rsplit("/", 1)[1]
     assert job_id.startswith("import-") and redis_db.get(jobs.KEY_PREFIX + "upload:" + job_id) == body
@@ -301,13 +317,26 @@ def _wait(condition, timeout=60.0, what="condition"):
 
 
 def _start_worker(app, fake_x, tmp_path, name, *extra):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", SECRET_KEY="test-worker-secret",
-               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], X_API_URL=fake_x.url,
-               X_BEARER_TOKEN="test-token", REDIS_URL=REDIS_URL, JOB_HEARTBEAT_SECONDS="1",
-               PYTHONUNBUFFERED="1")
-    log = open(tmp_path / f"{name}.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "twitapp", "worker", *extra], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = dict(
+        os.environ,
+        OPENBLAS_NUM_THREADS="1",
+        SECRET_KEY="test-worker-secret",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        X_API_URL=fake_x.url,
+        X_BEARER_TOKEN="test-token",
+        REDIS_URL=REDIS_URL,
+        JOB_HEARTBEAT_SECONDS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (the worker writes it until it is stopped)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "twitapp", "worker", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return process, log
 
 
@@ -344,8 +373,11 @@ def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(q
         response = qclient.post("/api/accounts", json={"username": "Grassley"})
         assert response.status_code == 202
         _wait(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
-        job = _wait(lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["done"] >= 200 and j,
-                    timeout=5, what="the progress of two pages")  # the throttled count is flushed in the stall
+        job = _wait(
+            lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["done"] >= 200 and j,
+            timeout=5,
+            what="the progress of two pages",
+        )  # the throttled count is flushed in the stall
         assert job["status"] == "started" and job["phase"] == "fetching" and job["total"] == 3200
         _kill_tree(worker.pid)  # the dyno dies: worker, work horse and scheduler at once
         worker.wait(10)
@@ -354,8 +386,11 @@ def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(q
         log.close()
     assert stored(qapp, "Grassley") is None  # nothing half
 
-    job = _wait(lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["status"] == "failed"
-                and j, timeout=10, what="the job to count as abandoned")
+    job = _wait(
+        lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["status"] == "failed" and j,
+        timeout=10,
+        what="the job to count as abandoned",
+    )
     assert job["error"] == jobs.ABANDONED
     assert b"stopped before it finished" in qclient.get("/jobs/ingest-grassley").data
 

@@ -1,4 +1,5 @@
 """The schema comes from the migrations, on SQLite and on PostgreSQL alike."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The prediction service: the model cache, its invalidation, and its bound."""
+
 from __future__ import annotations
 
 import threading
@@ -49,7 +50,7 @@ def test_the_fit_is_cross_validated_over_stretches_of_time(app, two_senators, mo
     with app.app_context():
         predict()
         stored = {t.text: t.created_at for t in db.session.scalars(select(Tweet))}
-    (texts, options), = calls
+    ((texts, options),) = calls
     assert len(texts) == 300 and options["times"] == [stored[text] for text in texts]
 
 
@@ -118,7 +119,8 @@ def test_similar_tweets_are_each_accounts_nearest_by_cosine(app, two_senators):
         text_vector = runtime.embedder().embed([TEXT])[0]
         for username, similar in prediction.similar.items():
             rows = db.session.execute(
-                select(Tweet.id, Tweet.embedding).join(Account).where(Account.username == username)).all()
+                select(Tweet.id, Tweet.embedding).join(Account).where(Account.username == username)
+            ).all()
             vectors = np.vstack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows])
             cosine = vectors @ text_vector / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(text_vector))
             expected = np.sort(cosine)[::-1][:3]
@@ -127,17 +129,31 @@ def test_similar_tweets_are_each_accounts_nearest_by_cosine(app, two_senators):
             assert all(abs(by_id[s.id] - s.similarity) < 1e-5 for s in similar)
 
 
-@pytest.mark.parametrize("cv_accuracy,chance,level", [
-    (0.98, 1 / 2, "high"),
-    (0.86, 1 / 4, "high"),   # 81% of the way from guessing to always right
-    (0.80, 1 / 2, "fair"),
-    (0.70, 1 / 3, "fair"),
-    (0.65, 1 / 2, "some"),
-    (0.45, 1 / 4, "some"),
-    (0.60, 1 / 2, "low"),
-    (0.30, 1 / 3, "low"),    # worse than guessing
-])
+@pytest.mark.parametrize(
+    "cv_accuracy,chance,level",
+    [
+        (0.98, 1 / 2, "high"),
+        (0.86, 1 / 4, "high"),  # 81% of the way from guessing to always right
+        (0.80, 1 / 2, "fair"),
+        (0.70, 1 / 3, "fair"),
+        (0.65, 1 / 2, "some"),
+        (0.45, 1 / 4, "some"),
+        (0.60, 1 / 2, "low"),
+        (0.30, 1 / 3, "low"),  # worse than guessing
+    ],
+)
 def test_reliability_grades_how_far_the_model_beats_guessing(cv_accuracy, chance, level):
-    prediction = Prediction(text="", author="a", probabilities={}, cv_accuracy=cv_accuracy, chance=chance,
-                            evidence=[], similar={}, cached=False, fit_seconds=0, seconds=0, n_tweets=0)
+    prediction = Prediction(
+        text="",
+        author="a",
+        probabilities={},
+        cv_accuracy=cv_accuracy,
+        chance=chance,
+        evidence=[],
+        similar={},
+        cached=False,
+        fit_seconds=0,
+        seconds=0,
+        n_tweets=0,
+    )
     assert prediction.reliability == level

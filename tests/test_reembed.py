@@ -1,5 +1,6 @@
 """After SPACY_MODEL changes: predictions refuse tweets embedded by another model, and
 ``flask accounts reembed`` embeds them again."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,16 +20,20 @@ def _mark_stale(app, username: str, limit: int | None = None) -> list[str]:
     with app.app_context():
         query = select(Tweet.id).join(Account).where(Account.username == username).order_by(Tweet.id)
         ids = list(db.session.scalars(query.limit(limit) if limit else query))
-        db.session.execute(update(Tweet).where(Tweet.id.in_(ids)).values(
-            embedding_model=OLD_MODEL, embedding=np.zeros(300, np.float32).tobytes(), embedding_dim=300))
+        db.session.execute(
+            update(Tweet)
+            .where(Tweet.id.in_(ids))
+            .values(embedding_model=OLD_MODEL, embedding=np.zeros(300, np.float32).tobytes(), embedding_dim=300)
+        )
         db.session.commit()
     return ids
 
 
 def _models(app) -> dict[str, int]:
     with app.app_context():
-        return dict(db.session.execute(
-            select(Tweet.embedding_model, func.count()).group_by(Tweet.embedding_model)).all())
+        return dict(
+            db.session.execute(select(Tweet.embedding_model, func.count()).group_by(Tweet.embedding_model)).all()
+        )
 
 
 def test_prediction_refuses_tweets_of_another_model_and_says_how_to_fix_it(app, client, two_senators):
@@ -50,8 +55,9 @@ def test_reembed_embeds_only_stale_tweets_then_predictions_work(app, client, run
     with app.app_context():
         model = runtime.embedder().model_name
         texts = dict(db.session.execute(select(Tweet.id, Tweet.text).where(Tweet.id.in_(stale))).all())
-        untouched = db.session.execute(select(Tweet.id, Tweet.embedding).join(Account)
-                                       .where(Account.username == "SenWarren").limit(1)).one()
+        untouched = db.session.execute(
+            select(Tweet.id, Tweet.embedding).join(Account).where(Account.username == "SenWarren").limit(1)
+        ).one()
 
     result = runner.invoke(args=["accounts", "reembed"])
     assert result.exit_code == 0, result.output
@@ -60,8 +66,9 @@ def test_reembed_embeds_only_stale_tweets_then_predictions_work(app, client, run
 
     with app.app_context():
         expected = runtime.embedder().embed([texts[i] for i in stale])
-        stored = db.session.execute(select(Tweet.id, Tweet.embedding, Tweet.embedding_dim)
-                                    .where(Tweet.id.in_(stale))).all()
+        stored = db.session.execute(
+            select(Tweet.id, Tweet.embedding, Tweet.embedding_dim).where(Tweet.id.in_(stale))
+        ).all()
         vectors = {r.id: np.frombuffer(r.embedding, np.float32) for r in stored}
         np.testing.assert_allclose(np.vstack([vectors[i] for i in stale]), expected, atol=1e-5)
         assert {r.embedding_dim for r in stored} == {expected.shape[1]}
@@ -97,7 +104,12 @@ def test_a_failed_reembed_leaves_the_account_as_it_was(app, runner, two_senators
     assert result.exit_code != 0
     # accounts go by username: marcorubio was done and committed, SenWarren left as it was
     with app.app_context():
-        by_account = dict(db.session.execute(
-            select(Account.username, func.count()).join(Tweet).where(Tweet.embedding_model == OLD_MODEL)
-            .group_by(Account.username)).all())
+        by_account = dict(
+            db.session.execute(
+                select(Account.username, func.count())
+                .join(Tweet)
+                .where(Tweet.embedding_model == OLD_MODEL)
+                .group_by(Account.username)
+            ).all()
+        )
     assert by_account == {"SenWarren": 10}

@@ -1,4 +1,5 @@
 """Abuse and access: security headers, proxy trust, cookies, rate limits, the admin password, secrets, logs."""
+
 from __future__ import annotations
 
 import io
@@ -8,13 +9,14 @@ import socket
 import subprocess
 import time
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from twitapp import create_app
 from twitapp import config as settings
+from twitapp import create_app
 from twitapp.extensions import db
 from twitapp.log import HANDLER_NAME
 from twitapp.models import Account, Tweet
@@ -40,6 +42,7 @@ def capture_log(app) -> io.StringIO:
 
 # --- headers -------------------------------------------------------------------------------------
 
+
 def assert_security_headers(response):
     csp = response.headers["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
@@ -55,9 +58,14 @@ def assert_security_headers(response):
 def test_security_headers_on_every_kind_of_response(client, seed):
     seed("SenWarren", ["one tweet", "another"])
     responses = [
-        client.get("/"), client.get("/accounts/SenWarren"), client.get("/api/accounts"),
-        client.get("/static/style.css"), client.get("/no/such/page"), client.get("/api/nothing"),
-        client.post("/accounts", data={"handle": "bad.name"}), client.post("/api/predict", data="x"),
+        client.get("/"),
+        client.get("/accounts/SenWarren"),
+        client.get("/api/accounts"),
+        client.get("/static/style.css"),
+        client.get("/no/such/page"),
+        client.get("/api/nothing"),
+        client.post("/accounts", data={"handle": "bad.name"}),
+        client.post("/api/predict", data="x"),
         client.get("/predict"),
     ]
     assert [r.status_code for r in responses] == [200, 200, 200, 200, 404, 404, 400, 400, 405]
@@ -71,8 +79,13 @@ def test_templates_have_no_inline_script_style_or_handlers():
     offenders = []
     for path in TEMPLATES.rglob("*.html"):
         html = path.read_text(encoding="utf-8")
-        for pattern in (r"\sstyle\s*=", r"<style[\s>]", r"<script(?![^>]*\ssrc=)[^>]*>", r"\son[a-z]+\s*=",
-                        r"javascript:"):
+        for pattern in (
+            r"\sstyle\s*=",
+            r"<style[\s>]",
+            r"<script(?![^>]*\ssrc=)[^>]*>",
+            r"\son[a-z]+\s*=",
+            r"javascript:",
+        ):
             offenders += [f"{path.name}: {m.group(0)!r}" for m in re.finditer(pattern, html, re.IGNORECASE)]
     assert offenders == []
 
@@ -152,14 +165,21 @@ def test_debug_over_http_keeps_the_cookie_usable(monkeypatch, tmp_path):
 def test_csrf_cookie_session_flags_with_csrf_on(make_app):
     app = make_app(WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
     cookie = app.test_client().get("/", base_url="https://hypotweet.example").headers["Set-Cookie"]
-    assert cookie.startswith("session=") and "; Secure" in cookie and "; HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert (
+        cookie.startswith("session=") and "; Secure" in cookie and "; HttpOnly" in cookie and "SameSite=Lax" in cookie
+    )
 
 
 # --- rate limits ---------------------------------------------------------------------------------
 
+
 def limited_app(make_app, fake_x, **limits):
-    settings = {"RATE_LIMIT_ACCOUNTS": "2 per minute", "RATE_LIMIT_IMPORTS": "1 per minute",
-                "RATE_LIMIT_PREDICT": "3 per minute", "RATE_LIMIT_ADMIN": "2 per minute"} | limits
+    settings = {
+        "RATE_LIMIT_ACCOUNTS": "2 per minute",
+        "RATE_LIMIT_IMPORTS": "1 per minute",
+        "RATE_LIMIT_PREDICT": "3 per minute",
+        "RATE_LIMIT_ADMIN": "2 per minute",
+    } | limits
     return make_app(X_API_URL=fake_x.url, RATELIMIT_ENABLED=True, **settings)
 
 
@@ -197,22 +217,32 @@ def test_add_and_update_share_a_limit_and_a_refused_request_costs_no_x_call(make
     assert client.post("/api/accounts", json={"username": "SenWarren"}).status_code == 201
     assert client.post("/accounts/SenWarren/update").status_code == 303
     calls = len(fake_x.requests)
-    for attempt in (lambda: client.post("/accounts", data={"handle": "SenWarren"}),
-                    lambda: client.post("/api/accounts", json={"username": "SenWarren"}),
-                    lambda: client.post("/accounts/SenWarren/update")):
+    for attempt in (
+        lambda: client.post("/accounts", data={"handle": "SenWarren"}),
+        lambda: client.post("/api/accounts", json={"username": "SenWarren"}),
+        lambda: client.post("/accounts/SenWarren/update"),
+    ):
         assert attempt().status_code == 429
     assert len(fake_x.requests) == calls and counts(app) == (1, 12)
 
 
 def test_every_post_route_is_rate_limited(make_app, fake_x):
     """A guard for new routes: every POST (state change or costly work) has a limit."""
-    app = make_app(X_API_URL=fake_x.url, RATELIMIT_ENABLED=True, RATE_LIMIT_ACCOUNTS="1 per day",
-                   RATE_LIMIT_IMPORTS="1 per day", RATE_LIMIT_PREDICT="1 per day", RATE_LIMIT_ADMIN="1 per day",
-                   DEMO_BASE_URL="http://127.0.0.1:9/Data")
+    app = make_app(
+        X_API_URL=fake_x.url,
+        RATELIMIT_ENABLED=True,
+        RATE_LIMIT_ACCOUNTS="1 per day",
+        RATE_LIMIT_IMPORTS="1 per day",
+        RATE_LIMIT_PREDICT="1 per day",
+        RATE_LIMIT_ADMIN="1 per day",
+        DEMO_BASE_URL="http://127.0.0.1:9/Data",
+    )
     client = app.test_client()
     exempt: set[str] = set()
     rules = [r for r in app.url_map.iter_rules() if "POST" in r.methods and r.endpoint not in exempt]
-    assert {"web.add_account", "web.predict", "api.predict", "web.delete_account", "web.demo"} <= {r.endpoint for r in rules}
+    assert {"web.add_account", "web.predict", "api.predict", "web.delete_account", "web.demo"} <= {
+        r.endpoint for r in rules
+    }
     for rule in rules:
         path = re.sub(r"<[^>]+>", "Nobody", rule.rule)
         address = {"REMOTE_ADDR": f"192.0.2.{len(path) % 250}"}
@@ -241,15 +271,53 @@ def tls_redis(tmp_path_factory):
         pytest.skip("needs redis-server and openssl on the PATH")
     folder = tmp_path_factory.mktemp("tls-redis")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port), "--tls-cert-file", cert,
-         "--tls-key-file", key, "--tls-auth-clients", "no", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            cert,
+            "--tls-key-file",
+            key,
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for _ in range(50):
         if server.poll() is not None:
             pytest.skip(f"this redis-server cannot serve TLS: {server.stdout.read()[-300:]}")
@@ -268,8 +336,9 @@ def test_heroku_redis_over_tls_with_a_self_signed_certificate(make_app, fake_x, 
     on every limited request) and jobs are queued there."""
     from twitapp import jobs
 
-    app = limited_app(make_app, fake_x, REDIS_URL=tls_redis, RATELIMIT_STORAGE_URI=tls_redis,
-                      RATE_LIMIT_PREDICT="2 per minute")
+    app = limited_app(
+        make_app, fake_x, REDIS_URL=tls_redis, RATELIMIT_STORAGE_URI=tls_redis, RATE_LIMIT_PREDICT="2 per minute"
+    )
     client = app.test_client()
     me = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
     assert [client.post("/api/predict", json={}, environ_base=me).status_code for _ in range(3)] == [400, 400, 429]
@@ -286,16 +355,22 @@ def test_bad_limit_setting_fails_at_start(make_app):
 
 # --- admin password ------------------------------------------------------------------------------
 
+
 def test_without_admin_password_delete_and_demo_are_hidden_and_refused(make_app, fake_x, seed):
     app = make_app(X_API_URL=fake_x.url, ADMIN_PASSWORD=None, DEMO_BASE_URL="http://127.0.0.1:9/Data")
     client = app.test_client()
     with app.app_context():
+        from datetime import datetime
+
         from twitapp import runtime
         from twitapp.services.ingest import AccountData, NewTweet, store
-        from datetime import datetime, timezone
 
-        store(db.session, AccountData(id="local:senwarren", username="SenWarren", source="csv"),
-              [NewTweet("t1", "a tweet", datetime(2022, 1, 1, tzinfo=timezone.utc))], runtime.embedder())
+        store(
+            db.session,
+            AccountData(id="local:senwarren", username="SenWarren", source="csv"),
+            [NewTweet("t1", "a tweet", datetime(2022, 1, 1, tzinfo=UTC))],
+            runtime.embedder(),
+        )
     account_page = client.get("/accounts/SenWarren").get_data(as_text=True)
     home = client.get("/").get_data(as_text=True)
     assert "/delete" not in account_page and "admin_password" not in account_page
@@ -306,10 +381,19 @@ def test_without_admin_password_delete_and_demo_are_hidden_and_refused(make_app,
     assert counts(app) == (1, 1)
 
 
-@pytest.mark.parametrize("given,status", [
-    (None, 403), ("", 403), ("test-admin-passwor", 403), ("test-admin-password ", 403), ("TEST-ADMIN-PASSWORD", 403),
-    ("x" * 10_000, 403), ("test-admin-password\x00", 403), (ADMIN, 303),
-])
+@pytest.mark.parametrize(
+    "given,status",
+    [
+        (None, 403),
+        ("", 403),
+        ("test-admin-passwor", 403),
+        ("test-admin-password ", 403),
+        ("TEST-ADMIN-PASSWORD", 403),
+        ("x" * 10_000, 403),
+        ("test-admin-password\x00", 403),
+        (ADMIN, 303),
+    ],
+)
 def test_delete_needs_the_admin_password(client, app, seed, given, status):
     seed("SenWarren", ["a tweet", "another"])
     page = client.get("/accounts/SenWarren").get_data(as_text=True)
@@ -332,7 +416,7 @@ def test_admin_password_in_a_header_for_scripts(client, app, seed):
 
 
 def test_demo_needs_the_admin_password_and_stores_nothing_without(make_app, fake_x, demo_server):
-    server, base = demo_server
+    _, base = demo_server
     app = make_app(X_API_URL=fake_x.url, DEMO_BASE_URL=base)
     client = app.test_client()
     refused = client.post("/demo", data={"admin_password": "guess"})
@@ -358,8 +442,9 @@ def test_admin_password_is_compared_in_constant_time(app, monkeypatch):
 def test_admin_guesses_are_rate_limited(make_app, fake_x, seed):
     app = limited_app(make_app, fake_x)
     client = app.test_client()
-    statuses = [client.post("/accounts/Someone/delete", data={"admin_password": f"guess{i}"}).status_code
-                for i in range(3)]
+    statuses = [
+        client.post("/accounts/Someone/delete", data={"admin_password": f"guess{i}"}).status_code for i in range(3)
+    ]
     assert statuses == [403, 403, 429]
 
 
@@ -412,8 +497,13 @@ def test_no_secret_in_pages_json_or_logs_when_things_fail(make_app, monkeypatch,
 
 
 def test_no_database_password_in_the_503_page_or_logs(tmp_path):
-    app = create_app(settings.TestConfig(DATABASE_URL=f"postgresql://hypo:{DB_PASSWORD}@127.0.0.1:1/hypotweet",
-                                SECRET_KEY=SECRET_KEY, X_BEARER_TOKEN=BEARER))
+    app = create_app(
+        settings.TestConfig(
+            DATABASE_URL=f"postgresql://hypo:{DB_PASSWORD}@127.0.0.1:1/hypotweet",
+            SECRET_KEY=SECRET_KEY,
+            X_BEARER_TOKEN=BEARER,
+        )
+    )
     log = capture_log(app)
     client = app.test_client()
     page, api = client.get("/"), client.get("/api/accounts")
@@ -437,8 +527,9 @@ def test_redaction_covers_url_quoted_and_traceback_forms(app):
     except ValueError:
         import sys
 
-        record = logging.LogRecord("twitapp", logging.ERROR, __file__, 1, "failed with %s", ("p@ss/word+1",),
-                                   sys.exc_info())
+        record = logging.LogRecord(
+            "twitapp", logging.ERROR, __file__, 1, "failed with %s", ("p@ss/word+1",), sys.exc_info()
+        )
     line = formatter.format(record)
     assert "p@ss" not in line and "p%40ss" not in line and "word" not in line and line.count("[redacted]") == 5
     assert "\n" not in line  # one event, one line
@@ -458,7 +549,7 @@ def test_log_lines_are_structured_with_a_request_id_echoed_in_the_response(clien
     assert all({"ts", "level", "logger", "method", "status", "ms", "remote_addr"} <= set(p) for p in pairs)
 
 
-@pytest.mark.parametrize("incoming", ["", "x" * 129, "has space", "tab\there", "<script>", "a;b", "-leading", "a\"b"])
+@pytest.mark.parametrize("incoming", ["", "x" * 129, "has space", "tab\there", "<script>", "a;b", "-leading", 'a"b'])
 def test_an_insane_incoming_request_id_is_replaced(client, app, incoming):
     log = capture_log(app)
     response = client.get("/", headers={"X-Request-ID": incoming})
@@ -469,7 +560,9 @@ def test_an_insane_incoming_request_id_is_replaced(client, app, incoming):
 def test_a_request_refused_by_csrf_still_has_a_request_id(make_app, fake_x):
     app = make_app(X_API_URL=fake_x.url, WTF_CSRF_ENABLED=True)
     log = capture_log(app)
-    response = app.test_client().post("/accounts", data={"handle": "SenWarren"}, headers={"X-Request-ID": "csrf-test-1"})
+    response = app.test_client().post(
+        "/accounts", data={"handle": "SenWarren"}, headers={"X-Request-ID": "csrf-test-1"}
+    )
     assert response.status_code == 400 and response.headers["X-Request-ID"] == "csrf-test-1"
     assert "request_id=csrf-test-1" in log.getvalue() and "status=400" in log.getvalue()
 

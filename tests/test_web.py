@@ -1,4 +1,5 @@
 """The pages: forms post, services answer, errors become messages with a fitting status."""
+
 from __future__ import annotations
 
 import re
@@ -74,8 +75,9 @@ def test_update_and_delete_buttons_post(client, fake_x, app):
     response = client.post("/accounts/Grassley/update", follow_redirects=True)
     assert "Updated @Grassley: 3 new tweets" in response.get_data(as_text=True)
     assert counts(app) == (1, 23)
-    response = client.post("/accounts/Grassley/delete", data={"admin_password": "test-admin-password"},
-                           follow_redirects=True)
+    response = client.post(
+        "/accounts/Grassley/delete", data={"admin_password": "test-admin-password"}, follow_redirects=True
+    )
     assert "Deleted @Grassley" in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
 
@@ -145,15 +147,20 @@ def test_no_state_change_on_get(client, seed, app):
 
 
 def test_predict_through_the_form(client, two_senators):
-    response = client.post("/predict", data={"accounts": list(two_senators),
-                                             "text": "Big banks and billionaires must pay their fair share"})
+    response = client.post(
+        "/predict",
+        data={"accounts": list(two_senators), "text": "Big banks and billionaires must pay their fair share"},
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Most likely" in html and "%" in html
     assert all(f"@{h}" in html for h in two_senators)
     assert re.search(r"Right \d+% of the time", html) and "guessing would be 50%" in html
-    assert re.search(r'class="trust trust-(high|fair|some|low)">\s*<span class="trust-badge">(Reliable|Fairly reliable|'
-                     r'Somewhat reliable|Barely better than chance)</span>', html)
+    assert re.search(
+        r'class="trust trust-(high|fair|some|low)">\s*<span class="trust-badge">(Reliable|Fairly reliable|'
+        r"Somewhat reliable|Barely better than chance)</span>",
+        html,
+    )
     checked = re.findall(r'<input[^>]*checked[^>]*value="([^"]+)"|<input[^>]*value="([^"]+)"[^>]*checked', html)
     assert {a or b for a, b in checked} == set(two_senators)  # choices kept for the next guess
     assert "Big banks and billionaires" in html

@@ -1,4 +1,5 @@
 """HypoTweet: who wrote this tweet? A Flask app; ``create_app`` builds it."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Flask CLI commands; they call the same services as the pages."""
+
 from __future__ import annotations
 
 import click
@@ -153,8 +154,7 @@ def import_cli():
 def _import_file(path: str, account: str | None, kind: str) -> None:
     try:
         with open(path, "rb") as handle, ProgressBars("import") as bars:
-            submitted = jobs.submit("import", stream=handle, filename=path, account=account, format=kind,
-                                    progress=bars)
+            submitted = jobs.submit("import", stream=handle, filename=path, account=account, format=kind, progress=bars)
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
     _echo_summary(submitted)
@@ -162,8 +162,10 @@ def _import_file(path: str, account: str | None, kind: str) -> None:
 
 def _echo_queued(submitted) -> None:
     how = "already running; joined" if submitted.joined else "queued"
-    click.echo(f"{submitted.job_id}: {how}. A worker (flask worker) runs it; "
-               f"follow it at /jobs/{submitted.job_id} or /api/jobs/{submitted.job_id}.")
+    click.echo(
+        f"{submitted.job_id}: {how}. A worker (flask worker) runs it; "
+        f"follow it at /jobs/{submitted.job_id} or /api/jobs/{submitted.job_id}."
+    )
 
 
 def _echo_summary(submitted) -> None:
@@ -187,8 +189,11 @@ def import_archive(path, account):
 
 @import_cli.command("csv")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--account", help="The account that wrote every row (when the file has no author column), "
-                                "or the one author to take from a file that has one.")
+@click.option(
+    "--account",
+    help="The account that wrote every row (when the file has no author column), "
+    "or the one author to take from a file that has one.",
+)
 @with_appcontext
 def import_csv(path, account):
     """Import a CSV file (text, and author or --account; optional tweet_id, created_at). .csv.gz works too."""

@@ -3,6 +3,7 @@
 ``Config`` is the one place that knows a setting's name, type and default. ``create_app`` picks
 ``TestConfig`` only when a test passes it in; production refuses to start without a real ``SECRET_KEY``.
 """
+
 from __future__ import annotations
 
 import os
@@ -111,7 +112,9 @@ class Config:
             try:
                 parse_many(getattr(self, name))
             except ValueError as exc:
-                raise ConfigError(f"{name} must look like '5 per minute;50 per day', got {getattr(self, name)!r}") from exc
+                raise ConfigError(
+                    f"{name} must look like '5 per minute;50 per day', got {getattr(self, name)!r}"
+                ) from exc
         if self.TRUSTED_PROXIES < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 (no proxy) or more; Heroku is 1")
 

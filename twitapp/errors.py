@@ -1,4 +1,5 @@
 """Error pages and JSON errors: a clear message and a fitting status, never a traceback."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request

@@ -1,4 +1,5 @@
 """Extension objects, created once here and bound to an app in ``create_app``."""
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -25,8 +26,7 @@ migrate = Migrate()
 csrf = CSRFProtect()
 # Per client address (the real one: ProxyFix runs first, see security.py). Limits are settings, read per
 # request; storage is RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set). Bound in security.register_security.
-limiter = Limiter(key_func=get_remote_address, headers_enabled=False, swallow_errors=True,
-                  strategy="fixed-window")
+limiter = Limiter(key_func=get_remote_address, headers_enabled=False, swallow_errors=True, strategy="fixed-window")
 
 
 def enable_sqlite_foreign_keys(engine) -> None:

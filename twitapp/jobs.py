@@ -25,6 +25,7 @@ Guarantees
   the job's payload, and are deleted once the job is over. The worker may be another dyno, so a path on
   the web dyno's disk would not do; Redis holds each upload (up to ``MAX_UPLOAD_MB``) while it waits.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,7 +34,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -47,8 +48,8 @@ log = logging.getLogger(__name__)
 KINDS = ("ingest", "import", "demo")
 QUEUE = "hypotweet"
 KEY_PREFIX = "hypotweet:"
-PROGRESS_EVERY = 0.5                  # seconds between two saves of a job's progress meta
-RESULT_TTL = 24 * 3600                # a finished job (and its page) is kept a day
+PROGRESS_EVERY = 0.5  # seconds between two saves of a job's progress meta
+RESULT_TTL = 24 * 3600  # a finished job (and its page) is kept a day
 FAILURE_TTL = 24 * 3600
 UPLOAD_TTL = 24 * 3600
 TIMEOUTS = {"ingest": 15 * 60, "import": 60 * 60, "demo": 30 * 60}
@@ -56,8 +57,10 @@ MAX_RETRIES = 3
 UPSTREAM_RETRY_INTERVALS = [15, 60, 300]
 ACTIVE = ("queued", "started", "scheduled", "deferred")
 UNEXPECTED = "Something went wrong on our side. It has been logged."
-ABANDONED = ("The worker running this job stopped before it finished (it was restarted or crashed). "
-             "Nothing of it was stored; start it again.")
+ABANDONED = (
+    "The worker running this job stopped before it finished (it was restarted or crashed). "
+    "Nothing of it was stored; start it again."
+)
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Submitted:
     kind: str
     job_id: str | None = None
     result: Any = None
-    joined: bool = False              # an earlier request's job for the same account, still active, was joined
+    joined: bool = False  # an earlier request's job for the same account, still active, was joined
 
     @property
     def queued(self) -> bool:
@@ -75,6 +78,7 @@ class Submitted:
 
 
 # --- the one decision ------------------------------------------------------------------------------------
+
 
 def enabled() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
@@ -100,8 +104,7 @@ def submit_each(kind: str, values: list[dict], progress_for=None) -> list[tuple[
     outcomes = []
     for params in values:
         try:
-            outcomes.append((params, submit(kind, progress=progress_for(params) if progress_for else None,
-                                            **params)))
+            outcomes.append((params, submit(kind, progress=progress_for(params) if progress_for else None, **params)))
         except HypoTweetError as exc:
             if not enabled():
                 from .extensions import db
@@ -112,6 +115,7 @@ def submit_each(kind: str, values: list[dict], progress_for=None) -> list[tuple[
 
 
 # --- Redis and the queue ---------------------------------------------------------------------------------
+
 
 def connection():
     """The app's Redis client (one per process and URL)."""
@@ -158,10 +162,21 @@ def _enqueue(kind: str, params: dict) -> Submitted:
                 return Submitted(kind, job_id=job_id, joined=True)
             existing.delete()  # finished, failed or abandoned: run it anew under the same id
         queue().enqueue(
-            perform, args=(kind, params), job_id=job_id, job_timeout=TIMEOUTS[kind], result_ttl=RESULT_TTL,
-            failure_ttl=FAILURE_TTL, description=describe(kind, params),
-            meta={"kind": kind, "label": describe(kind, params), "phase": "queued", "done": 0, "total": None,
-                  "updated_at": _now_iso()},
+            perform,
+            args=(kind, params),
+            job_id=job_id,
+            job_timeout=TIMEOUTS[kind],
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            description=describe(kind, params),
+            meta={
+                "kind": kind,
+                "label": describe(kind, params),
+                "phase": "queued",
+                "done": 0,
+                "total": None,
+                "updated_at": _now_iso(),
+            },
         )
     return Submitted(kind, job_id=job_id)
 
@@ -217,6 +232,7 @@ def state(job) -> dict:
 
 # --- the work, in either mode ----------------------------------------------------------------------------
 
+
 def _abandoned(job) -> bool:
     """Started, but its heartbeat key has lapsed: the worker holding it was killed (see the module docstring).
 
@@ -224,8 +240,8 @@ def _abandoned(job) -> bool:
     lapse = 3 * current_app.config["JOB_HEARTBEAT_SECONDS"]
     started = job.started_at
     if started is not None and started.tzinfo is None:
-        started = started.replace(tzinfo=timezone.utc)
-    if started is not None and (datetime.now(timezone.utc) - started).total_seconds() < lapse:
+        started = started.replace(tzinfo=UTC)
+    if started is not None and (datetime.now(UTC) - started).total_seconds() < lapse:
         return False
     return not connection().exists(KEY_PREFIX + "alive:" + job.id)
 
@@ -239,35 +255,51 @@ def _perform(kind: str, params: dict, progress):
     if kind == "ingest":
         from .services.ingest import ingest_from_x
 
-        return ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), params["handle"],
-                             config["TWEETS_PER_ACCOUNT"], progress=progress)
+        return ingest_from_x(
+            db.session,
+            runtime.x_client(),
+            runtime.embedder(),
+            params["handle"],
+            config["TWEETS_PER_ACCOUNT"],
+            progress=progress,
+        )
     if kind == "import":
         from .services.imports import import_accounts, read_upload
 
         stream = params.get("stream") or io.BytesIO(_load_upload(params["upload_key"]))
-        accounts = read_upload(stream, params.get("filename") or "upload", params.get("account") or None,
-                               config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024, kind=params.get("format"))
+        accounts = read_upload(
+            stream,
+            params.get("filename") or "upload",
+            params.get("account") or None,
+            config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024,
+            kind=params.get("format"),
+        )
         return import_accounts(db.session, accounts, runtime.embedder(), progress)
     from .services.imports import import_demo
 
-    return import_demo(db.session, runtime.embedder(), params.get("base_url") or config["DEMO_BASE_URL"],
-                       progress=progress)
+    return import_demo(
+        db.session, runtime.embedder(), params.get("base_url") or config["DEMO_BASE_URL"], progress=progress
+    )
 
 
 def _load_upload(key: str) -> bytes:
     data = connection().get(key)
     if data is None:
-        raise ImportFailed("The uploaded file is no longer waiting on the server (uploads are kept a day). "
-                           "Upload it again.")
+        raise ImportFailed(
+            "The uploaded file is no longer waiting on the server (uploads are kept a day). Upload it again."
+        )
     return data
 
 
 def result_json(kind: str, result) -> dict:
     if kind == "ingest":
-        return {"message": result.summary(), "usernames": [result.username], "created": result.created,
-                "added": result.added}
-    return {"message": result.summary(), "usernames": [r.username for r in result.results],
-            "added": result.added}
+        return {
+            "message": result.summary(),
+            "usernames": [result.username],
+            "created": result.created,
+            "added": result.added,
+        }
+    return {"message": result.summary(), "usernames": [r.username for r in result.results], "added": result.added}
 
 
 class JobProgress:
@@ -417,6 +449,7 @@ def _record_error(job, message: str) -> None:
 
 # --- the worker process ----------------------------------------------------------------------------------
 
+
 def run_worker(burst: bool = False, with_scheduler: bool = True) -> None:
     """Work the ``hypotweet`` queue in the current app context (``flask worker``).
 
@@ -437,12 +470,12 @@ def run_worker(burst: bool = False, with_scheduler: bool = True) -> None:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _iso(moment) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat(timespec="seconds")

@@ -2,13 +2,15 @@
 
 Every line of the app's logger looks like::
 
-    ts=2024-05-01T12:00:00.123Z level=info logger=twitapp request_id=5f0c... event=request method=POST path=/predict status=200 ms=41
+    ts=2024-05-01T12:00:00.123Z level=info logger=twitapp request_id=5f0c... event=request method=POST
+    path=/predict status=200 ms=41
 
 A request id is taken from an incoming ``X-Request-ID`` header when it is sane (Heroku's router sets one),
 or made here, and echoed in the response's ``X-Request-ID``. The formatter replaces every secret the app
 knows (SECRET_KEY, X_BEARER_TOKEN, ADMIN_PASSWORD, the database and Redis passwords) with ``[redacted]``
 in the whole line, traceback included: a secret that slips into an exception message never reaches a log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +18,7 @@ import re
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
 from flask import Flask, g, has_request_context, request
@@ -74,7 +76,7 @@ class KeyValueFormatter(logging.Formatter):
         self.secrets = list(secrets or [])
 
     def format(self, record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, timezone.utc)
+        moment = datetime.fromtimestamp(record.created, UTC)
         fields = {
             "ts": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
             "level": record.levelname.lower(),
@@ -174,11 +176,19 @@ def configure_logging(app: Flask) -> logging.Handler:
         if rid:
             response.headers[REQUEST_ID_HEADER] = rid
         started = g.get("request_started")
-        app.logger.info("", extra={"fields": {
-            "event": "request", "method": request.method, "path": request.path, "status": response.status_code,
-            "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-            "remote_addr": request.remote_addr,
-        }})
+        app.logger.info(
+            "",
+            extra={
+                "fields": {
+                    "event": "request",
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                    "remote_addr": request.remote_addr,
+                }
+            },
+        )
         return response
 
     return handler

@@ -3,6 +3,7 @@
 Nothing here is built at import time: the spaCy model loads on the first embedding, the X client on
 the first call that needs it.
 """
+
 from __future__ import annotations
 
 from flask import Flask, current_app

@@ -12,6 +12,7 @@
   those actions are off and their buttons hidden. Compared in constant time.
 * Structured logs with a request id and secrets redacted (``log.py``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,21 +30,23 @@ from .log import configure_logging
 
 #: Endpoints that accept a file upload (up to MAX_UPLOAD_MB); every other body is held to MAX_REQUEST_KB.
 UPLOAD_ENDPOINTS = frozenset({"web.import_file", "api.import_file"})
-ADMIN_FIELD = "admin_password"    # the form field of the delete and demo buttons
+ADMIN_FIELD = "admin_password"  # the form field of the delete and demo buttons
 ADMIN_HEADER = "X-Admin-Password"  # the same for a JSON client
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: https://pbs.twimg.com",  # profile pictures are served by X
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: https://pbs.twimg.com",  # profile pictures are served by X
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -77,8 +80,10 @@ def _accept_heroku_redis_certificate(app: Flask) -> None:
     must not verify it, as the job queue's does not (``jobs.connection``): otherwise every count fails
     (and, with errors swallowed, nothing is limited at all)."""
     if str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith("rediss://"):
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"ssl_cert_reqs": None,
-                                                   **app.config.get("RATELIMIT_STORAGE_OPTIONS", {})}
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "ssl_cert_reqs": None,
+            **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+        }
 
 
 def _security_headers(response):
@@ -122,6 +127,7 @@ def body_limit_message() -> str:
 
 # --- rate limits -------------------------------------------------------------------------------------
 
+
 def rate_limited(setting: str, scope: str):
     """Decorator: the limits in setting ``setting`` (e.g. "5 per minute;50 per day"), per client address,
     shared by every view decorated with the same ``scope``."""
@@ -131,11 +137,19 @@ def rate_limited(setting: str, scope: str):
 def _too_many_requests(exc: RateLimitExceeded):
     current = limiter.current_limit
     retry_after = max(1, current.reset_at - int(time.time())) if current is not None else 60
-    current_app.logger.warning("", extra={"fields": {
-        "event": "rate_limited", "endpoint": request.endpoint, "limit": str(exc.limit.limit),
-        "remote_addr": request.remote_addr, "retry_after": retry_after}})
-    message = (f"Too many requests from your address (at most {exc.limit.limit}). "
-               f"Try again in {_duration(retry_after)}.")
+    current_app.logger.warning(
+        "",
+        extra={
+            "fields": {
+                "event": "rate_limited",
+                "endpoint": request.endpoint,
+                "limit": str(exc.limit.limit),
+                "remote_addr": request.remote_addr,
+                "retry_after": retry_after,
+            }
+        },
+    )
+    message = f"Too many requests from your address (at most {exc.limit.limit}). Try again in {_duration(retry_after)}."
     return error_response(message, 429, {"Retry-After": str(retry_after)})
 
 
@@ -149,6 +163,7 @@ def _duration(seconds: int) -> str:
 
 
 # --- admin password ----------------------------------------------------------------------------------
+
 
 def admin_enabled() -> bool:
     return bool(current_app.config.get("ADMIN_PASSWORD"))
@@ -168,6 +183,7 @@ def admin_password_ok(given: str | None) -> bool:
 def admin_required(action: str):
     """Decorator for a view that deletes or acts in bulk: it needs the admin password, from the form
     field ``admin_password`` or the header ``X-Admin-Password``. ``action`` names it in messages."""
+
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -175,9 +191,17 @@ def admin_required(action: str):
                 return error_response(f"{action} is turned off on this server (no ADMIN_PASSWORD is set).", 403)
             given = request.headers.get(ADMIN_HEADER) or request.form.get(ADMIN_FIELD)
             if not admin_password_ok(given):
-                current_app.logger.warning("", extra={"fields": {
-                    "event": "admin_refused", "endpoint": request.endpoint, "remote_addr": request.remote_addr,
-                    "password_given": bool(given)}})
+                current_app.logger.warning(
+                    "",
+                    extra={
+                        "fields": {
+                            "event": "admin_refused",
+                            "endpoint": request.endpoint,
+                            "remote_addr": request.remote_addr,
+                            "password_given": bool(given),
+                        }
+                    },
+                )
                 return error_response(f"{action} needs the admin password; it was missing or wrong.", 403)
             return view(*args, **kwargs)
 

@@ -1,4 +1,5 @@
 """A background job as JSON: ``GET /api/jobs/<id>`` (what ``202 Accepted`` answers point to)."""
+
 from __future__ import annotations
 
 from flask import jsonify, url_for
@@ -8,8 +9,24 @@ from . import bp
 
 
 def job_json(state: dict) -> dict:
-    return {key: state[key] for key in ("id", "kind", "label", "status", "phase", "done", "total", "message",
-                                        "usernames", "error", "retries", "enqueued_at", "updated_at")} | {
+    return {
+        key: state[key]
+        for key in (
+            "id",
+            "kind",
+            "label",
+            "status",
+            "phase",
+            "done",
+            "total",
+            "message",
+            "usernames",
+            "error",
+            "retries",
+            "enqueued_at",
+            "updated_at",
+        )
+    } | {
         "url": url_for("api.job", job_id=state["id"], _external=True),
         "page": url_for("web.job", job_id=state["id"], _external=True),
     }

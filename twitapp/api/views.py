@@ -1,14 +1,15 @@
 """JSON endpoints. CSRF-exempt (no cookies are needed), ``application/json`` only."""
+
 from __future__ import annotations
 
 from flask import current_app, jsonify, request, url_for
 
 from .. import jobs, runtime
 from ..extensions import db
+from ..security import rate_limited
 from ..services import accounts as account_service
 from ..services.errors import InvalidInput
 from ..services.prediction import predict_author
-from ..security import rate_limited
 from . import bp
 from .jobs import accepted
 
@@ -71,16 +72,23 @@ def add_account():
 def predict():
     body = json_body(("accounts", list), ("text", str))
     prediction = predict_author(
-        db.session, body["accounts"], body["text"], runtime.embedder(), runtime.model_cache(),
-        max_candidates=current_app.config["MAX_CANDIDATES"], max_length=current_app.config["MAX_TWEET_LENGTH"],
+        db.session,
+        body["accounts"],
+        body["text"],
+        runtime.embedder(),
+        runtime.model_cache(),
+        max_candidates=current_app.config["MAX_CANDIDATES"],
+        max_length=current_app.config["MAX_TWEET_LENGTH"],
     )
     return jsonify(
         author=prediction.author,
         probabilities=prediction.probabilities,
         trust={"cv_accuracy": prediction.cv_accuracy, "chance": prediction.chance, "level": prediction.reliability},
         evidence=[{"term": e.term, "weight": e.weight, "spans": e.spans} for e in prediction.evidence],
-        similar={user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
-                 for user, tweets in prediction.similar.items()},
+        similar={
+            user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
+            for user, tweets in prediction.similar.items()
+        },
     )
 
 

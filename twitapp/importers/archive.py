@@ -18,6 +18,7 @@ text, and nothing links the two. A note replaces a tweet's text when either
 A tweet takes the note matching both ways first, then by prefix (closest in time), then by time alone;
 each note is used at most once, retweets never take one, and unmatched notes are ignored.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import BinaryIO
 
 from ..services.errors import ImportFailed, UploadTooLarge
-
 from .records import (
-    ImportedAccount, ImportedTweet, as_seekable, clean_text, is_retweet_text, peek, validate_handle,
+    ImportedAccount,
+    ImportedTweet,
+    as_seekable,
+    clean_text,
+    is_retweet_text,
+    peek,
+    validate_handle,
 )
 
 DEFAULT_MAX_UNCOMPRESSED = 256 * 1024 * 1024
@@ -40,13 +46,17 @@ _CHUNK = 1 << 20
 _PREFIX = re.compile(r"\s*window\.YTD\.(\w+)\.part\d+\s*")
 _TWEETS_MEMBER = re.compile(r"(?P<root>(?:[^/]+/)?)data/tweets?(?:-part(?P<part>\d+))?\.js")
 _ARCHIVE_TIME = re.compile(r"\w{3} (\w{3}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)
+}
 _NOTE_WINDOW = timedelta(minutes=10)
 _AS_GIVEN = "upload the .zip exactly as X gave it to you."
 
 
-def read_archive(data: bytes | BinaryIO, filename: str, username: str | None = None,
-                 max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> ImportedAccount:
+def read_archive(
+    data: bytes | BinaryIO, filename: str, username: str | None = None, max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED
+) -> ImportedAccount:
     """Return the account and tweets of an X archive (source "archive").
 
     ``username`` is required for a lone tweets.js (it does not name its account); with a .zip it is
@@ -93,7 +103,8 @@ def _read_zip(stream: BinaryIO, filename: str, username: str | None, limit: int)
         reader = _MemberReader(archive, members, filename, limit)
         tweets = [tweet for name in parts for tweet in _tweets_from(reader.ytd(name, {"tweets", "tweet"}), name)]
         handle, user_id, display = (
-            _account_fields(reader.ytd(account_js, {"account"}), account_js) if account_js in members
+            _account_fields(reader.ytd(account_js, {"account"}), account_js)
+            if account_js in members
             else (None, None, None)
         )
         if note_js in members:
@@ -144,8 +155,7 @@ def _check_safe(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
 
 def _tweet_parts(members: dict[str, zipfile.ZipInfo], filename: str) -> tuple[str, list[str]]:
     """Return the archive's root folder ("" or "name/") and its tweet files in part order."""
-    found = [(m["root"], int(m["part"] or 0), name)
-             for name in members if (m := _TWEETS_MEMBER.fullmatch(name))]
+    found = [(m["root"], int(m["part"] or 0), name) for name in members if (m := _TWEETS_MEMBER.fullmatch(name))]
     if not found:
         raise ImportFailed(f"{filename} has no data/tweets.js file; {_AS_GIVEN}")
     roots = {root for root, _, _ in found}
@@ -156,9 +166,7 @@ def _tweet_parts(members: dict[str, zipfile.ZipInfo], filename: str) -> tuple[st
 
 def _too_large(filename: str, limit: int | None) -> UploadTooLarge:
     size = f" of {limit // (1024 * 1024)} MB" if limit is not None else ""
-    return UploadTooLarge(
-        f"The tweets in {filename} are larger than the limit{size} once unpacked; it was refused."
-    )
+    return UploadTooLarge(f"The tweets in {filename} are larger than the limit{size} once unpacked; it was refused.")
 
 
 def _parse_ytd(raw: bytes, name: str, expected: set[str]) -> list:
@@ -179,7 +187,7 @@ def _parse_ytd(raw: bytes, name: str, expected: set[str]) -> list:
     if prefix.group(1) not in expected:
         raise ImportFailed(f"{name} holds the archive's “{prefix.group(1)}” data, not tweets; {_AS_GIVEN}")
     try:
-        value = json.loads(text[equals + 1:])
+        value = json.loads(text[equals + 1 :])
     except json.JSONDecodeError as exc:
         raise ImportFailed(f"{name} is damaged: its content is not valid JSON (line {exc.lineno}).") from None
     if not isinstance(value, list):
@@ -199,8 +207,7 @@ def _tweet(entry: object, name: str, number: int) -> ImportedTweet:
     created = obj.get("created_at") if isinstance(obj, dict) else None
     valid = isinstance(tweet_id, str) and tweet_id.isdigit() and isinstance(text, str) and isinstance(created, str)
     if not valid:
-        raise ImportFailed(f"Tweet {number} in {name} lacks its id_str, full_text or created_at; "
-                           "the file is damaged.")
+        raise ImportFailed(f"Tweet {number} in {name} lacks its id_str, full_text or created_at; the file is damaged.")
     body = clean_text(text)
     return ImportedTweet(
         id=tweet_id,
@@ -219,8 +226,9 @@ def _archive_time(value: str, name: str, number: int) -> datetime:
     month, day, hour, minute, second, sign, off_h, off_m, year = match.groups()
     offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
     try:
-        moment = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second),
-                          tzinfo=timezone(offset))
+        moment = datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=timezone(offset)
+        )
     except ValueError:
         raise ImportFailed(f"Tweet {number} in {name} has an impossible date (“{value[:40]}”).") from None
     return moment.astimezone(UTC)
@@ -233,15 +241,19 @@ def _account_fields(entries: list, name: str) -> tuple[str, str | None, str | No
     if not isinstance(username, str):
         raise ImportFailed(f"{name} is damaged: it does not give the account's username.")
     user_id, display = account.get("accountId"), account.get("accountDisplayName")
-    return (validate_handle(username), user_id if isinstance(user_id, str) else None,
-            display if isinstance(display, str) else None)
+    return (
+        validate_handle(username),
+        user_id if isinstance(user_id, str) else None,
+        display if isinstance(display, str) else None,
+    )
 
 
 def _pick_handle(from_archive: str | None, given: str | None, filename: str) -> str:
     if from_archive is None:
         if given is None:
-            raise ImportFailed(f"{filename} has no data/account.js, so it does not say whose tweets these are; "
-                               "give the account name.")
+            raise ImportFailed(
+                f"{filename} has no data/account.js, so it does not say whose tweets these are; give the account name."
+            )
         return validate_handle(given)
     if given is not None and validate_handle(given).lower() != from_archive.lower():
         raise ImportFailed(f"This archive belongs to @{from_archive}, not @{validate_handle(given)}.")
@@ -257,8 +269,9 @@ def _notes_from(entries: list, name: str) -> list[tuple[datetime, str]]:
         text = core.get("text") if isinstance(core, dict) else None
         moment = _iso_time(note.get("createdAt")) if isinstance(note, dict) else None
         if not isinstance(text, str) or moment is None:
-            raise ImportFailed(f"Long post {number} in {name} lacks its text or a readable createdAt; "
-                               "the file is damaged.")
+            raise ImportFailed(
+                f"Long post {number} in {name} lacks its text or a readable createdAt; the file is damaged."
+            )
         notes.append((moment, clean_text(text)))
     return notes
 
@@ -317,8 +330,9 @@ def _visible_text(text: str) -> str:
         text = words[0] if len(words) == 2 else ""
 
 
-def _account(handle: str, tweets: list[ImportedTweet], filename: str,
-             user_id: str | None = None, display: str | None = None) -> ImportedAccount:
+def _account(
+    handle: str, tweets: list[ImportedTweet], filename: str, user_id: str | None = None, display: str | None = None
+) -> ImportedAccount:
     if not any(not tweet.is_retweet for tweet in tweets):
         what = "only retweets" if tweets else "no tweets at all"
         raise ImportFailed(f"{filename} has no original tweets ({what}); there is nothing to learn from.")

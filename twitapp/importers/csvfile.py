@@ -12,6 +12,7 @@ Rules worth knowing:
 - If the file has an ``author`` column and ``account`` is given too, only that author's rows are read.
 - The file is decoded and parsed as a stream; only the resulting tweets are held in memory.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,15 +25,27 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from ..services.errors import ImportFailed, UploadTooLarge
-
 from .records import (
-    ImportedAccount, ImportedTweet, as_seekable, clean_text, is_retweet_text, peek, stable_tweet_id, validate_handle,
+    ImportedAccount,
+    ImportedTweet,
+    as_seekable,
+    clean_text,
+    is_retweet_text,
+    peek,
+    stable_tweet_id,
+    validate_handle,
 )
 
 GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_MAX_UNCOMPRESSED = 256 * 1024 * 1024
-_ALIASES = {"text": "text", "author": "author", "tweet_id": "id", "id": "id",
-            "created_at": "created_at", "datetime": "created_at"}
+_ALIASES = {
+    "text": "text",
+    "author": "author",
+    "tweet_id": "id",
+    "id": "id",
+    "created_at": "created_at",
+    "datetime": "created_at",
+}
 _SAVE_AS_UTF8 = "save it as “CSV UTF-8” and try again."
 
 
@@ -71,8 +84,9 @@ class _Columns:
         return 1 + max(i for i in (self.text, self.author, self.id, self.created_at) if i is not None)
 
 
-def read_csv(data: bytes | BinaryIO, filename: str, account: str | None = None,
-             max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> list[ImportedAccount]:
+def read_csv(
+    data: bytes | BinaryIO, filename: str, account: str | None = None, max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED
+) -> list[ImportedAccount]:
     """Return one ImportedAccount (source "csv") per author, in order of first appearance.
 
     Raises ImportFailed for an empty, undecodable or malformed file, InvalidHandle for a bad account name,
@@ -91,12 +105,11 @@ def read_csv(data: bytes | BinaryIO, filename: str, account: str | None = None,
     try:
         accounts = _read_rows(reader, filename, only)
     except UnicodeDecodeError:
-        raise ImportFailed(
-            f"{filename} is not UTF-8 text (near line {reader.line_num + 1}); {_SAVE_AS_UTF8}"
-        ) from None
+        raise ImportFailed(f"{filename} is not UTF-8 text (near line {reader.line_num + 1}); {_SAVE_AS_UTF8}") from None
     except csv.Error as exc:
-        raise ImportFailed(f"{filename} is not a readable CSV file (line {reader.line_num}: {exc}); "
-                           "check for an unclosed quote.") from None
+        raise ImportFailed(
+            f"{filename} is not a readable CSV file (line {reader.line_num}: {exc}); check for an unclosed quote."
+        ) from None
     except (gzip.BadGzipFile, EOFError, zlib.error):
         raise ImportFailed(f"{filename} is a damaged or incomplete gzip file.") from None
     _check_has_originals(accounts, filename, only)
@@ -132,12 +145,14 @@ def _read_rows(reader: Iterator[list[str]], filename: str, only: str | None) -> 
             continue
         created = _parse_time(row[columns.created_at], reader.line_num) if columns.created_at is not None else None
         tweet_id = row[columns.id].strip() if columns.id is not None else ""
-        target.tweets.append(ImportedTweet(
-            id=tweet_id or stable_tweet_id(handle, created, body),
-            text=body,
-            created_at=created or read_at,
-            is_retweet=is_retweet_text(body),
-        ))
+        target.tweets.append(
+            ImportedTweet(
+                id=tweet_id or stable_tweet_id(handle, created, body),
+                text=body,
+                created_at=created or read_at,
+                is_retweet=is_retweet_text(body),
+            )
+        )
     return list(accounts.values())
 
 
@@ -154,8 +169,7 @@ def _columns(header: list[str], filename: str, only: str | None) -> _Columns:
         )
     if "author" not in found and only is None:
         raise ImportFailed(
-            f"{filename} has no “author” column, so it does not say whose tweets these are; "
-            "give the account name."
+            f"{filename} has no “author” column, so it does not say whose tweets these are; give the account name."
         )
     return _Columns(found["text"], found.get("author"), found.get("id"), found.get("created_at"))
 

@@ -2,6 +2,7 @@
 
 All six files are downloaded and verified before any is parsed, so a bad download yields nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,6 @@ from dataclasses import replace
 import requests
 
 from ..services.errors import DownloadFailed
-
 from .csvfile import read_csv
 from .records import ImportedAccount
 
@@ -34,8 +34,12 @@ DEMO_CREDIT = (
 MAX_DEMO_FILE_BYTES = 20 * 1024 * 1024  # the real files are under 1 MB
 
 
-def fetch_demo(base_url: str, session: requests.Session | None = None,
-               timeout: float = 30, progress: Callable[[str], None] | None = None) -> list[ImportedAccount]:
+def fetch_demo(
+    base_url: str,
+    session: requests.Session | None = None,
+    timeout: float = 30,
+    progress: Callable[[str], None] | None = None,
+) -> list[ImportedAccount]:
     """Download ``<base_url>/<handle>.csv`` for each demo handle, verify every SHA-256, then parse them.
 
     Returns one ImportedAccount (source "demo") per handle, in DEMO_HANDLES order. ``progress`` is called
@@ -53,9 +57,11 @@ def fetch_demo(base_url: str, session: requests.Session | None = None,
     finally:
         if own_session:
             session.close()
-    return [replace(account, source="demo")
-            for handle, content in files.items()
-            for account in read_csv(content, f"{handle}.csv", account=handle)]
+    return [
+        replace(account, source="demo")
+        for handle, content in files.items()
+        for account in read_csv(content, f"{handle}.csv", account=handle)
+    ]
 
 
 def _download(session: requests.Session, url: str, handle: str, timeout: float) -> bytes:
@@ -63,15 +69,21 @@ def _download(session: requests.Session, url: str, handle: str, timeout: float) 
     try:
         with session.get(url, timeout=timeout, stream=True) as response:
             if response.status_code != 200:
-                raise DownloadFailed(f"Could not download {filename} from {url}: the server answered "
-                                     f"HTTP {response.status_code}. Nothing was imported.")
+                raise DownloadFailed(
+                    f"Could not download {filename} from {url}: the server answered "
+                    f"HTTP {response.status_code}. Nothing was imported."
+                )
             content = _read_capped(response, filename)
     except requests.RequestException as exc:
-        raise DownloadFailed(f"Could not download {filename} from {url} ({type(exc).__name__}); "
-                             "check the connection and try again. Nothing was imported.") from None
+        raise DownloadFailed(
+            f"Could not download {filename} from {url} ({type(exc).__name__}); "
+            "check the connection and try again. Nothing was imported."
+        ) from None
     if hashlib.sha256(content).hexdigest() != DEMO_SHA256[handle]:
-        raise DownloadFailed(f"{filename} does not match its expected SHA-256 checksum: the download is "
-                             "corrupted, incomplete or not the pinned file. Nothing was imported.")
+        raise DownloadFailed(
+            f"{filename} does not match its expected SHA-256 checksum: the download is "
+            "corrupted, incomplete or not the pinned file. Nothing was imported."
+        )
     return content
 
 

@@ -1,4 +1,5 @@
 """What every reader returns, and how they accept their input."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,7 +37,7 @@ def stable_tweet_id(username: str, created_at: datetime | None, text: str) -> st
     """Id for a tweet whose source gives none: the same account, time and text always give the same id,
     so importing a file twice adds nothing. ``created_at`` None (a file without dates) hashes as ""."""
     stamp = created_at.isoformat() if created_at else ""
-    digest = hashlib.sha1(f"{username.lower()}|{stamp}|{text}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{username.lower()}|{stamp}|{text}".encode()).hexdigest()
     return "csv-" + digest[:20]
 
 

@@ -1,4 +1,5 @@
 """Reading and deleting stored accounts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ def list_accounts(session: Session, usernames: list[str] | None = None) -> list[
     The count is the column the ingest service keeps; the newest tweet's time is a correlated max that the
     (account_id, created_at) index answers without scanning the tweets.
     """
-    newest = (select(func.max(Tweet.created_at)).where(Tweet.account_id == Account.id)
-              .correlate(Account).scalar_subquery())
+    newest = (
+        select(func.max(Tweet.created_at)).where(Tweet.account_id == Account.id).correlate(Account).scalar_subquery()
+    )
     query = select(Account, newest).order_by(func.lower(Account.username))
     if usernames is not None:
         query = query.where(func.lower(Account.username).in_([u.lower() for u in usernames]))

@@ -48,6 +48,7 @@ the app gives the freed memory back with ``malloc_trim`` (see ``prediction.fit_s
 chosen on half of the benchmark's authors (a seeded split) and checked on the other half; see
 ``bench/accuracy.py``.
 """
+
 from __future__ import annotations
 
 import re
@@ -154,11 +155,11 @@ def _windows(codes: np.ndarray, nmin: int, nmax: int, interior_ok: np.ndarray):
             break
         h = h[:length]  # (in place: views of the previous arrays, no copies)
         h *= _P
-        h += codes[n - 1:]
+        h += codes[n - 1 :]
         bad = bad[:length]
-        bad |= sep[n - 1:]
+        bad |= sep[n - 1 :]
         if n >= 3:
-            bad |= ~interior_ok[n - 2:n - 2 + length]
+            bad |= ~interior_ok[n - 2 : n - 2 + length]
         if n >= nmin:
             starts = np.flatnonzero(~bad)
             hashes = h[starts]
@@ -240,8 +241,8 @@ def _word_grams(tokens: list[str], nmin: int, nmax: int):
     for n in range(2, nmax + 1):  # n-grams that do not run from an end marker into the next text
         if hashes.size < n:
             break
-        mixed = mixed[:-1] * _P + hashes[n - 1:]
-        bad = bad[:-1] | is_end[n - 2:-1]
+        mixed = mixed[:-1] * _P + hashes[n - 1 :]
+        bad = bad[:-1] | is_end[n - 2 : -1]
         if n >= nmin:
             first = np.flatnonzero(~bad)
             yield first, (mixed[first] + np.uint64(n)) * _MIX >> np.uint64(64 - _HASH_BITS)
@@ -304,7 +305,7 @@ def _count_matrix(kind: str, docs: list[str], nmin: int, nmax: int) -> tuple[spa
     shift = np.uint32(_HASH_BITS)
     buckets, counts, row_nnz = [], [], np.zeros(n_docs, np.int64)
     for lo in range(0, n_docs, _FIT_CHUNK):
-        chunk = docs[lo:lo + _FIT_CHUNK]
+        chunk = docs[lo : lo + _FIT_CHUNK]
         keys = []
         for rows, hashes in extract(chunk, nmin, nmax):
             if rows.size and int(rows[-1]) >= len(chunk):  # (rows ascend; a larger one would wrap the key)
@@ -326,7 +327,7 @@ def _count_matrix(kind: str, docs: list[str], nmin: int, nmax: int) -> tuple[spa
         counts.append(np.diff(first, append=size).astype(np.float32))  # lengths of the runs of equal keys
         del first
         rows = pairs >> shift
-        row_nnz[lo:lo + len(chunk)] = np.bincount(rows.astype(np.int64), minlength=len(chunk))
+        row_nnz[lo : lo + len(chunk)] = np.bincount(rows.astype(np.int64), minlength=len(chunk))
         buckets.append(pairs & np.uint32(_HASH_MASK))
         del pairs, rows
     buckets = np.concatenate(buckets)
@@ -491,8 +492,9 @@ def _style(texts: Sequence[str]) -> np.ndarray:
     in ``_STYLE``, computed over all texts at once on their code points (texts must not contain NUL)."""
     n = len(texts)
     if n <= 16:  # (a prediction: plain regular expressions are faster on a few texts)
-        return np.array([[len(t), len(t.split()), *(len(p.findall(t)) for p in _STYLE)] for t in texts],
-                        dtype=np.float32).reshape(n, len(_STYLE) + 2)
+        return np.array(
+            [[len(t), len(t.split()), *(len(p.findall(t)) for p in _STYLE)] for t in texts], dtype=np.float32
+        ).reshape(n, len(_STYLE) + 2)
     out = np.zeros((n, 2 + 3 + len(_STYLE_CHARS)), np.float32)
     out[:, 0] = [len(t) for t in texts]
     out[:, 1] = [len(t.split()) for t in texts]
@@ -625,13 +627,15 @@ class _Prepared:
             sums = (sums.toarray() if sparse.issparse(sums) else sums).reshape(n_folds, k, -1)
             total, count = sums.sum(axis=0), rows_per_group.sum(axis=0)
             for f, sets in enumerate(needed):  # one product per fold, for all its sets at once
-                weights = np.hstack([
-                    scorer(total - sums[sorted(e)].sum(axis=0), count - rows_per_group[sorted(e)].sum(axis=0))
-                    for e in sets
-                ])
-                scores = matrix[bounds[f]:bounds[f + 1]] @ weights
+                weights = np.hstack(
+                    [
+                        scorer(total - sums[sorted(e)].sum(axis=0), count - rows_per_group[sorted(e)].sum(axis=0))
+                        for e in sets
+                    ]
+                )
+                scores = matrix[bounds[f] : bounds[f + 1]] @ weights
                 for i, excluded in enumerate(sets):
-                    parts.setdefault((f, excluded), []).append(scores[:, i * k:(i + 1) * k])
+                    parts.setdefault((f, excluded), []).append(scores[:, i * k : (i + 1) * k])
             return scorer(total, count)
 
         docs = [normalize(texts[i]) for i in order]
@@ -639,7 +643,7 @@ class _Prepared:
         final = []
         for block in blocks:
             matrix = block.fit_transform(docs)
-            final.append(add_scores(matrix, lambda sums, _rows: _block_weights(sums, block.alpha)))
+            final.append(add_scores(matrix, lambda sums, _rows, alpha=block.alpha: _block_weights(sums, alpha)))
             if block.kind == DIRECT_BLOCK:
                 direct = _DirectFeatures(matrix)
                 direct_rows = direct.select(matrix)
@@ -651,18 +655,30 @@ class _Prepared:
         style = _Standardizer(style_values)
         style_values = style(style_values)
         scores = {
-            (f, excluded): np.hstack([*fold_scores, style_values[bounds[f]:bounds[f + 1]]])
+            (f, excluded): np.hstack([*fold_scores, style_values[bounds[f] : bounds[f + 1]]])
             for (f, excluded), fold_scores in parts.items()
         }
-        return cls(classes, y, fold_rows, bounds, blocks, final, embedding, embedding_weights, style, direct,
-                   direct_rows, scores)
+        return cls(
+            classes,
+            y,
+            fold_rows,
+            bounds,
+            blocks,
+            final,
+            embedding,
+            embedding_weights,
+            style,
+            direct,
+            direct_rows,
+            scores,
+        )
 
     def features(self, fold: int, excluded: frozenset[int]) -> sparse.csr_matrix:
         """Final-regression features of the rows of ``fold``: each block's naive Bayes scores and the
         embedding's scores, trained on the folds not in ``excluded``, the standardized style counts, and
         the direct word features. The fit's out-of-fold scores are also the cross-validation's test
         scores."""
-        return _join(self._scores[fold, excluded], self.direct_rows[self.bounds[fold]:self.bounds[fold + 1]])
+        return _join(self._scores[fold, excluded], self.direct_rows[self.bounds[fold] : self.bounds[fold + 1]])
 
     def stacked(self, held_out: int | None) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Out-of-fold features and labels of all rows outside fold ``held_out``."""
@@ -682,9 +698,7 @@ def _encode_labels(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
     counts = np.bincount(y)
     if counts.min() < MIN_TWEETS_PER_ACCOUNT:
         short = classes[counts.argmin()]
-        raise ValueError(
-            f"account {short!r} has {counts.min()} tweets; at least {MIN_TWEETS_PER_ACCOUNT} are needed"
-        )
+        raise ValueError(f"account {short!r} has {counts.min()} tweets; at least {MIN_TWEETS_PER_ACCOUNT} are needed")
     return [str(c) for c in classes], y
 
 
@@ -736,8 +750,14 @@ class AuthorshipModel:
         self.classes_: list[str] = []
         self.temperature = TEMPERATURE
 
-    def fit(self, texts: Sequence[str], embeddings: np.ndarray, labels: Sequence[str],
-            times: Sequence | None = None, temperature: float = TEMPERATURE) -> AuthorshipModel:
+    def fit(
+        self,
+        texts: Sequence[str],
+        embeddings: np.ndarray,
+        labels: Sequence[str],
+        times: Sequence | None = None,
+        temperature: float = TEMPERATURE,
+    ) -> AuthorshipModel:
         """Fit on the accounts' tweets; ``times`` (any comparable values, one per text: the tweets'
         creation times) make the stacking folds stretches of time (see ``_time_blocked_folds``); the
         probabilities are those of the regression's scores divided by ``temperature``."""
@@ -760,8 +780,9 @@ class AuthorshipModel:
         self._direct = prep.direct
         self._direct_block = [block.kind for block in prep.blocks].index(DIRECT_BLOCK)
 
-    def _stack(self, matrices: list[sparse.csr_matrix], texts: Sequence[str], embeddings: np.ndarray
-               ) -> sparse.csr_matrix:
+    def _stack(
+        self, matrices: list[sparse.csr_matrix], texts: Sequence[str], embeddings: np.ndarray
+    ) -> sparse.csr_matrix:
         """The final regression's features from the blocks' TF-IDF rows, the embeddings and the texts."""
         vectors = np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)
         scores = [matrix @ weights for matrix, weights in zip(matrices, self._weights)]
@@ -814,8 +835,9 @@ class AuthorshipModel:
         target = int(np.argmax(probabilities))
         return probabilities, self._explain(text, _chunk_spans(text), probabilities, target, rows, top)
 
-    def explain(self, text: str, embedding: np.ndarray, target: str, top: int = 8,
-                probabilities: np.ndarray | None = None) -> list[Evidence]:
+    def explain(
+        self, text: str, embedding: np.ndarray, target: str, top: int = 8, probabilities: np.ndarray | None = None
+    ) -> list[Evidence]:
         """The words of ``text`` that pushed most towards ``target`` against the other candidates.
 
         ``probabilities`` are ``predict_proba`` of this text, where the caller has them already. The
@@ -832,14 +854,22 @@ class AuthorshipModel:
             probabilities = self.predict_proba([text], np.asarray(embedding).reshape(1, -1))[0]
         return self._explain(text, spans, probabilities, self.classes_.index(target), self._block_rows(text), top)
 
-    def _explain(self, text: str, spans: list[tuple[int, int]], probabilities: np.ndarray, target: int,
-                 rows: list[tuple[_Occurrences, sparse.csr_matrix]], top: int) -> list[Evidence]:
+    def _explain(
+        self,
+        text: str,
+        spans: list[tuple[int, int]],
+        probabilities: np.ndarray,
+        target: int,
+        rows: list[tuple[_Occurrences, sparse.csr_matrix]],
+        top: int,
+    ) -> list[Evidence]:
         if not spans:
             return []
         return _evidence(text, spans, self._chunk_shares(len(spans), probabilities, target, rows), top)
 
-    def _chunk_shares(self, n_chunks: int, probabilities: np.ndarray, target: int,
-                      rows: list[tuple[_Occurrences, sparse.csr_matrix]]) -> np.ndarray:
+    def _chunk_shares(
+        self, n_chunks: int, probabilities: np.ndarray, target: int, rows: list[tuple[_Occurrences, sparse.csr_matrix]]
+    ) -> np.ndarray:
         """Each chunk's share of the target's log-odds against the others that the n-gram features
         carry; the shares add up to exactly the n-gram features' part of it."""
         direction = self._contrast(probabilities, target)
@@ -848,7 +878,7 @@ class AuthorshipModel:
         start = 0
         for index, ((occ, matrix), block_weights) in enumerate(zip(rows, self._weights)):
             width = block_weights.shape[1]
-            block_direction = direction[start:start + width]
+            block_direction = direction[start : start + width]
             start += width
             known = occ.keys >= 0
             cols, chunks = occ.keys[known], occ.chunks[known]
@@ -949,8 +979,9 @@ def calibrated_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return float(np.clip(best.x * DRIFT_MARGIN, low, high))
 
 
-def cross_validated_accuracy(texts, embeddings, labels, folds: int = 5, random_state: int = 0,
-                             times: Sequence | None = None) -> float:
+def cross_validated_accuracy(
+    texts, embeddings, labels, folds: int = 5, random_state: int = 0, times: Sequence | None = None
+) -> float:
     """Stratified k-fold accuracy of :class:`AuthorshipModel` on these tweets: shuffled folds, or
     stretches of time when ``times`` are given.
 
@@ -961,8 +992,9 @@ def cross_validated_accuracy(texts, embeddings, labels, folds: int = 5, random_s
         return _cross_validate(prep, random_state)[0]
 
 
-def fit_with_cv(texts, embeddings, labels, random_state: int = 0,
-                times: Sequence | None = None) -> tuple[AuthorshipModel, float]:
+def fit_with_cv(
+    texts, embeddings, labels, random_state: int = 0, times: Sequence | None = None
+) -> tuple[AuthorshipModel, float]:
     """Fit a model and cross-validate it in one pass, as cheaply as possible: the n-gram vocabularies and
     idf weights are fitted once on all texts (no labels involved) and the per-fold naive Bayes counts are
     shared by the fit and every fold, so only the label-using parts are cross-validated and this costs

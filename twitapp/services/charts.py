@@ -11,6 +11,7 @@ what these functions return, as server-side SVG: no JavaScript, no CDN, nothing 
 * ``month_counts`` and ``month_chart`` give the bars of an account's tweets per month.
 * ``highlight`` cuts a text into plain and marked pieces at the evidence spans.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -49,12 +50,12 @@ def styles_for(usernames: Iterable[str]) -> dict[str, Style]:
 
 def marker_path(shape: str, x: float, y: float, r: float) -> str:
     """SVG path data for a marker of radius ``r`` centred on (x, y)."""
+
     def f(v: float) -> str:
         return f"{v:.1f}".rstrip("0").rstrip(".")
 
     if shape == "circle":
-        return (f"M{f(x - r)} {f(y)}a{f(r)} {f(r)} 0 1 0 {f(2 * r)} 0"
-                f"a{f(r)} {f(r)} 0 1 0 {f(-2 * r)} 0Z")
+        return f"M{f(x - r)} {f(y)}a{f(r)} {f(r)} 0 1 0 {f(2 * r)} 0a{f(r)} {f(r)} 0 1 0 {f(-2 * r)} 0Z"
     if shape == "square":
         s = r * 0.88
         return f"M{f(x - s)} {f(y - s)}h{f(2 * s)}v{f(2 * s)}h{f(-2 * s)}Z"
@@ -67,13 +68,17 @@ def marker_path(shape: str, x: float, y: float, r: float) -> str:
         return f"M{f(x)} {f(y - d)}L{f(x + d)} {f(y)}L{f(x)} {f(y + d)}L{f(x - d)} {f(y)}Z"
     if shape == "plus":
         w = r * 0.4
-        return (f"M{f(x - w)} {f(y - r)}h{f(2 * w)}v{f(r - w)}h{f(r - w)}v{f(2 * w)}h{f(w - r)}v{f(r - w)}"
-                f"h{f(-2 * w)}v{f(w - r)}h{f(w - r)}v{f(-2 * w)}h{f(r - w)}Z")
+        return (
+            f"M{f(x - w)} {f(y - r)}h{f(2 * w)}v{f(r - w)}h{f(r - w)}v{f(2 * w)}h{f(w - r)}v{f(r - w)}"
+            f"h{f(-2 * w)}v{f(w - r)}h{f(w - r)}v{f(-2 * w)}h{f(r - w)}Z"
+        )
     if shape == "cross":
         w = r * 0.35
-        return (f"M{f(x - r)} {f(y - r + w)}L{f(x - r + w)} {f(y - r)}L{f(x)} {f(y - w)}L{f(x + r - w)} {f(y - r)}"
-                f"L{f(x + r)} {f(y - r + w)}L{f(x + w)} {f(y)}L{f(x + r)} {f(y + r - w)}L{f(x + r - w)} {f(y + r)}"
-                f"L{f(x)} {f(y + w)}L{f(x - r + w)} {f(y + r)}L{f(x - r)} {f(y + r - w)}L{f(x - w)} {f(y)}Z")
+        return (
+            f"M{f(x - r)} {f(y - r + w)}L{f(x - r + w)} {f(y - r)}L{f(x)} {f(y - w)}L{f(x + r - w)} {f(y - r)}"
+            f"L{f(x + r)} {f(y - r + w)}L{f(x + w)} {f(y)}L{f(x + r)} {f(y + r - w)}L{f(x + r - w)} {f(y + r)}"
+            f"L{f(x)} {f(y + w)}L{f(x - r + w)} {f(y + r)}L{f(x - r)} {f(y + r - w)}L{f(x - w)} {f(y)}Z"
+        )
     if shape == "star":
         points = []
         for k in range(10):
@@ -86,14 +91,15 @@ def marker_path(shape: str, x: float, y: float, r: float) -> str:
 
 # --- the map of tweets -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Projection:
     """A 2-D PCA basis and the projected sample of each account's tweets (kept with the fitted set)."""
 
-    mean: np.ndarray                       # (dim,)
-    components: np.ndarray                 # (2, dim), rows orthonormal
-    points: dict[str, np.ndarray]          # account key -> (k, 2) projected sample
-    explained: tuple[float, float]         # share of the sample's variance along each axis
+    mean: np.ndarray  # (dim,)
+    components: np.ndarray  # (2, dim), rows orthonormal
+    points: dict[str, np.ndarray]  # account key -> (k, 2) projected sample
+    explained: tuple[float, float]  # share of the sample's variance along each axis
 
     def project(self, vector: np.ndarray) -> np.ndarray:
         """(x, y) of one embedding, normalised the way the sample was."""
@@ -110,11 +116,14 @@ def subsample(n: int, k: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
 
 
-def fit_projection(unit_vectors: Mapping[str, np.ndarray], max_per_account: int = MAX_POINTS_PER_ACCOUNT,
-                   seed: int = 0) -> Projection:
+def fit_projection(
+    unit_vectors: Mapping[str, np.ndarray], max_per_account: int = MAX_POINTS_PER_ACCOUNT, seed: int = 0
+) -> Projection:
     """PCA to two dimensions of the accounts' (unit) embeddings, through one thin SVD of a subsample."""
-    samples = {key: np.asarray(vectors, dtype=np.float64)[subsample(len(vectors), max_per_account, seed)]
-               for key, vectors in unit_vectors.items()}
+    samples = {
+        key: np.asarray(vectors, dtype=np.float64)[subsample(len(vectors), max_per_account, seed)]
+        for key, vectors in unit_vectors.items()
+    }
     stacked = [s for s in samples.values() if len(s)]
     if not stacked:
         raise ValueError("no vectors to project")
@@ -128,8 +137,8 @@ def fit_projection(unit_vectors: Mapping[str, np.ndarray], max_per_account: int 
         pivot = np.argmax(np.abs(row))
         if row[pivot] < 0:
             row *= -1
-    total = float((singular ** 2).sum())
-    shares = [float(s ** 2 / total) if total else 0.0 for s in singular[:2]] + [0.0, 0.0]
+    total = float((singular**2).sum())
+    shares = [float(s**2 / total) if total else 0.0 for s in singular[:2]] + [0.0, 0.0]
     points = {key: (s - mean) @ components.T for key, s in samples.items()}
     return Projection(mean=mean, components=components, points=points, explained=(shares[0], shares[1]))
 
@@ -146,7 +155,7 @@ class MapSeries:
     username: str
     style: Style
     points: list[MapPoint]
-    total: int                            # tweets of the account in the model, shown or not
+    total: int  # tweets of the account in the model, shown or not
 
     @property
     def shown(self) -> int:
@@ -162,10 +171,10 @@ class MapLayout:
     margin: int
     series: list[MapSeries]
     projection: Projection
-    low: np.ndarray                        # projected coordinates of the box's corner
-    scale: np.ndarray                      # view-box units per projected unit, per axis
+    low: np.ndarray  # projected coordinates of the box's corner
+    scale: np.ndarray  # view-box units per projected unit, per axis
     offset: np.ndarray
-    centres: dict[str, np.ndarray]         # username -> mean projected position of its sample
+    centres: dict[str, np.ndarray]  # username -> mean projected position of its sample
 
     @property
     def points_shown(self) -> int:
@@ -176,7 +185,7 @@ class MapLayout:
         x, y = self.offset + (point - self.low) * self.scale
         x = min(max(float(x), self.margin), self.width - self.margin)
         y = min(max(float(y), self.margin), self.height - self.margin)
-        return round(x, 1), round(self.height - y, 1)   # SVG y grows downwards
+        return round(x, 1), round(self.height - y, 1)  # SVG y grows downwards
 
 
 @dataclass(frozen=True)
@@ -185,7 +194,7 @@ class TweetMap:
 
     layout: MapLayout
     typed: tuple[float, float]
-    nearest: str                           # the account whose tweets' centre is closest to the typed tweet
+    nearest: str  # the account whose tweets' centre is closest to the typed tweet
 
     width = property(lambda self: self.layout.width)
     height = property(lambda self: self.layout.height)
@@ -194,9 +203,16 @@ class TweetMap:
     explained = property(lambda self: self.layout.projection.explained)
 
 
-def map_layout(projection: Projection, usernames: Mapping[str, str], totals: Mapping[str, int] | None = None,
-               width: int = 640, height: int = 400, margin: int = 18, radius: float = 3.6,
-               max_stretch: float = 1.5) -> MapLayout:
+def map_layout(
+    projection: Projection,
+    usernames: Mapping[str, str],
+    totals: Mapping[str, int] | None = None,
+    width: int = 640,
+    height: int = 400,
+    margin: int = 18,
+    radius: float = 3.6,
+    max_stretch: float = 1.5,
+) -> MapLayout:
     """Scale the projected sample of each account (keys of ``usernames``) into a ``width`` x ``height`` box;
     one axis is stretched at most ``max_stretch`` times the other (1 keeps distances true)."""
     everything = np.vstack([p for p in projection.points.values() if len(p)] or [np.zeros((1, 2))])
@@ -214,9 +230,14 @@ def map_layout(projection: Projection, usernames: Mapping[str, str], totals: Map
         placed = [layout.place(p) for p in projected]
         if len(projected):
             layout.centres[username] = projected.mean(axis=0)
-        layout.series.append(MapSeries(username, style, [MapPoint(x, y, marker_path(style.shape, x, y, radius))
-                                                         for x, y in placed],
-                                       (totals or {}).get(key, len(projected))))
+        layout.series.append(
+            MapSeries(
+                username,
+                style,
+                [MapPoint(x, y, marker_path(style.shape, x, y, radius)) for x, y in placed],
+                (totals or {}).get(key, len(projected)),
+            )
+        )
     return layout
 
 
@@ -230,9 +251,10 @@ def tweet_map(layout: MapLayout, typed_vector: np.ndarray) -> TweetMap:
 
 # --- tweets per month --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class MonthBar:
-    month: date                            # the first of the month
+    month: date  # the first of the month
     count: int
     x: float
     y: float
@@ -251,7 +273,7 @@ class MonthChart:
     bars: list[MonthBar]
     peak: int
     total: int
-    ticks: list[tuple[float, str]]         # (x of the label's centre, label): years, or sparser months
+    ticks: list[tuple[float, str]]  # (x of the label's centre, label): years, or sparser months
     baseline: float
 
     @property
@@ -283,8 +305,14 @@ def month_counts(moments: Iterable[datetime | date], max_months: int = 36) -> li
     return [(m, counts.get(m, 0)) for m in months]
 
 
-def month_chart(counts: Sequence[tuple[date, int]], width: int = 800, height: int = 170,
-                top: int = 8, bottom: int = 22, gap: float = 0.18) -> MonthChart:
+def month_chart(
+    counts: Sequence[tuple[date, int]],
+    width: int = 800,
+    height: int = 170,
+    top: int = 8,
+    bottom: int = 22,
+    gap: float = 0.18,
+) -> MonthChart:
     """Bar geometry for ``month_counts``: one bar per month, the tallest touching the top."""
     if not counts:
         return MonthChart(width, height, [], 0, 0, [], float(height - bottom))
@@ -297,8 +325,16 @@ def month_chart(counts: Sequence[tuple[date, int]], width: int = 800, height: in
         h = plot * count / peak
         if count and h < 1.5:
             h = 1.5  # a month with one tweet still shows
-        bars.append(MonthBar(month, count, round(i * slot + slot * gap / 2, 2), round(baseline - h, 2),
-                             round(slot * (1 - gap), 2), round(h, 2)))
+        bars.append(
+            MonthBar(
+                month,
+                count,
+                round(i * slot + slot * gap / 2, 2),
+                round(baseline - h, 2),
+                round(slot * (1 - gap), 2),
+                round(h, 2),
+            )
+        )
     ticks = _month_ticks(bars, slot)
     return MonthChart(width, height, bars, peak, sum(c for _, c in counts), ticks, baseline)
 
@@ -321,11 +357,12 @@ def _month_ticks(bars: Sequence[MonthBar], slot: float) -> list[tuple[float, str
 
 # --- highlighted evidence ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Piece:
     text: str
-    term: str | None = None                # the evidence term this piece belongs to, or None for plain text
-    rank: int | None = None                # 1 for the strongest evidence
+    term: str | None = None  # the evidence term this piece belongs to, or None for plain text
+    rank: int | None = None  # 1 for the strongest evidence
 
 
 def highlight(text: str, evidence: Sequence) -> list[Piece]:

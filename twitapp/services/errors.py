@@ -2,6 +2,7 @@
 
 Views and the CLI turn them into flashes, JSON errors or exit messages; nothing else needs to know HTTP.
 """
+
 from __future__ import annotations
 
 

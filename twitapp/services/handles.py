@@ -1,4 +1,5 @@
 """The one rule for X handles, shared by the X client, the importers and the pages."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,6 @@ def validate_handle(raw: object) -> str:
         raise InvalidHandle("Enter an X username, like @SenWarren.")
     if not HANDLE_RE.fullmatch(handle):
         raise InvalidHandle(
-            f"“{handle[:40]}” is not a valid X username: use 1 to 15 letters, digits or underscores, "
-            "like @SenWarren."
+            f"“{handle[:40]}” is not a valid X username: use 1 to 15 letters, digits or underscores, like @SenWarren."
         )
     return handle

@@ -3,6 +3,7 @@
 The readers in ``twitapp.importers`` parse; this module stores what they return through the ingest
 service, every account of one file in one transaction, so a failed import leaves nothing behind.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..importers import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
 from .embedding import Embedder
 from .errors import ImportFailed
-from .ingest import AccountData, IngestResult, NewTweet, Progress, no_progress, local_account_id, store
+from .ingest import AccountData, IngestResult, NewTweet, Progress, local_account_id, no_progress, store
 
 ARCHIVE_SUFFIXES = (".zip", ".js")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".txt")
@@ -38,15 +39,21 @@ class ImportSummary:
         names = ", ".join("@" + r.username for r in self.results[:6])
         if len(self.results) > 6:
             names += f" and {len(self.results) - 6} more"
-        return (f"Imported {len(self.results)} account{'s' if len(self.results) != 1 else ''} ({names}): "
-                f"{self.added:,} tweets added; skipped {self.total('skipped_retweets'):,} retweets, "
-                f"{self.total('skipped_duplicates'):,} already stored, {self.total('skipped_empty'):,} empty."
-                + (f" Not stored, for want of original tweets: {', '.join('@' + u for u in self.without_originals)}."
-                   if self.without_originals else ""))
+        return (
+            f"Imported {len(self.results)} account{'s' if len(self.results) != 1 else ''} ({names}): "
+            f"{self.added:,} tweets added; skipped {self.total('skipped_retweets'):,} retweets, "
+            f"{self.total('skipped_duplicates'):,} already stored, {self.total('skipped_empty'):,} empty."
+            + (
+                f" Not stored, for want of original tweets: {', '.join('@' + u for u in self.without_originals)}."
+                if self.without_originals
+                else ""
+            )
+        )
 
 
-def read_upload(stream: bytes | BinaryIO, filename: str, account: str | None, max_uncompressed: int,
-                kind: str | None = None) -> list[ImportedAccount]:
+def read_upload(
+    stream: bytes | BinaryIO, filename: str, account: str | None, max_uncompressed: int, kind: str | None = None
+) -> list[ImportedAccount]:
     """Parse a file as ``kind`` ("archive" or "csv"), or as its name says when ``kind`` is None."""
     name = (filename or "upload").lower()
     if kind is None:
@@ -55,15 +62,15 @@ def read_upload(stream: bytes | BinaryIO, filename: str, account: str | None, ma
         elif name.endswith(CSV_SUFFIXES):
             kind = "csv"
         else:
-            raise ImportFailed(
-                f"{filename} is neither an X archive (.zip, tweets.js) nor a CSV file (.csv, .csv.gz).")
+            raise ImportFailed(f"{filename} is neither an X archive (.zip, tweets.js) nor a CSV file (.csv, .csv.gz).")
     if kind == "archive":
         return [read_archive(stream, filename, username=account or None, max_uncompressed=max_uncompressed)]
     return read_csv(stream, filename, account=account or None, max_uncompressed=max_uncompressed)
 
 
-def import_accounts(session: Session, accounts: Sequence[ImportedAccount], embedder: Embedder,
-                    progress: Progress = no_progress) -> ImportSummary:
+def import_accounts(
+    session: Session, accounts: Sequence[ImportedAccount], embedder: Embedder, progress: Progress = no_progress
+) -> ImportSummary:
     """Store every account of one import in one transaction (retried once on a concurrent insert)."""
     try:
         return _import_once(session, accounts, embedder, progress)
@@ -75,8 +82,13 @@ def import_accounts(session: Session, accounts: Sequence[ImportedAccount], embed
         raise
 
 
-def import_demo(session: Session, embedder: Embedder, base_url: str | None = None, timeout: float = 30,
-                progress: Progress = no_progress) -> ImportSummary:
+def import_demo(
+    session: Session,
+    embedder: Embedder,
+    base_url: str | None = None,
+    timeout: float = 30,
+    progress: Progress = no_progress,
+) -> ImportSummary:
     """Download the six demo accounts from the pinned commit (or ``base_url``), verify, and store them."""
     downloaded = 0
 
@@ -97,8 +109,12 @@ def _import_once(session, accounts, embedder, progress) -> ImportSummary:
         if not any(not t.is_retweet and t.text.strip() for t in imported.tweets):
             summary.without_originals.append(imported.username)
             continue
-        data = AccountData(id=imported.x_user_id or local_account_id(imported.username),
-                           username=imported.username, source=imported.source, name=imported.name)
+        data = AccountData(
+            id=imported.x_user_id or local_account_id(imported.username),
+            username=imported.username,
+            source=imported.source,
+            name=imported.name,
+        )
         tweets = [NewTweet(t.id, t.text, t.created_at, t.is_retweet) for t in imported.tweets]
         result = store(session, data, tweets, embedder, _overall(progress, offset, grand_total), commit=False)
         result.skipped_empty += imported.skipped_empty
@@ -111,6 +127,7 @@ def _import_once(session, accounts, embedder, progress) -> ImportSummary:
 
 def _overall(progress: Progress, offset: int, grand_total: int) -> Progress:
     """Report one account's embedding as a stretch of the whole import's."""
+
     def report(phase: str, done: int, total: int | None) -> None:
         if phase == "embedding":
             progress("embedding", offset + done, grand_total)

@@ -4,11 +4,12 @@ Fetch (or parse) first, embed second, write last, in one transaction: an account
 was or fully updated, never half. Callers pass a ``progress(phase, done, total)`` callback to show where
 the work is; the CLI draws a bar with it and a background job saves it in the job's meta.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -72,24 +73,30 @@ class IngestResult:
 
     def summary(self) -> str:
         verb = "Added" if self.created else "Updated"
-        skipped = [f"{n} {what}" for n, what in ((self.skipped_duplicates, "already stored"),
-                   (self.skipped_retweets, "retweet" if self.skipped_retweets == 1 else "retweets"),
-                   (self.skipped_empty, "empty")) if n]
+        skipped = [
+            f"{n} {what}"
+            for n, what in (
+                (self.skipped_duplicates, "already stored"),
+                (self.skipped_retweets, "retweet" if self.skipped_retweets == 1 else "retweets"),
+                (self.skipped_empty, "empty"),
+            )
+            if n
+        ]
         tail = f" (skipped {', '.join(skipped)})" if skipped else ""
         count = {0: "no new tweets", 1: "1 new tweet"}.get(self.added, f"{self.added:,} new tweets")
         return f"{verb} @{self.username}: {count}{tail}."
 
 
-def ingest_from_x(session: Session, x: XClient, embedder: Embedder, handle: str, limit: int,
-                  progress: Progress = no_progress) -> IngestResult:
+def ingest_from_x(
+    session: Session, x: XClient, embedder: Embedder, handle: str, limit: int, progress: Progress = no_progress
+) -> IngestResult:
     """Add an account from the X API, or fetch its tweets newer than the ones stored."""
     handle = validate_handle(handle)
     progress("fetching", 0, None)
     user = x.get_user(handle)
     stored = session.get(Account, user.id) or find_account(session, user.username)
     since_id = stored.newest_tweet_id if stored is not None else None
-    fetched = x.get_tweets(user, limit, since_id=since_id,
-                           progress=step_counter(progress, "fetching", limit))
+    fetched = x.get_tweets(user, limit, since_id=since_id, progress=step_counter(progress, "fetching", limit))
     if stored is None and not fetched:
         raise NoOriginalTweets(f"@{user.username} has no original tweets to learn from (retweets are not counted).")
     tweets = [NewTweet(t.id, t.text, t.created_at) for t in fetched]
@@ -99,8 +106,14 @@ def ingest_from_x(session: Session, x: XClient, embedder: Embedder, handle: str,
     return result
 
 
-def store(session: Session, data: AccountData, tweets: Sequence[NewTweet], embedder: Embedder,
-          progress: Progress = no_progress, commit: bool = True) -> IngestResult:
+def store(
+    session: Session,
+    data: AccountData,
+    tweets: Sequence[NewTweet],
+    embedder: Embedder,
+    progress: Progress = no_progress,
+    commit: bool = True,
+) -> IngestResult:
     """Upsert the account and insert its new tweets with their embeddings, in one transaction.
 
     Where another request stored the same account meanwhile (a unique-key conflict), the transaction is
@@ -145,8 +158,15 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
     _apply(account, data)
     session.flush()
     rows = [
-        dict(id=t.id, account_id=account.id, text=t.text, created_at=_naive_utc(t.created_at),
-             embedding=to_bytes(v), embedding_model=embedder.model_name, embedding_dim=len(v))
+        dict(
+            id=t.id,
+            account_id=account.id,
+            text=t.text,
+            created_at=_naive_utc(t.created_at),
+            embedding=to_bytes(v),
+            embedding_model=embedder.model_name,
+            embedding_dim=len(v),
+        )
         for t, v in zip(new, vectors)
     ]
     for chunk in iter_chunks(rows, 1000):
@@ -160,13 +180,20 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
 
 def _apply(account: Account, data: AccountData) -> None:
     account.username = data.username
-    for name in ("name", "description", "profile_image_url", "followers_count", "following_count",
-                 "profile_tweet_count"):
+    for name in (
+        "name",
+        "description",
+        "profile_image_url",
+        "followers_count",
+        "following_count",
+        "profile_tweet_count",
+    ):
         value = getattr(data, name)
         if value is not None:
             setattr(account, name, value)
-    if data.newest_tweet_id and (not account.newest_tweet_id
-                                 or int(data.newest_tweet_id) > int(account.newest_tweet_id)):
+    if data.newest_tweet_id and (
+        not account.newest_tweet_id or int(data.newest_tweet_id) > int(account.newest_tweet_id)
+    ):
         account.newest_tweet_id = data.newest_tweet_id
     if data.source == "api" or account.source is None:
         account.source = data.source
@@ -177,9 +204,14 @@ def _account_data_from_x(user: XUser, stored: Account | None, fetched) -> Accoun
     newest = max((t.id for t in fetched), key=int, default=None)
     return AccountData(
         id=stored.id if stored is not None else user.id,
-        username=user.username, source="api", name=user.name, description=user.description,
-        profile_image_url=user.profile_image_url, followers_count=user.followers_count,
-        following_count=user.following_count, profile_tweet_count=user.tweet_count,
+        username=user.username,
+        source="api",
+        name=user.name,
+        description=user.description,
+        profile_image_url=user.profile_image_url,
+        followers_count=user.followers_count,
+        following_count=user.following_count,
+        profile_tweet_count=user.tweet_count,
         newest_tweet_id=newest,
     )
 
@@ -204,12 +236,10 @@ def step_counter(progress: Progress, phase: str, total: int | None) -> Callable[
 
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
-
-
 
 
 def iter_chunks(items: Sequence, size: int) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

@@ -4,6 +4,7 @@ The key names every account with its tweet count and newest tweet, so a model is
 any of its accounts gains tweets, and never served stale. At most ``maxsize`` models stay in memory,
 least recently used evicted first. Two requests for the same missing key fit once: the second waits.
 """
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@ A fitted model is cached with everything a prediction needs (cross-validated acc
 normalised embeddings for the most similar tweets), so a warm prediction embeds one text and does a few
 small matrix products; no database read beyond the key.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -39,13 +40,13 @@ class FittedSet:
 
     model: object
     cv_accuracy: float
-    usernames: dict[str, str]              # account id -> username
-    tweet_ids: dict[str, list[str]]        # account id -> tweet ids, rows of ``unit_vectors``
+    usernames: dict[str, str]  # account id -> username
+    tweet_ids: dict[str, list[str]]  # account id -> tweet ids, rows of ``unit_vectors``
     tweet_texts: dict[str, list[str]]
-    unit_vectors: dict[str, np.ndarray]    # account id -> (n, dim) L2-normalised embeddings
+    unit_vectors: dict[str, np.ndarray]  # account id -> (n, dim) L2-normalised embeddings
     fit_seconds: float
     n_tweets: int
-    map_layout: MapLayout | None = None    # the map of a PCA of a sample of the tweets (charts.map_layout)
+    map_layout: MapLayout | None = None  # the map of a PCA of a sample of the tweets (charts.map_layout)
 
 
 # (level, least skill): the skill score of Prediction.reliability at which each level starts
@@ -56,7 +57,7 @@ RELIABILITY_LEVELS = (("high", 0.75), ("fair", 0.5), ("some", 0.25), ("low", flo
 class Prediction:
     text: str
     author: str
-    probabilities: dict[str, float]        # username -> probability, most likely first
+    probabilities: dict[str, float]  # username -> probability, most likely first
     cv_accuracy: float
     chance: float
     evidence: list[Evidence]
@@ -65,7 +66,7 @@ class Prediction:
     fit_seconds: float
     seconds: float
     n_tweets: int
-    tweet_map: TweetMap | None = None     # the chosen accounts' tweets and this one, in 2-D
+    tweet_map: TweetMap | None = None  # the chosen accounts' tweets and this one, in 2-D
 
     @property
     def candidates(self) -> list[str]:
@@ -106,8 +107,9 @@ def resolve_candidates(session: Session, handles: Sequence[str], max_candidates:
         raise InvalidInput("Each account can be chosen only once.")
     if len(names) < 2:
         raise InvalidInput(f"Choose at least 2 accounts (at most {max_candidates}) to compare.")
-    found = {a.username.lower(): a for a in session.scalars(
-        select(Account).where(func.lower(Account.username).in_(lowered)))}
+    found = {
+        a.username.lower(): a for a in session.scalars(select(Account).where(func.lower(Account.username).in_(lowered)))
+    }
     for name, key in zip(names, lowered):
         if key not in found:
             raise AccountNotFound(f"@{name[:40]} is not stored here; it may have been deleted. Add it first.")
@@ -120,8 +122,15 @@ def cache_key(accounts: Sequence[Account]) -> tuple:
     return tuple(sorted((a.id, a.created_at, a.tweet_count) for a in accounts))
 
 
-def predict_author(session: Session, handles: Sequence[str], text: str, embedder: Embedder,
-                   cache: ModelCache, max_candidates: int = 4, max_length: int = 280) -> Prediction:
+def predict_author(
+    session: Session,
+    handles: Sequence[str],
+    text: str,
+    embedder: Embedder,
+    cache: ModelCache,
+    max_candidates: int = 4,
+    max_length: int = 280,
+) -> Prediction:
     started = time.perf_counter()
     text = clean_text(text, max_length)
     accounts = resolve_candidates(session, handles, max_candidates)
@@ -181,8 +190,11 @@ def fit_set(session: Session, accounts: Sequence[Account], embedding_model: str)
         unit_vectors={i: unit[per[i]] for i in ids},
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
-        map_layout=map_layout(fit_projection({i: unit[per[i]] for i in ids}), {a.id: a.username for a in accounts},
-                              totals={i: len(per[i]) for i in ids}),
+        map_layout=map_layout(
+            fit_projection({i: unit[per[i]] for i in ids}),
+            {a.id: a.username for a in accounts},
+            totals={i: len(per[i]) for i in ids},
+        ),
     )
 
 
@@ -207,8 +219,9 @@ def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> lis
     count = min(SIMILAR_PER_ACCOUNT, scores.size)
     best = np.argpartition(-scores, count - 1)[:count] if count else np.zeros(0, int)  # (no full sort)
     top = best[np.argsort(-scores[best], kind="stable")]
-    return [SimilarTweet(fitted.tweet_ids[account_id][i], fitted.tweet_texts[account_id][i], float(scores[i]))
-            for i in top]
+    return [
+        SimilarTweet(fitted.tweet_ids[account_id][i], fitted.tweet_texts[account_id][i], float(scores[i])) for i in top
+    ]
 
 
 def _require_embeddings_of(model: str, accounts: Sequence[Account], rows) -> None:

@@ -4,6 +4,7 @@ Vectors of two spaCy models cannot be compared (nor even have the same size), so
 tweets embedded with another model than the configured one (``StaleEmbeddings``) and this service
 embeds them again. One transaction per account: an account is either fully re-embedded or left as it was.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,12 +30,15 @@ def accounts_to_reembed(session: Session, model_name: str, everything: bool = Fa
     query = select(Tweet.account_id).distinct()
     if not everything:
         query = query.where(Tweet.embedding_model != model_name)
-    return list(session.scalars(
-        select(Account).where(Account.id.in_(query)).order_by(func.lower(Account.username))))
+    return list(session.scalars(select(Account).where(Account.id.in_(query)).order_by(func.lower(Account.username))))
 
 
-def reembed(session: Session, embedder: Embedder, everything: bool = False,
-            progress: Callable[[Account], Progress] | None = None) -> ReembedSummary:
+def reembed(
+    session: Session,
+    embedder: Embedder,
+    everything: bool = False,
+    progress: Callable[[Account], Progress] | None = None,
+) -> ReembedSummary:
     """Embed again, with ``embedder``, every stored tweet embedded by another model (every tweet when
     ``everything``). ``progress(account)`` gives that account's ``progress(phase, done, total)``."""
     summary = ReembedSummary()
@@ -46,8 +50,10 @@ def reembed(session: Session, embedder: Embedder, everything: bool = False,
         report = progress(account) if progress else no_progress
         report("embedding", 0, len(rows))
         vectors = embedder.embed([text for _, text in rows], progress=step_counter(report, "embedding", len(rows)))
-        values = [dict(id=tweet_id, embedding=to_bytes(v), embedding_model=embedder.model_name,
-                       embedding_dim=len(v)) for (tweet_id, _), v in zip(rows, vectors)]
+        values = [
+            dict(id=tweet_id, embedding=to_bytes(v), embedding_model=embedder.model_name, embedding_dim=len(v))
+            for (tweet_id, _), v in zip(rows, vectors)
+        ]
         try:
             for chunk in iter_chunks(values, 1000):
                 session.execute(update(Tweet), chunk)  # (bulk update by primary key)
@@ -58,4 +64,3 @@ def reembed(session: Session, embedder: Embedder, everything: bool = False,
         summary.accounts += 1
         summary.tweets += len(rows)
     return summary
-

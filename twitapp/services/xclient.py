@@ -4,6 +4,7 @@ This module is the only one that knows tweepy. It turns every failure the API or
 into a domain exception with a message a person can act on, and never sleeps on a rate limit: a request
 must not hang for 15 minutes, so a 429 becomes ``RateLimited`` with the time to retry.
 """
+
 from __future__ import annotations
 
 import html
@@ -11,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 import tweepy
@@ -66,7 +67,7 @@ class _RedirectingSession(requests.Session):
 
     def request(self, method, url, *args, **kwargs):
         if url.startswith(TWEEPY_HOST):
-            url = self.base_url + url[len(TWEEPY_HOST):]
+            url = self.base_url + url[len(TWEEPY_HOST) :]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
@@ -74,8 +75,9 @@ class _RedirectingSession(requests.Session):
 class XClient:
     """What the app reads from X: one user and that user's original tweets."""
 
-    def __init__(self, bearer_token: str | None, api_url: str = TWEEPY_HOST, timeout: float = 10,
-                 exclude_replies: bool = False):
+    def __init__(
+        self, bearer_token: str | None, api_url: str = TWEEPY_HOST, timeout: float = 10, exclude_replies: bool = False
+    ):
         self.bearer_token = bearer_token
         self.exclude_replies = exclude_replies
         self._client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
@@ -84,8 +86,7 @@ class XClient:
 
     @classmethod
     def from_config(cls, config) -> XClient:
-        return cls(config["X_BEARER_TOKEN"], config["X_API_URL"], config["X_TIMEOUT"],
-                   config["X_EXCLUDE_REPLIES"])
+        return cls(config["X_BEARER_TOKEN"], config["X_API_URL"], config["X_TIMEOUT"], config["X_EXCLUDE_REPLIES"])
 
     def get_user(self, username: str) -> XUser:
         handle = validate_handle(username)
@@ -110,8 +111,9 @@ class XClient:
         except (KeyError, TypeError) as exc:
             raise UpstreamError("The X API sent a user without an id or username.") from exc
 
-    def get_tweets(self, user: XUser, limit: int, since_id: str | None = None,
-                   progress: Callable[[int], None] | None = None) -> list[XTweet]:
+    def get_tweets(
+        self, user: XUser, limit: int, since_id: str | None = None, progress: Callable[[int], None] | None = None
+    ) -> list[XTweet]:
         """The user's newest original tweets (no retweets), newest first, at most ``limit``.
 
         Pages of 100 are read until ``limit``, the end of the timeline, or ``since_id`` is reached. Any
@@ -185,7 +187,7 @@ def _parse_tweet(item: dict) -> XTweet:
         note = item.get("note_tweet") or {}
         text = note.get("text") or item["text"]
         created = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
-        return XTweet(id=str(item["id"]), text=html.unescape(text), created_at=created.astimezone(timezone.utc))
+        return XTweet(id=str(item["id"]), text=html.unescape(text), created_at=created.astimezone(UTC))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UpstreamError("The X API sent a tweet without id, text or date.") from exc
 
@@ -212,7 +214,8 @@ def _forbidden(exc: tweepy.errors.Forbidden) -> Exception:
     return PlanDoesNotAllowReading(
         "This server's X API plan does not allow reading tweets (X answered 403"
         + (", code 453" if 453 in exc.api_codes else "")
-        + "; reading needs a paid plan). " + IMPORT_HINT
+        + "; reading needs a paid plan). "
+        + IMPORT_HINT
     )
 
 

@@ -1,4 +1,5 @@
 """Flask-WTF forms: every POST carries a CSRF token."""
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectMultipleField, StringField, TextAreaField
@@ -7,17 +8,26 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class AddAccountForm(FlaskForm):
-    handle = StringField("X handle", validators=[DataRequired(message="Enter an X handle."), Length(max=50)],
-                         render_kw={"placeholder": "@SenWarren", "autocomplete": "off", "spellcheck": "false"})
+    handle = StringField(
+        "X handle",
+        validators=[DataRequired(message="Enter an X handle."), Length(max=50)],
+        render_kw={"placeholder": "@SenWarren", "autocomplete": "off", "spellcheck": "false"},
+    )
 
 
 class PredictForm(FlaskForm):
     accounts = SelectMultipleField(
-        "Who might have written it?", choices=[], validate_choice=False,
-        option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+        "Who might have written it?",
+        choices=[],
+        validate_choice=False,
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
     )
-    text = TextAreaField("The tweet", validators=[DataRequired(message="Type the tweet to attribute.")],
-                         render_kw={"maxlength": 280, "rows": 4, "placeholder": "Type a tweet none of them wrote…"})
+    text = TextAreaField(
+        "The tweet",
+        validators=[DataRequired(message="Type the tweet to attribute.")],
+        render_kw={"maxlength": 280, "rows": 4, "placeholder": "Type a tweet none of them wrote…"},
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -25,7 +35,13 @@ class ConfirmForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("Archive or CSV file", validators=[FileRequired(message="Choose a file to import.")],
-                     render_kw={"accept": ".zip,.js,.csv,.gz,.txt"})
-    account = StringField("Account handle (optional)", validators=[Length(max=50)],
-                          render_kw={"placeholder": "@handle", "autocomplete": "off", "spellcheck": "false"})
+    file = FileField(
+        "Archive or CSV file",
+        validators=[FileRequired(message="Choose a file to import.")],
+        render_kw={"accept": ".zip,.js,.csv,.gz,.txt"},
+    )
+    account = StringField(
+        "Account handle (optional)",
+        validators=[Length(max=50)],
+        render_kw={"placeholder": "@handle", "autocomplete": "off", "spellcheck": "false"},
+    )

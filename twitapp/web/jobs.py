@@ -3,6 +3,7 @@
 Without JavaScript the page reloads itself (a ``<noscript>`` meta refresh) and offers a reload link; with it,
 ``static/jobs.js`` polls ``/api/jobs/<id>`` and updates the counts, reloading once the job is over.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,5 +36,10 @@ def next_url(job: dict) -> str:
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     state = find_job_state(job_id)
-    return render_template("job.html", job=state, next_url=next_url(state), refresh=REFRESH_SECONDS,
-                           poll_url=url_for("api.job", job_id=job_id))
+    return render_template(
+        "job.html",
+        job=state,
+        next_url=next_url(state),
+        refresh=REFRESH_SECONDS,
+        poll_url=url_for("api.job", job_id=job_id),
+    )

@@ -3,6 +3,7 @@
 Every ``url_for('static', filename=...)`` gets ``?v=<mtime>`` (an ``app_url_defaults`` hook), so static
 files can be cached for a year (``SEND_FILE_MAX_AGE_DEFAULT``) and still change the moment they do.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ def initials(name: str | None, username: str = "") -> str:
 @bp.app_template_filter("percent")
 def percent(value: float, digits: int = 0) -> str:
     """A probability as a percentage that never claims certainty: ">99%", "<1%" at the ends."""
-    floor = 10 ** -digits
+    floor = 10**-digits
     shown = value * 100
     if 0 < shown < floor:
         return f"<{floor:.{digits}f}%"

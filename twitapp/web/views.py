@@ -1,16 +1,17 @@
 """Page views: turn a form into a service call and its errors into messages."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import jobs, runtime
 from ..extensions import db
+from ..importers import DEMO_CREDIT
+from ..security import admin_required, rate_limited
 from ..services import accounts as account_service
 from ..services import charts
 from ..services.errors import HypoTweetError
-from ..importers import DEMO_CREDIT
 from ..services.prediction import predict_author
-from ..security import admin_required, rate_limited
 from . import bp
 from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
 
@@ -21,8 +22,13 @@ def _home(status: int = 200, add_form=None, predict_form=None, prediction=None, 
     predict_form.accounts.choices = [(s.account.username, s.account.username) for s in summaries]
     template = "result.html" if prediction else "index.html"
     return render_template(
-        template, summaries=summaries, add_form=add_form or AddAccountForm(), predict_form=predict_form,
-        import_form=import_form or ImportForm(), confirm_form=ConfirmForm(), prediction=prediction,
+        template,
+        summaries=summaries,
+        add_form=add_form or AddAccountForm(),
+        predict_form=predict_form,
+        import_form=import_form or ImportForm(),
+        confirm_form=ConfirmForm(),
+        prediction=prediction,
         demo_credit=DEMO_CREDIT,
         max_candidates=current_app.config["MAX_CANDIDATES"],
     ), status
@@ -57,13 +63,19 @@ def import_file():
         return _home(400, import_form=form)
     upload = form.file.data
     try:
-        submitted = jobs.submit("import", stream=upload.stream, filename=upload.filename or "upload",
-                                account=(form.account.data or "").strip() or None)
+        submitted = jobs.submit(
+            "import",
+            stream=upload.stream,
+            filename=upload.filename or "upload",
+            account=(form.account.data or "").strip() or None,
+        )
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return _home(exc.status, import_form=form)
-    return _after_submit(submitted, lambda summary: _account_page(summary.results[0])
-                         if len(summary.results) == 1 else url_for("web.index"))
+    return _after_submit(
+        submitted,
+        lambda summary: _account_page(summary.results[0]) if len(summary.results) == 1 else url_for("web.index"),
+    )
 
 
 @bp.post("/demo")
@@ -89,8 +101,14 @@ def account(username: str):
     page = request.args.get("page", 1, type=int)
     tweets = account_service.tweets_page(db.session, found, max(page, 1), current_app.config["TWEETS_PER_PAGE"])
     months = charts.month_chart(charts.month_counts(account_service.tweet_times(db.session, found)))
-    return render_template("account.html", account=found, tweets=tweets, confirm_form=ConfirmForm(),
-                           tweet_count=tweets.total, months=months)
+    return render_template(
+        "account.html",
+        account=found,
+        tweets=tweets,
+        confirm_form=ConfirmForm(),
+        tweet_count=tweets.total,
+        months=months,
+    )
 
 
 @bp.post("/accounts/<username>/update")
@@ -116,8 +134,11 @@ def update_all():
         abort(400)
     handles = account_service.updatable_usernames(db.session)
     if not handles:
-        flash("No stored account can be updated from X: accounts imported from a CSV file or the demo, "
-              "without their X account's id, cannot be read there.", "error")
+        flash(
+            "No stored account can be updated from X: accounts imported from a CSV file or the demo, "
+            "without their X account's id, cannot be read there.",
+            "error",
+        )
         return redirect(url_for("web.index"), code=303)
     queued = []
     for params, outcome in jobs.submit_each("ingest", [{"handle": handle} for handle in handles]):
@@ -128,8 +149,11 @@ def update_all():
         else:
             flash(outcome.result.summary(), "success")
     if queued:
-        flash(f"Fetching new tweets of {', '.join('@' + h for h in queued)} in the background; each account's "
-              "page shows them once stored.", "success")
+        flash(
+            f"Fetching new tweets of {', '.join('@' + h for h in queued)} in the background; each account's "
+            "page shows them once stored.",
+            "success",
+        )
     return redirect(url_for("web.index"), code=303)
 
 
@@ -157,7 +181,11 @@ def predict():
         return _home(400, predict_form=form)
     try:
         prediction = predict_author(
-            db.session, form.accounts.data, form.text.data, runtime.embedder(), runtime.model_cache(),
+            db.session,
+            form.accounts.data,
+            form.text.data,
+            runtime.embedder(),
+            runtime.model_cache(),
             max_candidates=current_app.config["MAX_CANDIDATES"],
             max_length=current_app.config["MAX_TWEET_LENGTH"],
         )
