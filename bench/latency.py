@@ -50,10 +50,10 @@ def main() -> None:
 
     from twitapp import runtime
     from twitapp.extensions import db
-    from twitapp.importers import ImportedAccount, ImportedTweet
     from twitapp.models import Tweet
-    from twitapp.services.imports import import_accounts
+    from twitapp.services.file_import import import_accounts
     from twitapp.services.prediction import predict_author
+    from twitapp.sources import ImportedAccount, ImportedTweet
 
     by_author = senate_by_author()
     app = scratch_app(args.database_url, MODEL_CACHE_SIZE=8)

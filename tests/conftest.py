@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from twitapp import create_app
 from twitapp.config import TestConfig, database_url
 from twitapp.extensions import db
-from twitapp.importers import DEMO_HANDLES
+from twitapp.sources import DEMO_HANDLES
 
 from .fake_xapi import FakeXAPI
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from twitapp.importers import (
+from twitapp.exceptions import DownloadFailed, ImportFailed, InvalidHandle, UploadTooLarge
+from twitapp.sources import (
     DEFAULT_DEMO_BASE_URL,
     DEMO_COMMIT,
     DEMO_CREDIT,
@@ -23,8 +24,7 @@ from twitapp.importers import (
     read_csv,
     validate_handle,
 )
-from twitapp.importers import demo as demo_module
-from twitapp.services.errors import DownloadFailed, ImportFailed, InvalidHandle, UploadTooLarge
+from twitapp.sources import demo as demo_module
 
 from .archive_factory import archive_note, archive_tweet, build_archive, ytd_js
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from twitapp import exceptions as errors
 from twitapp import runtime
 from twitapp.extensions import db
 from twitapp.models import Account, Tweet
-from twitapp.services import errors
 from twitapp.services.ingest import IngestResult, ingest_from_x
 
 from .fake_xapi import FakeXAPI

@@ -7,11 +7,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import jobs, runtime
+from .exceptions import HypoTweetError
 from .extensions import db
 from .services import accounts as account_service
 from .services import reembed as reembed_service
-from .services.errors import HypoTweetError
-from .services.imports import ImportSummary
+from .services.file_import import ImportSummary
 
 
 class ProgressBars:

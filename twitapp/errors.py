@@ -6,7 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .services.errors import HypoTweetError, RateLimited
+from .exceptions import HypoTweetError, RateLimited
 
 MESSAGES = {
     400: "The request could not be understood.",

@@ -39,9 +39,9 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from .services.errors import HypoTweetError, ImportFailed, RateLimited, UpstreamError
-from .services.handles import validate_handle
+from .exceptions import HypoTweetError, ImportFailed, RateLimited, UpstreamError
 from .services.ingest import no_progress
+from .sources.handles import validate_handle
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def _perform(kind: str, params: dict, progress):
             progress=progress,
         )
     if kind == "import":
-        from .services.imports import import_accounts, read_upload
+        from .services.file_import import import_accounts, read_upload
 
         stream = params.get("stream") or io.BytesIO(_load_upload(params["upload_key"]))
         accounts = read_upload(
@@ -275,7 +275,7 @@ def _perform(kind: str, params: dict, progress):
             kind=params.get("format"),
         )
         return import_accounts(db.session, accounts, runtime.embedder(), progress)
-    from .services.imports import import_demo
+    from .services.file_import import import_demo
 
     return import_demo(
         db.session, runtime.embedder(), params.get("base_url") or config["DEMO_BASE_URL"], progress=progress

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 
 from .services.embedding import Embedder
 from .services.model_cache import ModelCache
-from .services.xclient import XClient
+from .sources.x import XClient
 
 KEY = "hypotweet"
 

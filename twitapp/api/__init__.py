@@ -5,6 +5,6 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from . import (
-    jobs,  # noqa: F401  (GET /api/jobs/<id>)
+    job_status,  # noqa: F401  (GET /api/jobs/<id>)
     views,  # noqa: F401  (registers the routes on bp)
 )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import current_app, jsonify, request, url_for
 
 from .. import jobs, runtime
+from ..exceptions import InvalidInput
 from ..extensions import db
 from ..security import rate_limited
 from ..services import accounts as account_service
-from ..services.errors import InvalidInput
 from ..services.prediction import predict_author
 from . import bp
-from .jobs import accepted
+from .job_status import accepted
 
 
 def json_body(*required: tuple[str, type]) -> dict:

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ..exceptions import AccountNotFound
 from ..models import Account, Tweet
-from .errors import AccountNotFound
-from .handles import validate_handle
+from ..sources.handles import validate_handle
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..exceptions import NoOriginalTweets
 from ..models import Account, Tweet, utcnow
+from ..sources.handles import validate_handle
+from ..sources.x import XClient, XUser
 from .accounts import find_account
 from .embedding import Embedder, to_bytes
-from .errors import NoOriginalTweets
-from .handles import validate_handle
-from .xclient import XClient, XUser
 
 Progress = Callable[[str, int, "int | None"], None]
 ID_CHUNK = 500

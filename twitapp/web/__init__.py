@@ -5,7 +5,7 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 from . import (
-    jobs,  # noqa: F401  (the page of a background job)
+    job_page,  # noqa: F401  (the page of a background job)
     ui,  # noqa: F401  (template helpers, versioned static URLs)
     views,  # noqa: F401  (registers the routes on bp)
 )

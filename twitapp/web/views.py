@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import jobs, runtime
+from ..exceptions import HypoTweetError
 from ..extensions import db
-from ..importers import DEMO_CREDIT
 from ..security import admin_required, rate_limited
 from ..services import accounts as account_service
 from ..services import charts
-from ..services.errors import HypoTweetError
 from ..services.prediction import predict_author
+from ..sources import DEMO_CREDIT
 from . import bp
 from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
 

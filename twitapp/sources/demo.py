@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import requests
 
-from ..services.errors import DownloadFailed
+from ..exceptions import DownloadFailed
 from .csvfile import read_csv
 from .records import ImportedAccount
 

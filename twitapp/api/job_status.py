@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 
-from ..web.jobs import find_job_state
+from ..web.job_page import find_job_state
 from . import bp
 
 

@@ -1,10 +1,10 @@
-"""The one rule for X handles, shared by the X client, the importers and the pages."""
+"""The one rule for X handles, shared by the X client, the file readers and the pages."""
 
 from __future__ import annotations
 
 import re
 
-from .errors import InvalidHandle
+from ..exceptions import InvalidHandle
 
 HANDLE_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
 

@@ -1,4 +1,5 @@
-"""Readers of tweet sources that need no X API: the official account archive, CSV files, the demo set.
+"""Where posts come from: the X API client (``x``), and readers that need no X API: the official account
+archive, CSV files, the demo set.
 
 They are pure: they read bytes (or a binary file, or for the demo the network) and return
 ``ImportedAccount`` records, touching no database; the ingest service stores what they return.

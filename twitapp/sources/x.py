@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import requests
 import tweepy
 
-from .errors import (
+from ..exceptions import (
     AccountNotFound,
     AccountUnavailable,
     PlanDoesNotAllowReading,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
-from ..services.handles import validate_handle  # noqa: F401  (re-exported for the readers)
+from .handles import validate_handle  # noqa: F401  (re-exported for the readers)
 
 RETWEET_PREFIX = "RT @"
 

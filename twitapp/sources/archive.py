@@ -30,7 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import BinaryIO
 
-from ..services.errors import ImportFailed, UploadTooLarge
+from ..exceptions import ImportFailed, UploadTooLarge
 from .records import (
     ImportedAccount,
     ImportedTweet,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from ..services.errors import ImportFailed, UploadTooLarge
+from ..exceptions import ImportFailed, UploadTooLarge
 from .records import (
     ImportedAccount,
     ImportedTweet,

@@ -1,6 +1,6 @@
 """Importing tweets without the X API: an account archive, a CSV file, or the demo set.
 
-The readers in ``twitapp.importers`` parse; this module stores what they return through the ingest
+The readers in ``twitapp.sources`` parse; this module stores what they return through the ingest
 service, every account of one file in one transaction, so a failed import leaves nothing behind.
 """
 
@@ -13,9 +13,9 @@ from typing import BinaryIO
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..importers import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
+from ..exceptions import ImportFailed
+from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
 from .embedding import Embedder
-from .errors import ImportFailed
 from .ingest import AccountData, IngestResult, NewTweet, Progress, local_account_id, no_progress, store
 
 ARCHIVE_SUFFIXES = (".zip", ".js")
