@@ -1,4 +1,4 @@
-"""The pictures' geometry (services/charts.py): PCA map, tweets per month, highlighted evidence, styles."""
+"""The pictures' geometry (services/charts.py): PCA map, tweets per month, styles; highlighted evidence."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from twitapp.services import charts
+from twitapp.web.highlight import Piece, highlight
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -169,7 +170,7 @@ class Ev:
 
 def test_highlight_cuts_the_text_at_the_spans():
     text = "Big banks must pay. Banks!"
-    pieces = charts.highlight(text, [Ev("banks", 2.0, ((4, 9), (20, 25))), Ev("pay", 1.0, ((15, 18),))])
+    pieces = highlight(text, [Ev("banks", 2.0, ((4, 9), (20, 25))), Ev("pay", 1.0, ((15, 18),))])
     assert "".join(p.text for p in pieces) == text
     marked = [(p.text, p.term, p.rank) for p in pieces if p.term]
     assert marked == [("banks", "banks", 1), ("pay", "pay", 2), ("Banks", "banks", 1)]
@@ -177,7 +178,7 @@ def test_highlight_cuts_the_text_at_the_spans():
 
 def test_highlight_gives_overlaps_to_the_stronger_and_ignores_bad_spans():
     text = "fair share"
-    pieces = charts.highlight(text, [Ev("fair share", 3, ((0, 10),)), Ev("share", 1, ((5, 10), (40, 50)))])
+    pieces = highlight(text, [Ev("fair share", 3, ((0, 10),)), Ev("share", 1, ((5, 10), (40, 50)))])
     assert [(p.text, p.rank) for p in pieces] == [("fair share", 1)]
-    assert charts.highlight(text, []) == [charts.Piece("fair share")]
-    assert charts.highlight("", [Ev("x", 1, ((0, 3),))]) == []
+    assert highlight(text, []) == [Piece("fair share")]
+    assert highlight("", [Ev("x", 1, ((0, 3),))]) == []

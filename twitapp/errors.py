@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .exceptions import HypoTweetError, RateLimited
-
-MESSAGES = {
-    400: "The request could not be understood.",
-    404: "There is nothing at this address.",
-    405: "This address does not accept that kind of request.",
-    413: "The upload is larger than this server accepts.",
-    429: "Too many requests from your address; wait a moment and try again.",
-    500: "Something went wrong on our side. It has been logged.",
-    503: "The database is not reachable right now. Try again in a minute.",
-}
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
-
-
-def error_response(message: str, status: int, headers: dict | None = None):
-    if wants_json():
-        response = jsonify(error=message)
-    else:
-        response = render_template("errors/error.html", message=message, status=status)
-    return response, status, headers or {}
+from .extensions import db
+from .responses import MESSAGES, error_response
+from .security import body_limit_message
 
 
 def init_error_handlers(app: Flask) -> None:
@@ -43,8 +24,6 @@ def init_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = MESSAGES.get(exc.code or 500) or exc.description or exc.name
         if exc.code == 413:
-            from .security import body_limit_message
-
             message = body_limit_message()
         if exc.code == 400 and exc.description and "CSRF" in exc.description:
             message = "The form expired or was sent from elsewhere (CSRF check failed). Reload the page and try again."
@@ -54,8 +33,6 @@ def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_down(exc: OperationalError):
         app.logger.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
-        from .extensions import db
-
         try:
             db.session.rollback()
         except OperationalError:

@@ -10,7 +10,6 @@
   views that spend the X API quota, the CPU or the disk; a 429 page or JSON with ``Retry-After``.
 * The admin password (:func:`admin_required`) for deleting and bulk actions; without ``ADMIN_PASSWORD``
   those actions are off and their buttons hidden. Compared in constant time.
-* Structured logs with a request id and secrets redacted (``log.py``).
 """
 
 from __future__ import annotations
@@ -24,9 +23,10 @@ from flask import Flask, Request, current_app, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .errors import error_response
 from .extensions import limiter
-from .log import configure_logging
+from .formatting import human_duration
+from .redis_client import connection_options
+from .responses import error_response
 
 #: Endpoints that accept a file upload (up to MAX_UPLOAD_MB); every other body is held to MAX_REQUEST_KB.
 UPLOAD_ENDPOINTS = frozenset({"web.import_file", "api.import_file"})
@@ -64,7 +64,6 @@ def register_security(app: Flask) -> None:
     if app.debug:  # `flask --debug run` serves http://127.0.0.1: a Secure cookie would never come back
         app.config["SESSION_COOKIE_SECURE"] = False
     app.request_class = BoundedRequest
-    configure_logging(app)
     _accept_heroku_redis_certificate(app)
     limiter.init_app(app)
     app.after_request(_security_headers)
@@ -76,14 +75,11 @@ def register_security(app: Flask) -> None:
 
 
 def _accept_heroku_redis_certificate(app: Flask) -> None:
-    """Heroku Redis serves TLS (``rediss://``) with a self-signed certificate. The limiter's Redis client
-    must not verify it, as the job queue's does not (``jobs.connection``): otherwise every count fails
-    (and, with errors swallowed, nothing is limited at all)."""
-    if str(app.config.get("RATELIMIT_STORAGE_URI") or "").startswith("rediss://"):
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
-            "ssl_cert_reqs": None,
-            **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
-        }
+    """The limiter's Redis client takes the queue's connection options (``redis_client``): unverified,
+    every count would fail on Heroku Redis, and with errors swallowed nothing would be limited at all."""
+    options = connection_options(str(app.config.get("RATELIMIT_STORAGE_URI") or ""))
+    if options:
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = options | app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
 
 
 def _security_headers(response):
@@ -149,17 +145,10 @@ def _too_many_requests(exc: RateLimitExceeded):
             }
         },
     )
-    message = f"Too many requests from your address (at most {exc.limit.limit}). Try again in {_duration(retry_after)}."
+    message = (
+        f"Too many requests from your address (at most {exc.limit.limit}). Try again in {human_duration(retry_after)}."
+    )
     return error_response(message, 429, {"Retry-After": str(retry_after)})
-
-
-def _duration(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"{minutes} minutes"
-    return f"{round(minutes / 60)} hours"
 
 
 # --- admin password ----------------------------------------------------------------------------------

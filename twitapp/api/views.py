@@ -7,6 +7,7 @@ from flask import current_app, jsonify, request, url_for
 from .. import jobs, runtime
 from ..exceptions import InvalidInput
 from ..extensions import db
+from ..formatting import iso_utc
 from ..security import rate_limited
 from ..services import accounts as account_service
 from ..services.prediction import predict_author
@@ -42,8 +43,8 @@ def account_json(summary: account_service.AccountSummary) -> dict:
         "name": account.name,
         "source": account.source,
         "tweet_count": summary.tweet_count,
-        "newest_tweet_at": _iso(summary.newest_tweet_at),
-        "fetched_at": _iso(account.fetched_at),
+        "newest_tweet_at": iso_utc(summary.newest_tweet_at),
+        "fetched_at": iso_utc(account.fetched_at),
         "followers_count": account.followers_count,
         "url": url_for("web.account", username=account.username, _external=True),
     }
@@ -104,10 +105,6 @@ def _valid_unicode(value) -> bool:
     if isinstance(value, dict):
         return all(_valid_unicode(k) and _valid_unicode(v) for k, v in value.items())
     return True
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() + "Z" if moment else None
 
 
 def _type_name(kind: type) -> str:

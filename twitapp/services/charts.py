@@ -9,7 +9,6 @@ what these functions return, as server-side SVG: no JavaScript, no CDN, nothing 
 * ``map_layout`` scales the projected points into an SVG view box, once per fitted set;
   ``tweet_map`` places a typed tweet on it.
 * ``month_counts`` and ``month_chart`` give the bars of an account's tweets per month.
-* ``highlight`` cuts a text into plain and marked pieces at the evidence spans.
 """
 
 from __future__ import annotations
@@ -241,6 +240,12 @@ def map_layout(
     return layout
 
 
+def set_map_layout(unit_vectors: Mapping[str, np.ndarray], usernames: Mapping[str, str]) -> MapLayout:
+    """The map of a fitted set: each account's (unit) embeddings, keyed like ``usernames``, projected and laid out."""
+    totals = {key: len(vectors) for key, vectors in unit_vectors.items()}
+    return map_layout(fit_projection(unit_vectors), usernames, totals=totals)
+
+
 def tweet_map(layout: MapLayout, typed_vector: np.ndarray) -> TweetMap:
     """Place the typed tweet on a fitted set's map: one projection, no new geometry for the sample."""
     typed = layout.projection.project(typed_vector)
@@ -353,38 +358,3 @@ def _month_ticks(bars: Sequence[MonthBar], slot: float) -> list[tuple[float, str
         return [t for t, after in zip(ticks, ticks[1:] + [(float("inf"), "")]) if after[0] - t[0] >= 30]
     step = max(1, len(bars) // 6)
     return [(round(b.x + b.width / 2, 2), b.month.strftime("%b")) for b in bars[::step]]
-
-
-# --- highlighted evidence ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Piece:
-    text: str
-    term: str | None = None  # the evidence term this piece belongs to, or None for plain text
-    rank: int | None = None  # 1 for the strongest evidence
-
-
-def highlight(text: str, evidence: Sequence) -> list[Piece]:
-    """``text`` cut into plain and marked pieces at the evidence's ``spans`` (character offsets).
-
-    Overlapping spans go to the stronger evidence (earlier in the list); spans outside the text are
-    ignored, so a stale explanation never breaks the page.
-    """
-    owner: list[int | None] = [None] * len(text)
-    for rank, item in enumerate(evidence):
-        for start, end in getattr(item, "spans", ()) or ():
-            start, end = max(0, int(start)), min(len(text), int(end))
-            for i in range(start, end):
-                if owner[i] is None:
-                    owner[i] = rank
-    pieces: list[Piece] = []
-    i = 0
-    while i < len(text):
-        j = i
-        while j < len(text) and owner[j] == owner[i]:
-            j += 1
-        rank = owner[i]
-        pieces.append(Piece(text[i:j]) if rank is None else Piece(text[i:j], evidence[rank].term, rank + 1))
-        i = j
-    return pieces

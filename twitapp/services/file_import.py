@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from ..exceptions import ImportFailed
 from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
 from .embedding import Embedder
-from .ingest import AccountData, IngestResult, NewTweet, Progress, local_account_id, no_progress, store
+from .ingest import AccountData, IngestResult, NewTweet, local_account_id, store
+from .progress import Progress, no_progress
 
 ARCHIVE_SUFFIXES = (".zip", ".js")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".txt")

@@ -7,7 +7,7 @@ the work is; the CLI draws a bar with it and a background job saves it in the jo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,13 +21,9 @@ from ..sources.handles import validate_handle
 from ..sources.x import XClient, XUser
 from .accounts import find_account
 from .embedding import Embedder, to_bytes
+from .progress import Progress, iter_chunks, no_progress, step_counter
 
-Progress = Callable[[str, int, "int | None"], None]
 ID_CHUNK = 500
-
-
-def no_progress(phase: str, done: int, total: int | None) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -223,23 +219,7 @@ def _stored_ids(session: Session, ids: list[str]) -> set[str]:
     return known
 
 
-def step_counter(progress: Progress, phase: str, total: int | None) -> Callable[[int], None]:
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(phase, min(done, total) if total else done, total)
-
-    return step
-
-
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
-
-
-def iter_chunks(items: Sequence, size: int) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -20,7 +20,7 @@ from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEm
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
 from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
-from .charts import MapLayout, TweetMap, fit_projection, map_layout, tweet_map
+from .charts import MapLayout, TweetMap, set_map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
 
@@ -83,7 +83,8 @@ class Prediction:
         return next(level for level, floor in RELIABILITY_LEVELS if skill >= floor)
 
 
-def clean_text(raw: str | None, max_length: int) -> str:
+def question_text(raw: str | None, max_length: int) -> str:
+    """The text to attribute, stripped, or InvalidInput (empty, a NUL, longer than ``max_length``)."""
     text = (raw or "").strip()
     if not text:
         raise InvalidInput("Type the tweet whose author you want to guess.")
@@ -132,11 +133,11 @@ def predict_author(
     max_length: int = 280,
 ) -> Prediction:
     started = time.perf_counter()
-    text = clean_text(text, max_length)
+    text = question_text(text, max_length)
     accounts = resolve_candidates(session, handles, max_candidates)
     _require_enough_tweets(accounts)
     key = cache_key(accounts)
-    fitted, cached = cache.get_or_build(key, lambda: fit_set(session, accounts, embedder.model_name))
+    fitted, cached = cache.get_or_build(key, lambda: with_map(fit_set(session, accounts, embedder.model_name)))
 
     vector = embedder.embed([text])
     probs, evidence = fitted.model.predict_and_explain(text, vector[0])
@@ -190,12 +191,13 @@ def fit_set(session: Session, accounts: Sequence[Account], embedding_model: str)
         unit_vectors={i: unit[per[i]] for i in ids},
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
-        map_layout=map_layout(
-            fit_projection({i: unit[per[i]] for i in ids}),
-            {a.id: a.username for a in accounts},
-            totals={i: len(per[i]) for i in ids},
-        ),
     )
+
+
+def with_map(fitted: FittedSet) -> FittedSet:
+    """``fitted`` with the layout of its map (a PCA of its tweets), drawn once and cached with it."""
+    fitted.map_layout = set_map_layout(fitted.unit_vectors, fitted.usernames)
+    return fitted
 
 
 def release_free_memory() -> None:

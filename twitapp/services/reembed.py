@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Tweet
 from .embedding import Embedder, to_bytes
-from .ingest import Progress, iter_chunks, no_progress, step_counter
+from .progress import Progress, iter_chunks, no_progress, step_counter
 
 
 @dataclass

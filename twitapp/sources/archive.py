@@ -30,18 +30,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import BinaryIO
 
+from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
 from ..exceptions import ImportFailed, UploadTooLarge
 from .records import (
     ImportedAccount,
     ImportedTweet,
     as_seekable,
-    clean_text,
+    decode_post_text,
     is_retweet_text,
     peek,
     validate_handle,
 )
 
-DEFAULT_MAX_UNCOMPRESSED = 256 * 1024 * 1024
+DEFAULT_MAX_UNCOMPRESSED = DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024
 _CHUNK = 1 << 20
 _PREFIX = re.compile(r"\s*window\.YTD\.(\w+)\.part\d+\s*")
 _TWEETS_MEMBER = re.compile(r"(?P<root>(?:[^/]+/)?)data/tweets?(?:-part(?P<part>\d+))?\.js")
@@ -208,7 +209,7 @@ def _tweet(entry: object, name: str, number: int) -> ImportedTweet:
     valid = isinstance(tweet_id, str) and tweet_id.isdigit() and isinstance(text, str) and isinstance(created, str)
     if not valid:
         raise ImportFailed(f"Tweet {number} in {name} lacks its id_str, full_text or created_at; the file is damaged.")
-    body = clean_text(text)
+    body = decode_post_text(text)
     return ImportedTweet(
         id=tweet_id,
         text=body,
@@ -272,7 +273,7 @@ def _notes_from(entries: list, name: str) -> list[tuple[datetime, str]]:
             raise ImportFailed(
                 f"Long post {number} in {name} lacks its text or a readable createdAt; the file is damaged."
             )
-        notes.append((moment, clean_text(text)))
+        notes.append((moment, decode_post_text(text)))
     return notes
 
 

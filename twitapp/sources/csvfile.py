@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
 from ..exceptions import ImportFailed, UploadTooLarge
 from .records import (
     ImportedAccount,
     ImportedTweet,
     as_seekable,
-    clean_text,
+    decode_post_text,
     is_retweet_text,
     peek,
     stable_tweet_id,
@@ -37,7 +38,7 @@ from .records import (
 )
 
 GZIP_MAGIC = b"\x1f\x8b"
-DEFAULT_MAX_UNCOMPRESSED = 256 * 1024 * 1024
+DEFAULT_MAX_UNCOMPRESSED = DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024
 _ALIASES = {
     "text": "text",
     "author": "author",
@@ -139,7 +140,7 @@ def _read_rows(reader: Iterator[list[str]], filename: str, only: str | None) -> 
         if key not in accounts:
             accounts[key] = ImportedAccount(username=handle, source="csv")
         target = accounts[key]
-        body = clean_text(row[columns.text])
+        body = decode_post_text(row[columns.text])
         if not body.strip():
             target.skipped_empty += 1
             continue

@@ -41,7 +41,7 @@ def stable_tweet_id(username: str, created_at: datetime | None, text: str) -> st
     return "csv-" + digest[:20]
 
 
-def clean_text(raw: str) -> str:
+def decode_post_text(raw: str) -> str:
     """Decode HTML entities (archives and scraped CSVs escape &, < and >) and drop NUL characters,
     which PostgreSQL text columns cannot store; newlines are kept."""
     return html.unescape(raw).replace("\x00", "")

@@ -25,6 +25,7 @@ from ..exceptions import (
     UpstreamAuthFailed,
     UpstreamError,
 )
+from ..formatting import human_duration
 from .handles import validate_handle
 
 TWEEPY_HOST = "https://api.twitter.com"
@@ -223,14 +224,8 @@ def _rate_limited(exc: tweepy.errors.TooManyRequests) -> RateLimited:
     wait = None
     if exc.reset_time:
         wait = max(1, int(exc.reset_time - time.time()) + 1)
-    when = f"in {_minutes(wait)}" if wait else "in 15 minutes"
+    when = f"in {human_duration(wait)}" if wait else "in 15 minutes"
     return RateLimited(f"X's rate limit for this server is used up. Try again {when}.", retry_after=wait or 900)
-
-
-def _minutes(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} seconds"
-    return f"{round(seconds / 60)} minutes"
 
 
 def _api_detail(exc: tweepy.errors.HTTPException) -> str:

@@ -13,6 +13,7 @@ from flask import current_app
 
 from ..services import charts
 from . import bp
+from .highlight import highlight
 
 _versions: dict[str, str] = {}
 
@@ -65,6 +66,4 @@ def marker_path(shape: str, x: float, y: float, r: float) -> str:
     return charts.marker_path(shape, x, y, r)
 
 
-@bp.app_template_global("highlight")
-def highlight(text: str, evidence):
-    return charts.highlight(text, evidence)
+bp.add_app_template_global(highlight, "highlight")

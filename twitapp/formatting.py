@@ -1,0 +1,24 @@
+"""How times and durations are written for people and for JSON, in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC to the second, like ``2021-01-03T17:30:00Z``; a naive time is taken as UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def human_duration(seconds: int) -> str:
+    """A wait in words: "1 second", "45 seconds", "3 minutes", "2 hours"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"{round(minutes / 60)} hours"
