@@ -28,7 +28,9 @@ def main() -> None:
 
     from rq import SimpleWorker
 
-    from twitapp import jobs, runtime
+    from twitapp import runtime
+    from twitapp import tasks as jobs
+    from twitapp.redis_client import redis_connection
 
     rows = senate_by_author()["JohnCornyn"][-args.tweets :]
     tweets = [{"text": r["text"], "created_at": datetime.fromisoformat(r["created_at"])} for r in rows]
@@ -39,7 +41,7 @@ def main() -> None:
             with app.app_context():
                 runtime.embedder().embed(["warm up the spaCy model"])
                 if redis_url:
-                    jobs.connection().flushdb()
+                    redis_connection().flushdb()
             client = app.test_client()
             started = time.perf_counter()
             response = client.post("/api/accounts", json={"username": "JohnCornyn"})
@@ -48,7 +50,7 @@ def main() -> None:
             if redis_url:
                 with app.app_context():
                     queue = jobs.queue()  # (jobs are JSON: the worker must read them with the queue's serializer)
-                    SimpleWorker([queue], connection=jobs.connection(), serializer=queue.serializer).work(burst=True)
+                    SimpleWorker([queue], connection=redis_connection(), serializer=queue.serializer).work(burst=True)
                 job = client.get(response.get_json()["job"]["url"]).get_json()["job"]
                 line += (
                     f"; the job then ran to '{job['status']}' {time.perf_counter() - started:.2f} s after the "

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from twitapp import jobs
+from twitapp import tasks as jobs
 from twitapp.extensions import db
 from twitapp.models import Account, Tweet
+from twitapp.redis_client import redis_connection
+from twitapp.tasks import worker as task_worker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/5"
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +94,7 @@ def run_queued(app) -> None:
 
     with app.app_context():
         queue = jobs.queue()
-        SimpleWorker([queue], connection=jobs.connection(), serializer=queue.serializer).work(burst=True)
+        SimpleWorker([queue], connection=redis_connection(), serializer=queue.serializer).work(burst=True)
 
 
 def stored(app, username):
@@ -163,7 +165,7 @@ def test_progress_meta_advances(qapp, qclient, fake_x, monkeypatch):
         return original(self)
 
     monkeypatch.setattr(Job, "save_meta", record)
-    monkeypatch.setattr(jobs, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(task_worker, "PROGRESS_EVERY", 0)
     assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
     run_queued(qapp)
     phases = [phase for phase, _, _ in seen]
@@ -231,7 +233,7 @@ def test_invalid_handle_is_refused_before_any_job(qclient, redis_db):
 
 
 def test_server_error_is_retried_then_succeeds(qapp, qclient, fake_x, monkeypatch):
-    monkeypatch.setattr(jobs, "UPSTREAM_RETRY_INTERVALS", [0])  # no waiting in a test
+    monkeypatch.setattr(task_worker, "UPSTREAM_RETRY_INTERVALS", [0])  # no waiting in a test
     fake_x.add_user("Grassley", tweets=fake_x.make_tweets(150))
     fake_x.fail(503, path_contains="/tweets", after=1)  # the second page, once
     assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
@@ -242,7 +244,7 @@ def test_server_error_is_retried_then_succeeds(qapp, qclient, fake_x, monkeypatc
 
 
 def test_retries_are_bounded(qapp, qclient, fake_x, monkeypatch):
-    monkeypatch.setattr(jobs, "UPSTREAM_RETRY_INTERVALS", [0])
+    monkeypatch.setattr(task_worker, "UPSTREAM_RETRY_INTERVALS", [0])
     fake_x.add_user("Grassley", tweets=fake_x.make_tweets(50))
     fake_x.fail(500, path_contains="/tweets", times=None)
     assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202

@@ -334,7 +334,7 @@ def tls_redis(tmp_path_factory):
 def test_heroku_redis_over_tls_with_a_self_signed_certificate(make_app, fake_x, tls_redis):
     """Heroku Redis's URL is rediss:// with a self-signed certificate: limits are counted there (not a 500
     on every limited request) and jobs are queued there."""
-    from twitapp import jobs
+    from twitapp.redis_client import redis_connection
 
     app = limited_app(
         make_app, fake_x, REDIS_URL=tls_redis, RATELIMIT_STORAGE_URI=tls_redis, RATE_LIMIT_PREDICT="2 per minute"
@@ -343,7 +343,7 @@ def test_heroku_redis_over_tls_with_a_self_signed_certificate(make_app, fake_x, 
     me = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
     assert [client.post("/api/predict", json={}, environ_base=me).status_code for _ in range(3)] == [400, 400, 429]
     with app.app_context():
-        assert jobs.connection().ping()
+        assert redis_connection().ping()
 
 
 def test_bad_limit_setting_fails_at_start(make_app):

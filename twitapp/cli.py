@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import jobs, runtime
+from . import runtime, tasks
 from .exceptions import HypoTweetError
 from .extensions import db
 from .services import accounts as account_service
@@ -19,8 +21,8 @@ class ProgressBars:
 
     def __init__(self, label: str):
         self.label = label
-        self.phase = None
-        self.bar = None
+        self.phase: str | None = None
+        self.bar: Any = None  # the open click progress bar of the current phase
         self.done = 0
 
     def __call__(self, phase: str, done: int, total: int | None) -> None:
@@ -55,7 +57,7 @@ def _ingest_each(handles) -> int:
     for handle in handles:
         with ProgressBars(f"@{handle.lstrip('@')}") as bars:
             try:
-                submitted = jobs.submit("ingest", handle=handle, progress=bars)
+                submitted = tasks.submit("ingest", handle=handle, progress=bars)
             except HypoTweetError as exc:
                 db.session.rollback()
                 failures += 1
@@ -154,7 +156,9 @@ def import_cli():
 def _import_file(path: str, account: str | None, kind: str) -> None:
     try:
         with open(path, "rb") as handle, ProgressBars("import") as bars:
-            submitted = jobs.submit("import", stream=handle, filename=path, account=account, format=kind, progress=bars)
+            submitted = tasks.submit(
+                "import", stream=handle, filename=path, account=account, format=kind, progress=bars
+            )
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
     _echo_summary(submitted)
@@ -207,7 +211,7 @@ def demo(base_url):
     """Download six US senators' tweets (MIT licensed), verify their checksums and import them."""
     try:
         with ProgressBars("demo") as bars:
-            submitted = jobs.submit("demo", base_url=base_url, progress=bars)
+            submitted = tasks.submit("demo", base_url=base_url, progress=bars)
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
     _echo_summary(submitted)
@@ -220,4 +224,4 @@ def worker(burst):
     """Run background jobs (adding accounts, imports, the demo) from the Redis queue at REDIS_URL."""
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: without Redis every job runs inline, no worker is needed.")
-    jobs.run_worker(burst=burst)
+    tasks.run_worker(burst=burst)

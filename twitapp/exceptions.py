@@ -89,3 +89,9 @@ class DownloadFailed(HypoTweetError):
     """A remote file (the demo set) could not be fetched or failed its checksum."""
 
     status = 502
+
+
+class JobNotFound(HypoTweetError):
+    """No background job by that id: unknown, expired, or this server runs its work inline."""
+
+    status = 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 
-from ..web.job_page import find_job_state
+from .. import tasks
 from . import bp
 
 
@@ -34,13 +34,11 @@ def job_json(state: dict) -> dict:
 
 def accepted(submitted):
     """The answer to a request whose work was queued: 202, the job, and where to follow it."""
-    from .. import jobs
-
-    state = jobs.state(jobs.fetch(submitted.job_id))
+    state = tasks.find_job_state(submitted.job_id)
     body = job_json(state) | {"joined": submitted.joined}
     return jsonify(job=body), 202, {"Location": body["url"]}
 
 
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
-    return jsonify(job=job_json(find_job_state(job_id)))
+    return jsonify(job=job_json(tasks.find_job_state(job_id)))

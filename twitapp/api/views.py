@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request, url_for
 
-from .. import jobs, runtime
+from .. import runtime, tasks
 from ..exceptions import InvalidInput
 from ..extensions import db
 from ..formatting import iso_utc
@@ -59,7 +59,7 @@ def list_accounts():
 @rate_limited("RATE_LIMIT_ACCOUNTS", "accounts")
 def add_account():
     body = json_body(("username", str))
-    submitted = jobs.submit("ingest", handle=body["username"])
+    submitted = tasks.submit("ingest", handle=body["username"])
     if submitted.queued:
         return accepted(submitted)  # 202, the job and its URL
     result = submitted.result

@@ -32,7 +32,7 @@ def highlight(text: str, evidence: Sequence) -> list[Piece]:
         j = i
         while j < len(text) and owner[j] == owner[i]:
             j += 1
-        rank = owner[i]
-        pieces.append(Piece(text[i:j]) if rank is None else Piece(text[i:j], evidence[rank].term, rank + 1))
+        owned_by = owner[i]
+        pieces.append(Piece(text[i:j]) if owned_by is None else Piece(text[i:j], evidence[owned_by].term, owned_by + 1))
         i = j
     return pieces

@@ -6,25 +6,12 @@ Without JavaScript the page reloads itself (a ``<noscript>`` meta refresh) and o
 
 from __future__ import annotations
 
-import re
+from flask import render_template, url_for
 
-from flask import abort, render_template, url_for
-
-from .. import jobs
+from ..tasks import find_job_state
 from . import bp
 
-JOB_ID = re.compile(r"^[a-z0-9_-]{1,80}$")
 REFRESH_SECONDS = 2
-
-
-def find_job_state(job_id: str) -> dict:
-    """The job's state, or 404 (unknown, expired, or no Redis on this server)."""
-    if not jobs.enabled() or not JOB_ID.fullmatch(job_id):
-        abort(404)
-    job = jobs.fetch(job_id)
-    if job is None:
-        abort(404)
-    return jobs.state(job)
 
 
 def next_url(job: dict) -> str:
@@ -35,7 +22,7 @@ def next_url(job: dict) -> str:
 
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
-    state = find_job_state(job_id)
+    state = find_job_state(job_id)  # JobNotFound: the 404 page
     return render_template(
         "job.html",
         job=state,

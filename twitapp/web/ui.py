@@ -26,7 +26,7 @@ def static_version(endpoint: str, values: dict) -> None:
     version = _versions.get(filename) if not current_app.debug else None
     if version is None:
         try:
-            version = str(int(os.stat(os.path.join(current_app.static_folder, filename)).st_mtime))
+            version = str(int(os.stat(os.path.join(current_app.static_folder or "", filename)).st_mtime))
         except OSError:
             return
         _versions[filename] = version

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from .. import jobs, runtime
+from .. import runtime, tasks
 from ..exceptions import HypoTweetError
 from ..extensions import db
 from ..security import admin_required, rate_limited
@@ -47,7 +47,7 @@ def add_account():
         _flash_form_errors(form)
         return _home(400, add_form=form)
     try:
-        submitted = jobs.submit("ingest", handle=form.handle.data)
+        submitted = tasks.submit("ingest", handle=form.handle.data)
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return _home(exc.status, add_form=form)
@@ -63,7 +63,7 @@ def import_file():
         return _home(400, import_form=form)
     upload = form.file.data
     try:
-        submitted = jobs.submit(
+        submitted = tasks.submit(
             "import",
             stream=upload.stream,
             filename=upload.filename or "upload",
@@ -85,7 +85,7 @@ def demo():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        submitted = jobs.submit("demo")
+        submitted = tasks.submit("demo")
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.index"), code=303)
@@ -117,7 +117,7 @@ def update_account(username: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        submitted = jobs.submit("ingest", handle=username)
+        submitted = tasks.submit("ingest", handle=username)
     except HypoTweetError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.account", username=username), code=303)
@@ -141,7 +141,7 @@ def update_all():
         )
         return redirect(url_for("web.index"), code=303)
     queued = []
-    for params, outcome in jobs.submit_each("ingest", [{"handle": handle} for handle in handles]):
+    for params, outcome in tasks.submit_each("ingest", [{"handle": handle} for handle in handles]):
         if isinstance(outcome, HypoTweetError):
             flash(f"@{params['handle']}: {outcome.message}", "error")
         elif outcome.queued:
@@ -195,8 +195,8 @@ def predict():
     return _home(predict_form=form, prediction=prediction)
 
 
-def _after_submit(submitted: jobs.Submitted, destination):
-    """A queued job goes to its page (progress, then the result or the error: twitapp/web/jobs.py); work
+def _after_submit(submitted: tasks.Submitted, destination):
+    """A queued job goes to its page (progress, then the result or the error: twitapp/web/job_page.py); work
     that ran inline flashes the service's summary and goes to ``destination(result)``."""
     if submitted.queued:
         return redirect(url_for("web.job", job_id=submitted.job_id), code=303)

@@ -1,0 +1,133 @@
+"""The kinds of background task, in one registry: what each runs, how its job is named and described, how
+long it may take and what its result looks like as JSON. A new source of posts adds one entry here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from .. import runtime
+from ..extensions import db
+from ..services.progress import Progress
+from ..sources.handles import validate_handle
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """One kind of task. ``run(params, progress)`` does the work in an app context and returns the
+    service's result; ``prepare`` checks what a person can fix before any work (both modes)."""
+
+    name: str
+    run: Callable[[Params, Progress], Any]
+    describe: Callable[[Params], str]
+    job_id: Callable[[Params], str]
+    timeout: int
+    result_json: Callable[[Any], dict[str, Any]]
+    prepare: Callable[[Params], Params] = lambda params: params
+    uploads: bool = False  # params["stream"] holds a file; queued, its bytes wait in Redis (queue.py)
+
+
+KINDS: dict[str, TaskKind] = {}
+
+
+def register(kind: TaskKind) -> TaskKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> TaskKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown task kind {name!r}") from None
+
+
+def _summary_json(result: Any) -> dict[str, Any]:
+    """An import's result (``file_import.ImportSummary``) as a job shows it."""
+    return {"message": result.summary(), "usernames": [r.username for r in result.results], "added": result.added}
+
+
+# --- adding or updating an account from X -----------------------------------------------------------------
+
+
+def _run_ingest(params: Params, progress: Progress) -> Any:
+    from ..services.ingest import ingest_from_x
+
+    limit = current_app.config["TWEETS_PER_ACCOUNT"]
+    return ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), params["handle"], limit, progress=progress)
+
+
+register(
+    TaskKind(
+        name="ingest",
+        run=_run_ingest,
+        prepare=lambda params: params | {"handle": validate_handle(params["handle"])},
+        describe=lambda params: f"Fetching @{params['handle']} from X",
+        job_id=lambda params: "ingest-" + params["handle"].lower(),  # one job per account
+        timeout=15 * 60,
+        result_json=lambda result: {
+            "message": result.summary(),
+            "usernames": [result.username],
+            "created": result.created,
+            "added": result.added,
+        },
+    )
+)
+
+
+# --- importing an uploaded file (an archive or a CSV) -----------------------------------------------------
+
+
+def _run_import(params: Params, progress: Progress) -> Any:
+    from ..services.file_import import import_accounts, read_upload
+
+    limit = current_app.config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024
+    accounts = read_upload(
+        params["stream"],
+        params.get("filename") or "upload",
+        params.get("account") or None,
+        limit,
+        kind=params.get("format"),
+    )
+    return import_accounts(db.session, accounts, runtime.embedder(), progress)
+
+
+register(
+    TaskKind(
+        name="import",
+        run=_run_import,
+        describe=lambda params: f"Importing {params.get('filename') or 'an upload'}",
+        job_id=lambda params: f"import-{uuid.uuid4().hex}",  # each upload its own job
+        timeout=60 * 60,
+        result_json=_summary_json,
+        uploads=True,
+    )
+)
+
+
+# --- the demo set -----------------------------------------------------------------------------------------
+
+
+def _run_demo(params: Params, progress: Progress) -> Any:
+    from ..services.file_import import import_demo
+
+    base_url = params.get("base_url") or current_app.config["DEMO_BASE_URL"]
+    return import_demo(db.session, runtime.embedder(), base_url, progress=progress)
+
+
+register(
+    TaskKind(
+        name="demo",
+        run=_run_demo,
+        describe=lambda params: "Importing the demo accounts",
+        job_id=lambda params: "demo",
+        timeout=30 * 60,
+        result_json=_summary_json,
+    )
+)
