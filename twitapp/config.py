@@ -49,7 +49,7 @@ class Setting:
         try:
             return self.parse(raw)
         except ValueError as exc:
-            kind = {_whole_number: "a whole number", _number: "a number"}.get(self.parse, "valid")
+            kind = "a whole number" if self.parse is _whole_number else "a number"
             raise ConfigError(f"{self.name} must be {kind}, got {raw!r}") from exc
 
 

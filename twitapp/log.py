@@ -77,7 +77,7 @@ class KeyValueFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC)
-        fields = {
+        fields: dict[str, object] = {
             "ts": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -152,8 +152,8 @@ def configure_logging(app: Flask) -> logging.Handler:
     secrets = secrets_of(app.config)
     handler.setFormatter(KeyValueFormatter(secrets))
     logger.addHandler(handler)
-    for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
-        logger.removeFilter(old)
+    for old_filter in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
+        logger.removeFilter(old_filter)
     logger.addFilter(RedactingFilter(secrets))
     logger.setLevel(app.config.get("LOG_LEVEL") or "INFO")
     logger.propagate = False

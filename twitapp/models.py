@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+
+if TYPE_CHECKING:  # db.Model is made at run time; to a type checker it is the declarative base
+    from .extensions import Base as Model
+else:
+    Model = db.Model
 
 SOURCES = ("api", "archive", "csv", "demo")
 
@@ -16,7 +22,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class Account(db.Model):
+class Account(Model):
     """An X account. Its key is the X user id; imports that do not know it use ``local:<username>``."""
 
     __tablename__ = "accounts"
@@ -55,7 +61,7 @@ class Account(db.Model):
         return f"<Account @{self.username}>"
 
 
-class Tweet(db.Model):
+class Tweet(Model):
     __tablename__ = "tweets"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

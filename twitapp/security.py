@@ -60,7 +60,7 @@ HEADERS = {
 def register_security(app: Flask) -> None:
     proxies = app.config.get("TRUSTED_PROXIES", 1)
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     if app.debug:  # `flask --debug run` serves http://127.0.0.1: a Secure cookie would never come back
         app.config["SESSION_COOKIE_SECURE"] = False
     app.request_class = BoundedRequest

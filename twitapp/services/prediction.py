@@ -186,7 +186,7 @@ def fit_set(session: Session, accounts: Sequence[Account], embedding_model: str)
         model=model,
         cv_accuracy=cv_accuracy,
         usernames={a.id: a.username for a in accounts},
-        tweet_ids={i: [rows[j][1] for j in per[i]] for i in ids},
+        tweet_ids={i: [rows[int(j)][1] for j in per[i]] for i in ids},
         tweet_texts={i: [texts[j] for j in per[i]] for i in ids},
         unit_vectors={i: unit[per[i]] for i in ids},
         fit_seconds=time.perf_counter() - started,

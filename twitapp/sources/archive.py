@@ -206,8 +206,13 @@ def _tweet(entry: object, name: str, number: int) -> ImportedTweet:
     tweet_id = obj.get("id_str") if isinstance(obj, dict) else None
     text = obj.get("full_text", obj.get("text")) if isinstance(obj, dict) else None
     created = obj.get("created_at") if isinstance(obj, dict) else None
-    valid = isinstance(tweet_id, str) and tweet_id.isdigit() and isinstance(text, str) and isinstance(created, str)
-    if not valid:
+    if not (
+        isinstance(obj, dict)
+        and isinstance(tweet_id, str)
+        and tweet_id.isdigit()
+        and isinstance(text, str)
+        and isinstance(created, str)
+    ):
         raise ImportFailed(f"Tweet {number} in {name} lacks its id_str, full_text or created_at; the file is damaged.")
     body = decode_post_text(text)
     return ImportedTweet(
@@ -239,7 +244,7 @@ def _account_fields(entries: list, name: str) -> tuple[str, str | None, str | No
     """Return (username, accountId, accountDisplayName) and nothing else: the email stays unread."""
     account = entries[0].get("account") if entries and isinstance(entries[0], dict) else None
     username = account.get("username") if isinstance(account, dict) else None
-    if not isinstance(username, str):
+    if not isinstance(account, dict) or not isinstance(username, str):
         raise ImportFailed(f"{name} is damaged: it does not give the account's username.")
     user_id, display = account.get("accountId"), account.get("accountDisplayName")
     return (

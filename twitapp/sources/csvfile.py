@@ -19,10 +19,9 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
 from ..exceptions import ImportFailed, UploadTooLarge
@@ -54,7 +53,7 @@ class _CappedReader(io.RawIOBase):
     """Counts the (decompressed) bytes read and stops with UploadTooLarge past the limit: a small gzip
     file can expand to gigabytes."""
 
-    def __init__(self, inner: BinaryIO, limit: int, filename: str):
+    def __init__(self, inner: BinaryIO | gzip.GzipFile, limit: int, filename: str):
         self._inner, self._limit, self._filename, self._total = inner, limit, filename, 0
 
     def readable(self) -> bool:
@@ -98,9 +97,8 @@ def read_csv(
     head = peek(stream, 2)
     if not head:
         raise ImportFailed(f"{filename} is empty.")
-    if head == GZIP_MAGIC:
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")
-    raw = io.BufferedReader(_CappedReader(stream, max_uncompressed, filename), buffer_size=1 << 16)
+    unpacked: BinaryIO | gzip.GzipFile = gzip.GzipFile(fileobj=stream, mode="rb") if head == GZIP_MAGIC else stream
+    raw = io.BufferedReader(_CappedReader(unpacked, max_uncompressed, filename), buffer_size=1 << 16)
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, strict=True)  # strict: an unclosed quote must not swallow the rest of the file
     try:
@@ -117,7 +115,7 @@ def read_csv(
     return accounts
 
 
-def _read_rows(reader: Iterator[list[str]], filename: str, only: str | None) -> list[ImportedAccount]:
+def _read_rows(reader: Any, filename: str, only: str | None) -> list[ImportedAccount]:
     header = next(reader, None)
     if header is None:
         raise ImportFailed(f"{filename} is empty.")
@@ -133,7 +131,9 @@ def _read_rows(reader: Iterator[list[str]], filename: str, only: str | None) -> 
                 f"Line {reader.line_num} of {filename} has {len(row)} fields but the header names "
                 f"{len(header)}; check for a missing comma or an unclosed quote."
             )
-        handle = only if columns.author is None else _author(row[columns.author], handles, reader.line_num)
+        handle = _author(row[columns.author], handles, reader.line_num) if columns.author is not None else only
+        if handle is None:  # (_columns refused a file without an author column and no account)
+            raise ImportFailed(f"{filename} does not say whose tweets these are; give the account name.")
         if only is not None and handle.lower() != only.lower():
             continue
         key = handle.lower()
