@@ -1,12 +1,14 @@
 """Extension objects, created once here and bound to an app in ``create_app``."""
 
+from typing import Any, TypeAlias
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -22,6 +24,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+#: The session a service takes: Flask-SQLAlchemy's scoped ``db.session`` (views, CLI, jobs) or a plain one.
+DbSession: TypeAlias = Session | scoped_session[Any]
 migrate = Migrate()
 csrf = CSRFProtect()
 # Per client address (the real one: ProxyFix runs first, see security.py). Limits are settings, read per

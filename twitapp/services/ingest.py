@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..exceptions import NoOriginalTweets
+from ..extensions import DbSession
 from ..models import Account, Tweet, utcnow
 from ..sources.handles import validate_handle
 from ..sources.x import XClient, XUser
@@ -84,7 +84,7 @@ class IngestResult:
 
 
 def ingest_from_x(
-    session: Session, x: XClient, embedder: Embedder, handle: str, limit: int, progress: Progress = no_progress
+    session: DbSession, x: XClient, embedder: Embedder, handle: str, limit: int, progress: Progress = no_progress
 ) -> IngestResult:
     """Add an account from the X API, or fetch its tweets newer than the ones stored."""
     handle = validate_handle(handle)
@@ -103,7 +103,7 @@ def ingest_from_x(
 
 
 def store(
-    session: Session,
+    session: DbSession,
     data: AccountData,
     tweets: Sequence[NewTweet],
     embedder: Embedder,
@@ -212,7 +212,7 @@ def _account_data_from_x(user: XUser, stored: Account | None, fetched) -> Accoun
     )
 
 
-def _stored_ids(session: Session, ids: list[str]) -> set[str]:
+def _stored_ids(session: DbSession, ids: list[str]) -> set[str]:
     known: set[str] = set()
     for chunk in iter_chunks(ids, ID_CHUNK):
         known.update(session.scalars(select(Tweet.id).where(Tweet.id.in_(chunk))))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
+from ..extensions import DbSession
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
 from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
@@ -95,7 +95,7 @@ def question_text(raw: str | None, max_length: int) -> str:
     return text
 
 
-def resolve_candidates(session: Session, handles: Sequence[str], max_candidates: int) -> list[Account]:
+def resolve_candidates(session: DbSession, handles: Sequence[str], max_candidates: int) -> list[Account]:
     """The stored accounts named by ``handles``: 2 to ``max_candidates`` distinct ones, each known here."""
     if not isinstance(handles, (list, tuple)) or not all(isinstance(h, str) for h in handles):
         raise InvalidInput("Accounts must be a list of handles.")
@@ -124,7 +124,7 @@ def cache_key(accounts: Sequence[Account]) -> tuple:
 
 
 def predict_author(
-    session: Session,
+    session: DbSession,
     handles: Sequence[str],
     text: str,
     embedder: Embedder,
@@ -161,7 +161,7 @@ def predict_author(
     )
 
 
-def fit_set(session: Session, accounts: Sequence[Account], embedding_model: str) -> FittedSet:
+def fit_set(session: DbSession, accounts: Sequence[Account], embedding_model: str) -> FittedSet:
     """Load the accounts' stored tweets and embeddings and fit the model, cross-validation included.
     The embeddings must all come from ``embedding_model``, the model that will embed the question."""
     started = time.perf_counter()

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
+from ..extensions import DbSession
 from ..models import Account, Tweet
 from .embedding import Embedder, to_bytes
 from .progress import Progress, iter_chunks, no_progress, step_counter
@@ -24,7 +24,7 @@ class ReembedSummary:
     tweets: int = 0
 
 
-def accounts_to_reembed(session: Session, model_name: str, everything: bool = False) -> list[Account]:
+def accounts_to_reembed(session: DbSession, model_name: str, everything: bool = False) -> list[Account]:
     """Accounts with tweets embedded by another model than ``model_name`` (all accounts with tweets
     when ``everything``), by username."""
     query = select(Tweet.account_id).distinct()
@@ -34,7 +34,7 @@ def accounts_to_reembed(session: Session, model_name: str, everything: bool = Fa
 
 
 def reembed(
-    session: Session,
+    session: DbSession,
     embedder: Embedder,
     everything: bool = False,
     progress: Callable[[Account], Progress] | None = None,
