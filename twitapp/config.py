@@ -9,6 +9,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Every environment variable ``Config`` reads, in its order; ``.env.example`` documents each (a test holds the
+# two equal, and app.json names only these).
+ENVIRONMENT_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "X_BEARER_TOKEN",
+    "X_API_URL",
+    "X_TIMEOUT",
+    "X_EXCLUDE_REPLIES",
+    "TWEETS_PER_ACCOUNT",
+    "MAX_CANDIDATES",
+    "SPACY_MODEL",
+    "MODEL_CACHE_SIZE",
+    "MAX_UPLOAD_MB",
+    "MAX_IMPORT_UNCOMPRESSED_MB",
+    "DEMO_BASE_URL",
+    "ADMIN_PASSWORD",
+    "TRUSTED_PROXIES",
+    "HSTS_SECONDS",
+    "SESSION_COOKIE_SECURE",
+    "MAX_REQUEST_KB",
+    "LOG_LEVEL",
+    "REDIS_URL",
+    "JOB_HEARTBEAT_SECONDS",
+    "RATELIMIT_ENABLED",
+    "RATE_LIMIT_ACCOUNTS",
+    "RATE_LIMIT_IMPORTS",
+    "RATE_LIMIT_PREDICT",
+    "RATE_LIMIT_ADMIN",
+)
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; raised at start-up, before the app serves anything."""
