@@ -1,10 +1,13 @@
-"""The files that describe settings agree with the code: ``.env.example`` lists every setting ``Config``
-reads (``twitapp.config.ENVIRONMENT_KEYS``)."""
+"""The files that describe settings and deployment agree with the code: ``.env.example`` lists every setting
+``Config`` reads (``twitapp.config.ENVIRONMENT_KEYS``), ``app.json`` (the Heroku button) names only those, and
+``.python-version`` is the Pipfile's Python."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import tomllib
 from pathlib import Path
 
 from twitapp.config import ENVIRONMENT_KEYS, Config
@@ -18,6 +21,15 @@ KEY_LINE = re.compile(r"^(?:# ?)?([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 
 def env_example_keys() -> list[str]:
     return KEY_LINE.findall((ROOT / ".env.example").read_text(encoding="utf-8"))
+
+
+def app_json() -> dict:
+    return json.loads((ROOT / "app.json").read_text(encoding="utf-8"))
+
+
+def procfile_types() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
+    return dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
 
 
 class RecordingEnviron(dict):
@@ -65,3 +77,54 @@ def test_env_example_documents_each_key():
         if KEY_LINE.match(line):
             above = lines[number - 1]
             assert above.startswith("# ") and not KEY_LINE.match(above), f"{line!r} has no comment of its own"
+
+
+def test_app_json_names_only_settings_the_app_reads():
+    env = app_json()["env"]
+    assert set(env) <= set(ENVIRONMENT_KEYS), sorted(set(env) - set(ENVIRONMENT_KEYS))
+    for key, spec in env.items():
+        assert set(spec) <= {"description", "value", "required", "generator"}, key
+        assert spec.get("description"), f"{key} needs a description"
+
+
+def test_app_json_generates_the_secret_key_and_asks_for_the_admin_password():
+    env = app_json()["env"]
+    assert env["SECRET_KEY"]["generator"] == "secret" and "value" not in env["SECRET_KEY"]
+    assert env["ADMIN_PASSWORD"].get("required", True) is True  # app.json's default is required
+    assert "value" not in env["ADMIN_PASSWORD"] and "generator" not in env["ADMIN_PASSWORD"]
+    optional = {key for key, spec in env.items() if spec.get("required") is False}
+    assert "X_BEARER_TOKEN" in optional
+    assert {key for key in env if key not in optional} == {"SECRET_KEY", "ADMIN_PASSWORD"}
+
+
+def test_app_json_formation_matches_the_procfile():
+    manifest = app_json()
+    processes = set(procfile_types()) - {"release"}  # the release phase runs once per deploy, not as a dyno
+    assert set(manifest["formation"]) == processes == {"web", "worker"}
+    for name, dynos in manifest["formation"].items():
+        assert dynos["quantity"] >= 1 and dynos["size"] == "basic", name
+    assert procfile_types()["release"].strip() == "flask db upgrade"  # so no postdeploy script is needed
+    assert "scripts" not in manifest
+
+
+def test_app_json_addons_stack_and_buildpack():
+    manifest = app_json()
+    assert manifest["addons"] == ["heroku-postgresql:essential-0", "heroku-redis:mini"]
+    assert manifest["stack"] == "heroku-24"
+    assert manifest["buildpacks"] == [{"url": "heroku/python"}]
+    assert manifest["name"] and manifest["description"] and manifest["repository"].startswith("https://")
+
+
+def test_app_json_has_only_schema_keys():
+    known = {
+        "name", "description", "keywords", "website", "repository", "logo", "success_url", "scripts", "env",
+        "formation", "addons", "buildpacks", "environments", "stack", "image",
+    }  # fmt: skip
+    assert set(app_json()) <= known
+
+
+def test_python_version_matches_the_pipfile():
+    pinned = (ROOT / ".python-version").read_text(encoding="utf-8").strip()
+    with (ROOT / "Pipfile").open("rb") as handle:
+        pipfile = tomllib.load(handle)
+    assert pinned == pipfile["requires"]["python_version"] == "3.11"
