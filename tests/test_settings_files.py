@@ -1,6 +1,6 @@
-"""The files that describe settings and deployment agree with the code: ``.env.example`` lists every setting
-``Config`` reads (``twitapp.config.ENVIRONMENT_KEYS``), ``app.json`` (the Heroku button) names only those, and
-``.python-version`` is the Pipfile's Python."""
+"""The files that describe settings and deployment agree with the code: ``.env.example`` and the README's
+settings table list every setting ``Config`` reads (``twitapp.config.ENVIRONMENT_KEYS``), ``app.json`` (the
+Heroku button) names only those, and ``.python-version`` is the Pipfile's Python."""
 
 from __future__ import annotations
 
@@ -77,6 +77,13 @@ def test_env_example_documents_each_key():
         if KEY_LINE.match(line):
             above = lines[number - 1]
             assert above.startswith("# ") and not KEY_LINE.match(above), f"{line!r} has no comment of its own"
+
+
+def test_readme_settings_table_lists_every_setting():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", section, re.MULTILINE)
+    assert sorted(rows) == sorted(ENVIRONMENT_KEYS)
 
 
 def test_app_json_names_only_settings_the_app_reads():
