@@ -13,7 +13,7 @@ from .exceptions import HypoTweetError
 from .extensions import db
 from .services import accounts as account_service
 from .services import reembed as reembed_service
-from .services.file_import import ImportSummary
+from .services.file_import import ImportSummary, import_demo
 
 
 class ProgressBars:
@@ -176,7 +176,10 @@ def _echo_summary(submitted) -> None:
     if submitted.queued:
         _echo_queued(submitted)
         return
-    summary: ImportSummary = submitted.result
+    _echo_import(submitted.result)
+
+
+def _echo_import(summary: ImportSummary) -> None:
     for result in summary.results:
         click.echo(f"  @{result.username}: {result.added:,} added")
     click.echo(summary.summary())
@@ -205,16 +208,34 @@ def import_csv(path, account):
 
 
 @click.command("demo")
-@click.option("--base-url", help="Where the six demo files are (default: the pinned GitHub commit).")
+@click.option(
+    "--base-url", help="Where to download the six demo files from (default: DEMO_BASE_URL, else the pinned commit)."
+)
+@click.option(
+    "--from",
+    "folder",
+    type=click.Path(exists=True, file_okay=False),
+    help="A local folder with the six demo files and their SHA256SUMS, read instead of downloading "
+    "(e.g. ../shared/data/senate117-demo-source). Imported here, never as a background job.",
+)
 @with_appcontext
-def demo(base_url):
-    """Download six US senators' tweets (MIT licensed), verify their checksums and import them."""
+def demo(base_url, folder):
+    """Download six US senators' tweets (MIT licensed), or read them from a local folder (--from), verify
+    their checksums and import them."""
+    if folder and base_url:
+        raise click.UsageError("Give --from or --base-url, not both.")
     try:
         with ProgressBars("demo") as bars:
-            submitted = tasks.submit("demo", base_url=base_url, progress=bars)
+            if folder:  # a job worker may be another machine: a local folder is read and imported right here
+                summary = import_demo(db.session, runtime.embedder(), folder=folder, progress=bars)
+            else:
+                submitted = tasks.submit("demo", base_url=base_url, progress=bars)
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc
-    _echo_summary(submitted)
+    if folder:
+        _echo_import(summary)
+    else:
+        _echo_summary(submitted)
 
 
 @click.command("worker")

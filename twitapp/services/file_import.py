@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..exceptions import ImportFailed
+from ..extensions import DbSession
 from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
+from ..sources.demo import read_demo_folder
 from .embedding import Embedder
 from .ingest import AccountData, IngestResult, NewTweet, local_account_id, store
 from .progress import Progress, no_progress
@@ -70,7 +72,7 @@ def read_upload(
 
 
 def import_accounts(
-    session: Session, accounts: Sequence[ImportedAccount], embedder: Embedder, progress: Progress = no_progress
+    session: DbSession, accounts: Sequence[ImportedAccount], embedder: Embedder, progress: Progress = no_progress
 ) -> ImportSummary:
     """Store every account of one import in one transaction (retried once on a concurrent insert)."""
     try:
@@ -84,21 +86,27 @@ def import_accounts(
 
 
 def import_demo(
-    session: Session,
+    session: DbSession,
     embedder: Embedder,
     base_url: str | None = None,
     timeout: float = 30,
     progress: Progress = no_progress,
+    folder: str | Path | None = None,
 ) -> ImportSummary:
-    """Download the six demo accounts from the pinned commit (or ``base_url``), verify, and store them."""
-    downloaded = 0
+    """Download the six demo accounts from the pinned commit (or ``base_url``), or read them from a local
+    ``folder`` holding the six files and their SHA256SUMS; verify every checksum, and store them."""
+    done = 0
+    phase = "reading" if folder is not None else "downloading"
 
     def on_file(handle: str) -> None:
-        nonlocal downloaded
-        downloaded += 1
-        progress("downloading", downloaded, len(DEMO_HANDLES))
+        nonlocal done
+        done += 1
+        progress(phase, done, len(DEMO_HANDLES))
 
-    accounts = fetch_demo(base_url or DEFAULT_DEMO_BASE_URL, timeout=timeout, progress=on_file)
+    if folder is not None:
+        accounts = read_demo_folder(folder, progress=on_file)
+    else:
+        accounts = fetch_demo(base_url or DEFAULT_DEMO_BASE_URL, timeout=timeout, progress=on_file)
     return import_accounts(session, accounts, embedder, progress)
 
 

@@ -1,6 +1,7 @@
-"""The demo set: six US senators' tweets, downloaded from a pinned commit and checked byte for byte.
+"""The demo set: six US senators' tweets, downloaded from a pinned commit (or read from a local copy of
+those files) and checked byte for byte against the SHA-256 digests pinned here.
 
-All six files are downloaded and verified before any is parsed, so a bad download yields nothing.
+All six files are read and verified before any is parsed, so a bad download or copy yields nothing.
 """
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import requests
 
-from ..exceptions import DownloadFailed
+from ..exceptions import DownloadFailed, ImportFailed
 from .csvfile import read_csv
 from .records import ImportedAccount
 
@@ -32,6 +34,12 @@ DEMO_CREDIT = (
     f"files Data/<handle>.csv at commit {DEMO_COMMIT}, used under the MIT License."
 )
 MAX_DEMO_FILE_BYTES = 20 * 1024 * 1024  # the real files are under 1 MB
+CHECKSUMS_FILE = "SHA256SUMS"
+WAYS_OUT = (
+    "If this network cannot reach GitHub, import a local copy of the six files and their SHA256SUMS with "
+    "`flask demo --from DIR`, or download them from a mirror with `flask demo --base-url URL` "
+    "(or the DEMO_BASE_URL setting)."
+)
 
 
 def fetch_demo(
@@ -57,6 +65,67 @@ def fetch_demo(
     finally:
         if own_session:
             session.close()
+    return _parse(files)
+
+
+def read_demo_folder(folder: str | Path, progress: Callable[[str], None] | None = None) -> list[ImportedAccount]:
+    """Read ``<folder>/<handle>.csv`` for each demo handle and ``<folder>/SHA256SUMS``, verify, then parse.
+
+    The folder holds the six files as they stand at the pinned commit (``../shared/data/senate117-demo-source``
+    is one), and their ``SHA256SUMS`` (``sha256sum *.csv`` output). Every file must match the digest pinned
+    here, and SHA256SUMS must list that same digest for it, exactly as a download is checked. Returns what
+    ``fetch_demo`` returns; raises ImportFailed, naming the file, for a missing, unreadable or wrong file.
+    """
+    folder = Path(folder)
+    listed = _read_checksums(folder)
+    files = {}
+    for handle in DEMO_HANDLES:
+        filename = f"{handle}.csv"
+        path = folder / filename
+        if not path.is_file():
+            raise ImportFailed(
+                f"{folder} has no {filename}: the folder needs the six demo files "
+                f"({', '.join(h + '.csv' for h in DEMO_HANDLES)}) and their {CHECKSUMS_FILE}. Nothing was imported."
+            )
+        if path.stat().st_size > MAX_DEMO_FILE_BYTES:
+            raise ImportFailed(f"{path} is far larger than the demo file it should be; nothing was imported.")
+        if listed.get(filename) != DEMO_SHA256[handle]:
+            raise ImportFailed(
+                f"{folder / CHECKSUMS_FILE} does not list the pinned SHA-256 of {filename} "
+                f"({'no line for it' if filename not in listed else 'another digest'}): the folder is not a copy "
+                f"of the demo files at commit {DEMO_COMMIT}. Nothing was imported."
+            )
+        content = path.read_bytes()
+        if hashlib.sha256(content).hexdigest() != DEMO_SHA256[handle]:
+            raise ImportFailed(
+                f"{path} does not match its expected SHA-256 checksum: the copy is corrupted, incomplete or "
+                "not the pinned file. Nothing was imported."
+            )
+        files[handle] = content
+        if progress is not None:
+            progress(handle)
+    return _parse(files)
+
+
+def _read_checksums(folder: Path) -> dict[str, str]:
+    """``{filename: sha256 hex}`` from ``folder/SHA256SUMS`` (``<hex>  <name>`` or ``<hex> *<name>`` lines)."""
+    path = folder / CHECKSUMS_FILE
+    if not folder.is_dir():
+        raise ImportFailed(f"{folder} is not a folder. Nothing was imported.")
+    if not path.is_file():
+        raise ImportFailed(
+            f"{folder} has no {CHECKSUMS_FILE}: the folder needs the six demo files and their checksums "
+            f"(as `sha256sum *.csv > {CHECKSUMS_FILE}` writes them). Nothing was imported."
+        )
+    listed = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) == 2:
+            listed[parts[1].lstrip("*")] = parts[0].lower()
+    return listed
+
+
+def _parse(files: dict[str, bytes]) -> list[ImportedAccount]:
     return [
         replace(account, source="demo")
         for handle, content in files.items()
@@ -71,13 +140,13 @@ def _download(session: requests.Session, url: str, handle: str, timeout: float) 
             if response.status_code != 200:
                 raise DownloadFailed(
                     f"Could not download {filename} from {url}: the server answered "
-                    f"HTTP {response.status_code}. Nothing was imported."
+                    f"HTTP {response.status_code}. Nothing was imported. {WAYS_OUT}"
                 )
             content = _read_capped(response, filename)
     except requests.RequestException as exc:
         raise DownloadFailed(
             f"Could not download {filename} from {url} ({type(exc).__name__}); "
-            "check the connection and try again. Nothing was imported."
+            f"check the connection and try again. Nothing was imported. {WAYS_OUT}"
         ) from None
     if hashlib.sha256(content).hexdigest() != DEMO_SHA256[handle]:
         raise DownloadFailed(
