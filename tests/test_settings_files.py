@@ -10,7 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from twitapp.config import ENVIRONMENT_KEYS, Config
+from twitapp.config import ENVIRONMENT_KEYS, PLATFORM_KEYS, Config
 
 ROOT = Path(__file__).resolve().parents[1]
 # Listed in .env.example for the processes around the app (pipenv run, the Procfile, the test suite), never
@@ -56,7 +56,7 @@ def test_environment_keys_are_what_config_reads(monkeypatch):
     recording = RecordingEnviron({})
     monkeypatch.setattr(os, "environ", recording)
     Config()
-    assert sorted(recording.read) == sorted(ENVIRONMENT_KEYS)
+    assert sorted(recording.read) == sorted(ENVIRONMENT_KEYS + PLATFORM_KEYS)
     assert len(set(ENVIRONMENT_KEYS)) == len(ENVIRONMENT_KEYS)
 
 

@@ -140,8 +140,9 @@ def test_update_all_needs_the_admin_password_and_an_x_account(client, fake_x, ap
 
 def test_no_state_change_on_get(client, seed, app):
     seed("SenWarren", ["a tweet", "another"])
-    for path in ("/accounts/SenWarren/delete", "/accounts/SenWarren/update", "/accounts", "/predict"):
+    for path in ("/accounts/SenWarren/delete", "/accounts/SenWarren/update", "/predict"):
         assert client.get(path).status_code == 405
+    assert client.get("/accounts").status_code == 302  # the list of accounts, on the home page
     assert client.get("/accounts/update-all").status_code == 404  # read as an account page: no handle has a "-"
     assert counts(app) == (1, 2)
 

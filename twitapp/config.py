@@ -72,7 +72,7 @@ SETTINGS = (
     Setting("MAX_IMPORT_UNCOMPRESSED_MB", _whole_number, DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB),
     Setting("DEMO_BASE_URL"),  # None: the pinned GitHub commit
     Setting("ADMIN_PASSWORD"),  # None: delete and bulk actions off
-    Setting("TRUSTED_PROXIES", _whole_number, 1),  # Heroku's router is exactly one proxy
+    Setting("TRUSTED_PROXIES", _whole_number),  # None: 1 on Heroku (its router), else 0 (see Config)
     Setting("HSTS_SECONDS", _whole_number, 365 * 24 * 3600),
     Setting("SESSION_COOKIE_SECURE", _flag, True),  # turned off under --debug (security.py)
     Setting("MAX_REQUEST_KB", _whole_number, 64),  # bodies of every route but the upload
@@ -86,6 +86,8 @@ SETTINGS = (
     Setting("RATE_LIMIT_ADMIN", default="10 per minute;50 per hour"),
 )
 ENVIRONMENT_KEYS = tuple(setting.name for setting in SETTINGS)
+#: Set by the platform, not by a person: read only to choose a default (Heroku sets DYNO on every dyno).
+PLATFORM_KEYS = ("DYNO",)
 RATE_LIMIT_KEYS = tuple(name for name in ENVIRONMENT_KEYS if name.startswith("RATE_LIMIT_"))
 
 
@@ -119,6 +121,8 @@ class Config:
         environ = os.environ if environ is None else environ
         for setting in SETTINGS:
             setattr(self, setting.name, setting.read(environ))
+        if self.TRUSTED_PROXIES is None:  # trust X-Forwarded-For only where a proxy is known to set it
+            self.TRUSTED_PROXIES = 1 if environ.get("DYNO") else 0
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024  # the upload's; other routes: security.py
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"  # Redis is shared by every process
 

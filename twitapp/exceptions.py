@@ -28,6 +28,12 @@ class AccountNotFound(HypoTweetError):
     status = 404
 
 
+class PageNotFound(HypoTweetError):
+    """A page number past the last page (or below the first) of a listing."""
+
+    status = 404
+
+
 class AccountUnavailable(HypoTweetError):
     """Suspended or protected: the account exists but its tweets cannot be read."""
 

@@ -1,7 +1,7 @@
 """What makes the app safe on the open internet, in one place; ``create_app`` calls ``register_security``.
 
 * The client's real address and scheme: ProxyFix trusts ``X-Forwarded-For`` and ``X-Forwarded-Proto``
-  from exactly ``TRUSTED_PROXIES`` proxies (Heroku's router: 1; 0 when nothing sits in front).
+  from exactly ``TRUSTED_PROXIES`` proxies (by default 1 on Heroku, its router; else 0).
 * Headers on every response: a Content-Security-Policy with no inline script or style, nosniff,
   Referrer-Policy, no framing, and HSTS when the request came over HTTPS.
 * Session cookie Secure (production only: not under ``--debug`` or in tests over http), HttpOnly, SameSite.
@@ -58,7 +58,7 @@ HEADERS = {
 
 
 def register_security(app: Flask) -> None:
-    proxies = app.config.get("TRUSTED_PROXIES", 1)
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     if app.debug:  # `flask --debug run` serves http://127.0.0.1: a Secure cookie would never come back

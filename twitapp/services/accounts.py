@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
-from ..exceptions import AccountNotFound
+from ..exceptions import AccountNotFound, PageNotFound
 from ..extensions import DbSession
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
@@ -58,12 +58,50 @@ def tweet_times(session: DbSession, account: Account) -> list[datetime]:
     return list(session.scalars(select(Tweet.created_at).where(Tweet.account_id == account.id)))
 
 
-def tweets_page(session: DbSession, account: Account, page: int, per_page: int):
-    """The account's stored tweets, newest first, as a Flask-SQLAlchemy pagination."""
-    from ..extensions import db  # paginate() is Flask-SQLAlchemy's; the query itself is plain SQLAlchemy
+@dataclass(frozen=True)
+class TweetsPage:
+    """One page of an account's stored tweets, newest first, and where it sits among the pages."""
 
-    query = select(Tweet).where(Tweet.account_id == account.id).order_by(Tweet.created_at.desc(), Tweet.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    items: list[Tweet]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def tweets_page(session: DbSession, account: Account, page: int, per_page: int) -> TweetsPage:
+    """Page ``page`` (from 1) of the account's stored tweets, newest first; PageNotFound past the last.
+
+    The first page exists even for an account without tweets, so its page always opens."""
+    total = session.scalar(select(func.count()).select_from(Tweet).where(Tweet.account_id == account.id)) or 0
+    pages = max(1, -(-total // per_page))
+    if not 1 <= page <= pages:
+        raise PageNotFound(
+            f"@{account.username}'s tweets fill {pages:,} page{'s' if pages != 1 else ''}; there is no page {page:,}."
+        )
+    query = (
+        select(Tweet)
+        .where(Tweet.account_id == account.id)
+        .order_by(Tweet.created_at.desc(), Tweet.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return TweetsPage(list(session.scalars(query)), page, pages, total)
 
 
 def delete_account(session: DbSession, handle: str) -> str:

@@ -39,6 +39,12 @@ def index():
     return _home()
 
 
+@bp.get("/accounts")
+def accounts():
+    """The stored accounts are listed on the home page (the add form posts here, so the URL is visited)."""
+    return redirect(url_for("web.index", _anchor="accounts"))
+
+
 @bp.post("/accounts")
 @rate_limited("RATE_LIMIT_ACCOUNTS", "accounts")
 def add_account():
@@ -98,8 +104,8 @@ def account(username: str):
         found = account_service.get_account(db.session, username)
     except HypoTweetError:
         abort(404)
-    page = request.args.get("page", 1, type=int)
-    tweets = account_service.tweets_page(db.session, found, max(page, 1), current_app.config["TWEETS_PER_PAGE"])
+    page = request.args.get("page", 1, type=int)  # (not a whole number: the first page)
+    tweets = account_service.tweets_page(db.session, found, page, current_app.config["TWEETS_PER_PAGE"])
     months = charts.month_chart(charts.month_counts(account_service.tweet_times(db.session, found)))
     return render_template(
         "account.html",
