@@ -74,3 +74,17 @@ def test_without_heroku_a_forged_forwarded_for_does_not_dodge_rate_limits(tmp_pa
         for i in range(4)
     ]
     assert statuses == [400, 400, 429, 429]
+
+
+def test_a_forged_host_is_refused_when_trusted_hosts_are_set(make_app, fake_x):
+    app = make_app(X_API_URL=fake_x.url, TRUSTED_HOSTS=["hypotweet.example"])
+    client = app.test_client()
+    forged = client.get("/api/accounts", headers={"Host": "evil.example"})
+    assert forged.status_code == 400 and forged.json == {"error": "This server does not answer for that host name."}
+    assert client.get("/accounts", headers={"Host": "evil.example"}).status_code == 400  # no redirect to it
+    good = client.get("/accounts", headers={"Host": "hypotweet.example"})
+    assert good.status_code == 302 and good.headers["Location"].startswith(("/", "http://hypotweet.example/"))
+
+
+def test_trusted_hosts_are_read_as_a_list():
+    assert Config(environ={"TRUSTED_HOSTS": "a.example, b.example,"}).TRUSTED_HOSTS == ["a.example", "b.example"]

@@ -30,6 +30,10 @@ def _number(raw: str) -> float:
     return float(raw)
 
 
+def _names(raw: str) -> list[str]:
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
 def _flag(raw: str) -> bool:
     return raw.lower() in {"1", "true", "yes", "on"}
 
@@ -72,6 +76,7 @@ SETTINGS = (
     Setting("MAX_IMPORT_UNCOMPRESSED_MB", _whole_number, DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB),
     Setting("DEMO_BASE_URL"),  # None: the pinned GitHub commit
     Setting("ADMIN_PASSWORD"),  # None: delete and bulk actions off
+    Setting("TRUSTED_HOSTS", _names),  # None: any Host header (Heroku's router only passes the app's own)
     Setting("TRUSTED_PROXIES", _whole_number),  # None: 1 on Heroku (its router), else 0 (see Config)
     Setting("HSTS_SECONDS", _whole_number, 365 * 24 * 3600),
     Setting("SESSION_COOKIE_SECURE", _flag, True),  # turned off under --debug (security.py)
@@ -116,6 +121,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    TRUSTED_PROXIES: int  # (read from the table; None there becomes a default in __init__)
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         environ = os.environ if environ is None else environ

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .exceptions import HypoTweetError, RateLimited
 from .extensions import db
@@ -25,6 +25,8 @@ def init_error_handlers(app: Flask) -> None:
         message = MESSAGES.get(exc.code or 500) or exc.description or exc.name
         if exc.code == 413:
             message = body_limit_message()
+        if isinstance(exc, SecurityError):  # a Host header outside TRUSTED_HOSTS
+            message = "This server does not answer for that host name."
         if exc.code == 400 and exc.description and "CSRF" in exc.description:
             message = "The form expired or was sent from elsewhere (CSRF check failed). Reload the page and try again."
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}

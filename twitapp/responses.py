@@ -7,6 +7,7 @@ through it, and it imports neither.
 from __future__ import annotations
 
 from flask import jsonify, render_template, request
+from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 
 MESSAGES = {
@@ -29,4 +30,6 @@ def error_response(message: str, status: int, headers: dict[str, str] | None = N
     """``message`` with ``status``, as JSON or as the error page."""
     if wants_json():
         return jsonify(error=message), status, headers or {}
+    if request_ctx.url_adapter is None:  # not even routed (a Host outside TRUSTED_HOSTS): a page could link nowhere
+        return message, status, {"Content-Type": "text/plain; charset=utf-8"} | (headers or {})
     return render_template("errors/error.html", message=message, status=status), status, headers or {}

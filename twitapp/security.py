@@ -2,6 +2,8 @@
 
 * The client's real address and scheme: ProxyFix trusts ``X-Forwarded-For`` and ``X-Forwarded-Proto``
   from exactly ``TRUSTED_PROXIES`` proxies (by default 1 on Heroku, its router; else 0).
+* The ``Host`` header: with ``TRUSTED_HOSTS`` set, Flask answers any other host with a 400, so a forged
+  host never reaches a redirect or an absolute URL of the API.
 * Headers on every response: a Content-Security-Policy with no inline script or style, nosniff,
   Referrer-Policy, no framing, and HSTS when the request came over HTTPS.
 * Session cookie Secure (production only: not under ``--debug`` or in tests over http), HttpOnly, SameSite.
