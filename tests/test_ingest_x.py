@@ -242,7 +242,7 @@ def test_failure_in_the_middle_of_pagination_leaves_the_account_as_it_was(app_ct
 
 def test_no_token_configured_says_so(make_app, fake_x):
     app = make_app(X_API_URL=fake_x.url, X_BEARER_TOKEN=None)
-    with app.app_context(), pytest.raises(errors.UpstreamAuthFailed, match="X_BEARER_TOKEN"):
+    with app.app_context(), pytest.raises(errors.SourceNotConfigured, match="X_BEARER_TOKEN"):
         add("Someone")
     assert fake_x.requests == []
 

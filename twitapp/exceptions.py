@@ -46,6 +46,12 @@ class PlanDoesNotAllowReading(HypoTweetError):
     status = 403
 
 
+class SourceNotConfigured(HypoTweetError):
+    """This server is not set up to read from that source (no X API bearer token): the other sources still work."""
+
+    status = 503
+
+
 class UpstreamAuthFailed(HypoTweetError):
     """The X API refused the app's own credentials: a configuration problem, not the user's."""
 

@@ -1,7 +1,8 @@
-"""How times and durations are written for people and for JSON, in one place."""
+"""How texts, times and durations are read and written for people and for JSON, in one place."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 
 
@@ -22,3 +23,13 @@ def human_duration(seconds: int) -> str:
     if minutes < 90:
         return f"{minutes} minutes"
     return f"{round(minutes / 60)} hours"
+
+
+#: Unicode categories a reader does not see: spaces, line and paragraph separators, controls, and format
+#: characters (zero-width spaces and joiners, bidirectional marks and overrides, the BOM).
+INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` shows nothing: only whitespace and invisible characters (an empty text too)."""
+    return all(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in text)

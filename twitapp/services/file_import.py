@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import ImportFailed
 from ..extensions import DbSession
+from ..formatting import is_blank
 from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
 from ..sources.demo import read_demo_folder
 from .embedding import Embedder
@@ -115,7 +116,7 @@ def _import_once(session, accounts, embedder, progress) -> ImportSummary:
     grand_total = sum(len(a.tweets) for a in accounts)
     offset = 0
     for imported in accounts:
-        if not any(not t.is_retweet and t.text.strip() for t in imported.tweets):
+        if not any(not t.is_retweet and not is_blank(t.text) for t in imported.tweets):
             summary.without_originals.append(imported.username)
             continue
         data = AccountData(

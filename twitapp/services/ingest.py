@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import NoOriginalTweets
 from ..extensions import DbSession
+from ..formatting import is_blank
 from ..models import Account, Tweet, utcnow
 from ..sources.handles import validate_handle
 from ..sources.x import XClient, XUser
@@ -135,7 +136,7 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
     for tweet in tweets:
         if tweet.is_retweet:
             result.skipped_retweets += 1
-        elif not tweet.text.strip():
+        elif is_blank(tweet.text):
             result.skipped_empty += 1
         else:
             originals.append(tweet)

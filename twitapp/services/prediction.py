@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
+from ..formatting import is_blank
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
 from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
@@ -84,12 +85,14 @@ class Prediction:
 
 
 def question_text(raw: str | None, max_length: int) -> str:
-    """The text to attribute, stripped, or InvalidInput (empty, a NUL, longer than ``max_length``)."""
+    """The text to attribute, stripped, or InvalidInput (nothing visible, a NUL, longer than ``max_length``)."""
     text = (raw or "").strip()
     if not text:
         raise InvalidInput("Type the tweet whose author you want to guess.")
     if "\x00" in text:
         raise InvalidInput("The text contains a null character; remove it and try again.")
+    if is_blank(text):
+        raise InvalidInput("The text has only invisible characters (zero-width spaces, direction marks); type a tweet.")
     if len(text) > max_length:
         raise InvalidInput(f"A tweet has at most {max_length} characters; this text has {len(text)}.")
     return text

@@ -33,6 +33,7 @@ from typing import BinaryIO
 from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
 from ..exceptions import ImportFailed, UploadTooLarge
 from .records import (
+    NAME_THE_ACCOUNT,
     ImportedAccount,
     ImportedTweet,
     as_seekable,
@@ -78,7 +79,7 @@ def read_archive(
 def _read_single_js(stream: BinaryIO, filename: str, username: str | None, limit: int) -> ImportedAccount:
     if username is None:
         raise ImportFailed(
-            f"{filename} alone does not say whose tweets these are; give the account name, "
+            f"{filename} alone does not say whose tweets these are; {NAME_THE_ACCOUNT}, "
             "or upload the whole archive .zip."
         )
     handle = validate_handle(username)
@@ -258,7 +259,7 @@ def _pick_handle(from_archive: str | None, given: str | None, filename: str) -> 
     if from_archive is None:
         if given is None:
             raise ImportFailed(
-                f"{filename} has no data/account.js, so it does not say whose tweets these are; give the account name."
+                f"{filename} has no data/account.js, so it does not say whose tweets these are; {NAME_THE_ACCOUNT}."
             )
         return validate_handle(given)
     if given is not None and validate_handle(given).lower() != from_archive.lower():

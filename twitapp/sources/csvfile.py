@@ -25,7 +25,9 @@ from typing import Any, BinaryIO
 
 from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
 from ..exceptions import ImportFailed, UploadTooLarge
+from ..formatting import is_blank
 from .records import (
+    NAME_THE_ACCOUNT,
     ImportedAccount,
     ImportedTweet,
     as_seekable,
@@ -133,7 +135,7 @@ def _read_rows(reader: Any, filename: str, only: str | None) -> list[ImportedAcc
             )
         handle = _author(row[columns.author], handles, reader.line_num) if columns.author is not None else only
         if handle is None:  # (_columns refused a file without an author column and no account)
-            raise ImportFailed(f"{filename} does not say whose tweets these are; give the account name.")
+            raise ImportFailed(f"{filename} does not say whose tweets these are; {NAME_THE_ACCOUNT}.")
         if only is not None and handle.lower() != only.lower():
             continue
         key = handle.lower()
@@ -141,7 +143,7 @@ def _read_rows(reader: Any, filename: str, only: str | None) -> list[ImportedAcc
             accounts[key] = ImportedAccount(username=handle, source="csv")
         target = accounts[key]
         body = decode_post_text(row[columns.text])
-        if not body.strip():
+        if is_blank(body):
             target.skipped_empty += 1
             continue
         created = _parse_time(row[columns.created_at], reader.line_num) if columns.created_at is not None else None
@@ -170,7 +172,7 @@ def _columns(header: list[str], filename: str, only: str | None) -> _Columns:
         )
     if "author" not in found and only is None:
         raise ImportFailed(
-            f"{filename} has no “author” column, so it does not say whose tweets these are; give the account name."
+            f"{filename} has no “author” column, so it does not say whose tweets these are; {NAME_THE_ACCOUNT}."
         )
     return _Columns(found["text"], found.get("author"), found.get("id"), found.get("created_at"))
 

@@ -14,11 +14,13 @@ def validate_handle(raw: object) -> str:
 
     Called before any request to X, so a bad handle never costs an API call.
     """
-    handle = raw.strip().removeprefix("@") if isinstance(raw, str) else ""
+    typed = raw.strip() if isinstance(raw, str) else ""
+    handle = typed.removeprefix("@")
     if not handle:
         raise InvalidHandle("Enter an X username, like @SenWarren.")
     if not HANDLE_RE.fullmatch(handle):
         raise InvalidHandle(
-            f"“{handle[:40]}” is not a valid X username: use 1 to 15 letters, digits or underscores, like @SenWarren."
+            f"“{typed[:40]}” is not a valid X username: "
+            "use 1 to 15 letters, digits or underscores, like @SenWarren."
         )
     return handle

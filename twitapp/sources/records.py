@@ -33,6 +33,10 @@ class ImportedAccount:
     skipped_empty: int = 0  # CSV rows of this account whose text was empty, so not in ``tweets``
 
 
+#: How a file that does not say whose posts it holds is told to whom they belong, on the page and the CLI.
+NAME_THE_ACCOUNT = "give the account name (the import form's Account field, or --account with flask import)"
+
+
 def stable_tweet_id(username: str, created_at: datetime | None, text: str) -> str:
     """Id for a tweet whose source gives none: the same account, time and text always give the same id,
     so importing a file twice adds nothing. ``created_at`` None (a file without dates) hashes as ""."""

@@ -22,6 +22,7 @@ from ..exceptions import (
     AccountUnavailable,
     PlanDoesNotAllowReading,
     RateLimited,
+    SourceNotConfigured,
     UpstreamAuthFailed,
     UpstreamError,
 )
@@ -32,7 +33,10 @@ TWEEPY_HOST = "https://api.twitter.com"
 PAGE_SIZE = 100
 USER_FIELDS = ["description", "profile_image_url", "protected", "public_metrics"]
 TWEET_FIELDS = ["created_at", "note_tweet"]
-IMPORT_HINT = "Import the account's archive or a CSV file instead (see 'Import tweets' on the home page)."
+IMPORT_HINT = (
+    "Import the account's archive or a CSV file instead ('From a file', under 'Add an account' on the home page, "
+    "or flask import), or load the demo accounts."
+)
 
 # tweepy logs every request's headers, bearer token included, at DEBUG: keep that out of any log.
 logging.getLogger("tweepy").setLevel(logging.INFO)
@@ -145,10 +149,7 @@ class XClient:
 
     def _require_token(self) -> None:
         if not self.bearer_token:
-            raise UpstreamAuthFailed(
-                "This server has no X API bearer token (X_BEARER_TOKEN), so it cannot read accounts from X. "
-                + IMPORT_HINT
-            )
+            raise x_not_configured()
 
     def _call(self, method, *args, **kwargs) -> dict:
         try:
@@ -217,6 +218,13 @@ def _forbidden(exc: tweepy.errors.Forbidden) -> Exception:
         + (", code 453" if 453 in exc.api_codes else "")
         + "; reading needs a paid plan). "
         + IMPORT_HINT
+    )
+
+
+def x_not_configured() -> SourceNotConfigured:
+    """The answer to a request for X on a server without a bearer token, before any work is queued."""
+    return SourceNotConfigured(
+        "This server has no X API bearer token (X_BEARER_TOKEN), so it cannot read accounts from X. " + IMPORT_HINT
     )
 
 

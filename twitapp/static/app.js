@@ -10,7 +10,7 @@
   function counter(textarea) {
     var out = document.getElementById(textarea.getAttribute("data-counter"));
     if (!out) return;
-    var max = parseInt(textarea.getAttribute("maxlength") || "280", 10);
+    var max = parseInt(textarea.getAttribute("data-max") || "280", 10);  // (no maxlength: a long paste is kept, and refused with its length)
     var hint = document.getElementById("text-hint");
     function update() {
       var n = Array.from(textarea.value).length;  // code points, roughly what X counts

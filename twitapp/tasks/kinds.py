@@ -14,6 +14,7 @@ from .. import runtime
 from ..extensions import db
 from ..services.progress import Progress
 from ..sources.handles import validate_handle
+from ..sources.x import x_not_configured
 
 Params = dict[str, Any]
 
@@ -63,11 +64,19 @@ def _run_ingest(params: Params, progress: Progress) -> Any:
     return ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), params["handle"], limit, progress=progress)
 
 
+def _prepare_ingest(params: Params) -> Params:
+    """A valid handle, and a server that can read X at all: said at once, not by a job that fails later."""
+    handle = validate_handle(params["handle"])
+    if not current_app.config.get("X_BEARER_TOKEN"):
+        raise x_not_configured()
+    return params | {"handle": handle}
+
+
 register(
     TaskKind(
         name="ingest",
         run=_run_ingest,
-        prepare=lambda params: params | {"handle": validate_handle(params["handle"])},
+        prepare=_prepare_ingest,
         describe=lambda params: f"Fetching @{params['handle']} from X",
         job_id=lambda params: "ingest-" + params["handle"].lower(),  # one job per account
         timeout=15 * 60,

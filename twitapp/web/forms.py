@@ -26,7 +26,7 @@ class PredictForm(FlaskForm):
     text = TextAreaField(
         "The tweet",
         validators=[DataRequired(message="Type the tweet to attribute.")],
-        render_kw={"maxlength": 280, "rows": 4, "placeholder": "Type a tweet none of them wrote…"},
+        render_kw={"data-max": 280, "rows": 4, "placeholder": "Type a tweet none of them wrote…"},
     )
 
 
