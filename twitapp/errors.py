@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from .exceptions import HypoTweetError, RateLimited
 from .extensions import db
-from .responses import MESSAGES, error_response
+from .responses import MESSAGES, QUEUE_DOWN, error_response
 from .security import body_limit_message
 
 
@@ -40,6 +42,14 @@ def init_error_handlers(app: Flask) -> None:
         except OperationalError:
             pass
         return error_response(MESSAGES[503], 503, {"Retry-After": "30"})
+
+    def queue_down(exc: Exception):
+        """Redis (the job queue) unreachable: a 503 to retry shortly."""
+        app.logger.error("job queue unavailable: %s", type(exc).__name__)
+        return error_response(QUEUE_DOWN, 503, {"Retry-After": "15"})
+
+    app.register_error_handler(RedisConnectionError, queue_down)
+    app.register_error_handler(RedisTimeoutError, queue_down)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -19,6 +19,7 @@ MESSAGES = {
     500: "Something went wrong on our side. It has been logged.",
     503: "The database is not reachable right now. Try again in a minute.",
 }
+QUEUE_DOWN = "The job queue is not reachable right now, so nothing was started or read. Try again in a minute."
 
 
 def wants_json() -> bool:

@@ -20,7 +20,6 @@ def validate_handle(raw: object) -> str:
         raise InvalidHandle("Enter an X username, like @SenWarren.")
     if not HANDLE_RE.fullmatch(handle):
         raise InvalidHandle(
-            f"“{typed[:40]}” is not a valid X username: "
-            "use 1 to 15 letters, digits or underscores, like @SenWarren."
+            f"“{typed[:40]}” is not a valid X username: use 1 to 15 letters, digits or underscores, like @SenWarren."
         )
     return handle
