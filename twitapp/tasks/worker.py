@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between two saves of a job's progress meta
 MAX_RETRIES = 3
 UPSTREAM_RETRY_INTERVALS = [15, 60, 300]
+RECONNECT_EVERY = 2.0  # seconds between two pings of a Redis that went away
 UNEXPECTED = "Something went wrong on our side. It has been logged."
 
 
@@ -191,13 +192,16 @@ def _record_error(job, message: str) -> None:
     job.save_meta()
 
 
-def run_worker(burst: bool = False, with_scheduler: bool = True) -> None:
-    """Work the queue in the current app context (``flask worker``).
+def run_worker(burst: bool = False, with_scheduler: bool = True, reconnect_every: float = RECONNECT_EVERY) -> None:
+    """Work the queue in the current app context (``flask worker``), through Redis outages.
 
     The spaCy model is loaded here, once, so every forked work horse starts with it; database connections
     are dropped before forking, each horse opening its own. ``HerokuWorker`` turns a dyno's SIGTERM into a
-    prompt retry of the job instead of a kill 30 seconds later.
+    prompt retry of the job instead of a kill 30 seconds later. RQ's worker quits when Redis times out or
+    fails mid-job; this loop waits for Redis to answer again and starts a new one, so a Redis restart does
+    not leave the queue without a worker.
     """
+    from redis.exceptions import RedisError
     from rq.serializers import JSONSerializer
     from rq.worker import HerokuWorker
 
@@ -205,5 +209,26 @@ def run_worker(burst: bool = False, with_scheduler: bool = True) -> None:
 
     runtime.embedder().embed(["warm up the spaCy model"])
     db.engine.dispose()
-    worker = HerokuWorker([queue()], connection=redis_connection(), serializer=JSONSerializer)
-    worker.work(burst=burst, with_scheduler=with_scheduler)
+    while True:
+        worker = HerokuWorker([queue()], connection=redis_connection(), serializer=JSONSerializer)
+        try:
+            worker.work(burst=burst, with_scheduler=with_scheduler)
+        except RedisError:
+            log.warning("worker lost Redis", exc_info=True)
+        if burst or worker._stop_requested:  # done, or asked to stop (SIGTERM, SIGINT)
+            return
+        _wait_for_redis(reconnect_every)
+
+
+def _wait_for_redis(every: float) -> None:
+    """Block until Redis answers a ping again (checked every ``every`` seconds)."""
+    from redis.exceptions import RedisError
+
+    while True:
+        time.sleep(every)
+        try:
+            if redis_connection().ping():
+                log.warning("Redis answers again; starting a new worker")
+                return
+        except RedisError:
+            continue
