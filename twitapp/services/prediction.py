@@ -16,10 +16,10 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
-from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from .charts import MapLayout, TweetMap, fit_projection, map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
