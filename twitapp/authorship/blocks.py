@@ -14,7 +14,7 @@ from scipy import sparse
 
 from .ngrams import HASH_BITS, HASH_MASK, Ngrams, extract, mask_words, word_runs
 
-MASK_KEEP = 50  # words the masked block leaves as they are: the training texts' most frequent
+MASK_KEEP = 50  # the training texts' most frequent words, which the masked block keeps (chosen on the tuning half)
 # Texts counted together when fitting: 2^10, so that a key (row in the batch, bucket) fits 32 bits, which
 # sort faster than 64 and bound the fit's memory.
 _ROW_BITS = 32 - HASH_BITS
@@ -48,7 +48,7 @@ class TfidfBlock:
         where not in the vocabulary); with ``chunks``, the chunk each is credited to."""
         parts = list(extract(self.analyzer, self._texts(docs), self.ngram_range, chunks))
         rows = np.concatenate([np.zeros(0, np.int64), *(p.rows for p in parts)]).astype(np.int64, copy=False)
-        keys = np.concatenate([np.zeros(0, np.int64), *(p.buckets.astype(np.int64) for p in parts)])
+        keys = np.concatenate([np.zeros(0, np.int64), *(p.keys.astype(np.int64) for p in parts)])
         where = np.concatenate([np.zeros(0, np.int64), *(p.chunks for p in parts if p.chunks is not None)])
         size = self.buckets_.size
         cols = np.minimum(np.searchsorted(self.buckets_, keys), max(size - 1, 0))
@@ -57,11 +57,11 @@ class TfidfBlock:
 
     def tfidf(self, occ: Ngrams, n_docs: int) -> sparse.csr_matrix:
         """TF-IDF rows of occurrences from :meth:`lookup`."""
-        known = occ.buckets >= 0
+        known = occ.keys >= 0
         # one sort of (row, column) keys gives the CSR arrays directly (a COO matrix and its conversion
         # cost several times more, which matters for a prediction's single text)
         width = max(self.buckets_.size, 1)
-        cells, counts = np.unique(occ.rows[known] * width + occ.buckets[known], return_counts=True)
+        cells, counts = np.unique(occ.rows[known] * width + occ.keys[known], return_counts=True)
         rows, columns = np.divmod(cells, width)
         indptr = np.searchsorted(rows, np.arange(n_docs + 1))
         matrix = sparse.csr_matrix((counts.astype(np.float32), columns, indptr), shape=(n_docs, self.buckets_.size))
@@ -141,7 +141,7 @@ def _count_matrix(analyzer: str, docs: list[str], ngram_range: tuple[int, int]) 
         for part in extract(analyzer, batch, ngram_range):
             key = part.rows.astype(np.uint32)
             key <<= shift
-            key |= part.buckets.astype(np.uint32)
+            key |= part.keys.astype(np.uint32)
             keys.append(key)
             del part
         joined = np.concatenate(keys) if keys else np.zeros(0, np.uint32)

@@ -79,9 +79,9 @@ def chunk_shares(
         width = weights_of_block.shape[1]
         block_direction = direction[start : start + width]
         start += width
-        known = occ.buckets >= 0
+        known = occ.keys >= 0
         assert occ.chunks is not None
-        cols, chunks = occ.buckets[known], occ.chunks[known]
+        cols, chunks = occ.keys[known], occ.chunks[known]
         if not cols.size:
             continue
         # each distinct n-gram's TF-IDF value times its weight, shared among its occurrences

@@ -20,9 +20,9 @@ from .features import style_features
 from .ngrams import Ngrams, normalize
 from .stacking import Stacking, cross_validate, final_regression, join
 
-STACK_FOLDS = 5
+STACK_FOLDS = 5  # folds of the stacking, and of the cross-validation shown as how far to trust a guess
 # fit_with_cv's 6 regressions (the model's and one per fold; independent, most of a cold fit's time) run in
-# this many threads: SAGA releases the GIL, so two cores fit them about twice as fast, with the same results.
+# this many threads: SAGA releases the GIL, so they run side by side on two cores, with the same results.
 FIT_THREADS = 2
 
 

@@ -34,11 +34,12 @@ _NOT_NORMALIZED = "texts must be normalized: they contain NUL or the word block'
 
 @dataclass
 class Ngrams:
-    """Occurrences of n-grams in a batch of texts: text index (ascending), hash bucket, and the chunk
-    (whitespace-separated word) of its text each is credited to, when asked for."""
+    """Occurrences of n-grams in a batch of texts: text index (ascending), key (the hash bucket; after a
+    block's lookup, its column or -1), and the chunk (whitespace-separated word) of its text each is
+    credited to, when asked for."""
 
     rows: np.ndarray
-    buckets: np.ndarray
+    keys: np.ndarray
     chunks: np.ndarray | None = None
 
 
