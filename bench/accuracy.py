@@ -6,7 +6,7 @@ same draws. Models:
 
 * ``seed``: spaCy ``doc.vector`` + ``LogisticRegression()`` defaults (the original app);
 * ``char-baseline``: char_wb 2-5 TF-IDF (sublinear) + ``LogisticRegression(C=10)`` (PAN's baseline);
-* ``hypotweet``: the app's model, through :func:`twitapp.services.authorship.fit_with_cv` as the app
+* ``hypotweet``: the app's model, through :func:`twitapp.authorship.fit_with_cv` as the app
   calls it on a cache miss, so its fit time includes the cross-validation.
 
 Reported per k and model: mean and worst accuracy over trials, mean predicted probability of the chosen
@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from twitapp.services.authorship import fit_with_cv  # noqa: E402
+from twitapp.authorship import fit_with_cv  # noqa: E402
 from twitapp.services.embedding import Embedder  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "senate117" / "tweets.csv.gz"

@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitapp.services.authorship import (
-    DRIFT_MARGIN,
-    MIN_TWEETS_PER_ACCOUNT,
-    TEMPERATURE,
-    TEMPERATURE_BOUNDS,
-    AuthorshipModel,
-    _time_blocked_folds,
-    calibrated_temperature,
-    cross_validated_accuracy,
-    fit_with_cv,
+from twitapp.authorship import MIN_TWEETS_PER_ACCOUNT, AuthorshipModel, cross_validated_accuracy, fit_with_cv
+from twitapp.authorship.blocks import MASK_KEEP, MaskedBlock, TfidfBlock, new_blocks
+from twitapp.authorship.calibration import DRIFT_MARGIN, TEMPERATURE, TEMPERATURE_BOUNDS, calibrated_temperature
+from twitapp.authorship.features import (
+    DIRECT_MIN_DF,
+    DIRECT_SCALE,
+    DirectFeatures,
+    complement_nb_weights,
+    style_counts,
 )
+from twitapp.authorship.folds import time_blocked_folds
+from twitapp.authorship.ngrams import MASK, URL_MARK, normalize
 from twitapp.services.embedding import Embedder
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "senate117" / "tweets.csv.gz"
@@ -143,8 +144,9 @@ def test_fit_with_cv_is_fit_plus_the_same_cross_validation(model, sample):
     assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0)
     texts, embeddings, _ = sample["test"]
     assert model.temperature == TEMPERATURE != fitted.temperature
-    again = AuthorshipModel(random_state=0).fit(*sample["train"], temperature=fitted.temperature)
+    again = AuthorshipModel(random_state=0, temperature=fitted.temperature).fit(*sample["train"])
     np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), again.predict_proba(texts, embeddings))
+    assert fitted.get_params() == {"random_state": 0, "temperature": fitted.temperature}
 
 
 def _scores_and_labels(temperature: float, rows: int = 20000, classes: int = 3):
@@ -186,7 +188,7 @@ def test_folds_in_time_are_each_accounts_consecutive_stretches():
     rng = np.random.default_rng(0)
     y = rng.permutation(np.repeat([0, 1, 2], [23, 30, 41]))
     times = [float(t) for t in rng.permutation(len(y))]  # distinct times, rows in no time order
-    folds = _time_blocked_folds(y, times, 5)
+    folds = time_blocked_folds(y, times, 5)
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(y)))
     for label in range(3):
         per_fold = [np.sort(np.asarray(times)[rows[y[rows] == label]]) for rows in folds]
@@ -197,7 +199,7 @@ def test_folds_in_time_are_each_accounts_consecutive_stretches():
 
 def test_folds_in_time_keep_the_given_order_of_equal_times():
     y = np.array([0, 1] * 10)
-    folds = _time_blocked_folds(y, ["2022-01-01"] * 20, 5)
+    folds = time_blocked_folds(y, ["2022-01-01"] * 20, 5)
     assert [rows.tolist() for rows in folds] == [
         [0, 1, 2, 3],
         [4, 5, 6, 7],
@@ -213,7 +215,7 @@ def test_fit_with_cv_over_folds_in_time(model, sample):
     assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0, times=times)
     assert 0.6 < accuracy <= 1.0
     texts, embeddings, _ = sample["test"]
-    again = AuthorshipModel(random_state=0).fit(*sample["train"], times=times, temperature=fitted.temperature)
+    again = AuthorshipModel(random_state=0, temperature=fitted.temperature).fit(*sample["train"], times=times)
     np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), again.predict_proba(texts, embeddings))
 
 
@@ -230,31 +232,29 @@ def test_same_random_state_same_model(sample):
 
 
 def test_fitted_blocks_agree_with_transforming_the_same_texts(sample):
-    """The memory-lean fit path (one sorted key per n-gram occurrence) and the transform path
-    (per-occurrence lookups, as used for predictions and explanations) give the same TF-IDF rows."""
-    from twitapp.services.authorship import BLOCKS, _new_block, normalize
-
+    """Fitting (one sorted key per n-gram occurrence) and transforming (per-occurrence lookups, as for
+    predictions and explanations) count the same n-grams: the same TF-IDF rows for the same texts."""
     texts = [normalize(t) for t in [*sample["train"][0], "İİ İstanbul", "", "a\x00b\x01c\x02d\x03e"]]
-    for spec in BLOCKS:
-        block = _new_block(*spec)
+    for block, fresh in zip(new_blocks(), new_blocks()):
         fitted = block.fit_transform(texts)
-        assert fitted.shape == (len(texts), block.size) and fitted.has_sorted_indices
+        assert fitted.shape == (len(texts), block.buckets_.size) and fitted.has_sorted_indices
         assert abs(block.transform(texts) - fitted).max() < 1e-6
-        with pytest.raises(ValueError, match="normalized"):  # not a silent out-of-bounds write
-            _new_block(*spec).fit_transform(["a\x00b", "c\x02d\x03e"])
+        # (NUL separates texts for the character analyzers, the marks for the words analyzer)
+        own = [["c\x02d"], ["c\x03d"]] if block.analyzer == "words" else [["a\x00b"]]
+        for unnormalized in (["a\x00b", "c\x02d\x03e"], *own):
+            with pytest.raises(ValueError, match="normalized"):  # not a silent out-of-bounds write
+                fresh.fit_transform(unnormalized)
+            with pytest.raises(ValueError, match="normalized"):  # nor a silently wrong row
+                block.transform(unnormalized)
 
 
-def test_the_masked_block_masks_all_but_the_most_frequent_words(monkeypatch):
-    """Text distortion: every word run but the training texts' MASK_KEEP most frequent (counted
+def test_the_masked_block_masks_all_but_the_most_frequent_words():
+    """Text distortion: every word run but the training texts' ``keep`` most frequent (counted
     case-insensitively, kept as written) becomes one mark; whitespace, punctuation and links stay, so
     the text's whitespace-separated chunks stay in place (explanations credit them)."""
-    from twitapp.services import authorship
-    from twitapp.services.authorship import MASK, URL_MARK, _MaskedBlock, normalize
-
-    monkeypatch.setattr(authorship, "MASK_KEEP", 2)
-    block = _MaskedBlock("masked", 2, 5)
+    block = MaskedBlock((2, 5), keep=2)
     block.fit_transform([normalize(t) for t in ["the cat and THE dog", "The end.", "a cat"]])
-    assert block.kept == {"the", "cat"}
+    assert block.kept_ == {"the", "cat"}
     text = normalize("The  Senate's CAT,\nvoted 52-48 https://t.co/x #cat")
     masked = block.mask([text])[0]
     assert masked == f"The  {MASK}'{MASK} CAT,\n{MASK} {MASK}-{MASK} {URL_MARK} #cat"
@@ -266,20 +266,18 @@ def test_the_masked_block_keeps_the_training_texts_most_frequent_words(sample):
     import re
     from collections import Counter
 
-    from twitapp.services.authorship import MASK_KEEP, _MaskedBlock, normalize
-
     texts = [normalize(t) for t in sample["train"][0]]
-    block = _MaskedBlock("masked", 2, 5)
+    block = MaskedBlock()
     block.fit_transform(texts)
     counts = Counter(re.findall(r"\w+", "\n".join(texts).lower()))
-    assert len(block.kept) == MASK_KEEP
-    assert min(counts[w] for w in block.kept) >= max(n for w, n in counts.items() if w not in block.kept)
+    assert len(block.kept_) == MASK_KEEP
+    assert min(counts[w] for w in block.kept_) >= max(n for w, n in counts.items() if w not in block.kept_)
+    rows = block.transform(texts)  # the masked texts' n-grams: only kept words' letters remain
+    assert abs(rows - TfidfBlock("raw", (2, 5)).fit(block.mask(texts)).transform(block.mask(texts))).max() < 1e-6
 
 
 def test_style_counts_match_their_regular_expressions(sample):
     import re
-
-    from twitapp.services.authorship import _style
 
     patterns = [
         re.compile(p)
@@ -298,16 +296,14 @@ def test_style_counts_match_their_regular_expressions(sample):
     ]
     texts = sample["train"][0][:300] + ["@@a ##b http://x.co/www.y @ # İ", "", "a\nb!?& www.a.b"]
     expected = [[len(t), len(t.split()), *(len(p.findall(t)) for p in patterns)] for t in texts]
-    np.testing.assert_array_equal(_style(texts), np.array(expected, dtype=np.float32))
+    np.testing.assert_array_equal(style_counts(texts), np.array(expected, dtype=np.float32))
 
 
 def test_block_scores_favour_the_account_that_uses_an_ngram():
     """Complement naive Bayes: a feature only one account uses scores highest for that account, a feature
     every account uses about as often scores near zero, and only differences between accounts remain."""
-    from twitapp.services.authorship import _block_weights
-
     # per-account sums (3 accounts x 3 features): feature 0 only account 0's, feature 1 only account 1's
-    weights = _block_weights(np.array([[5.0, 0.0, 4.0], [0.0, 5.0, 4.0], [0.0, 0.0, 4.0]]), alpha=0.1)
+    weights = complement_nb_weights(np.array([[5.0, 0.0, 4.0], [0.0, 5.0, 4.0], [0.0, 0.0, 4.0]]), alpha=0.1)
     assert weights.shape == (3, 3)  # (features, accounts)
     np.testing.assert_allclose(weights.sum(axis=1), 0, atol=1e-5)
     assert weights[0].argmax() == 0 and weights[1].argmax() == 1
@@ -316,7 +312,9 @@ def test_block_scores_favour_the_account_that_uses_an_ngram():
     two = np.array([[3.0, 1.0], [1.0, 3.0]])
     smoothed = two + 0.1
     log_probs = np.log(smoothed / smoothed.sum(axis=1, keepdims=True)).T
-    np.testing.assert_allclose(_block_weights(two, 0.1), log_probs - log_probs.mean(axis=1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(
+        complement_nb_weights(two, 0.1), log_probs - log_probs.mean(axis=1, keepdims=True), rtol=1e-5
+    )
 
 
 def test_predict_and_explain_is_predict_proba_and_explain_of_the_winner(model, sample):
@@ -338,27 +336,28 @@ def test_probabilities_are_scikit_learns(sample, accounts):
     kept = [i for i, label in enumerate(labels) if label in sorted(set(labels))[:accounts]]
     fitted = AuthorshipModel(random_state=0).fit([texts[i] for i in kept], embeddings[kept], [labels[i] for i in kept])
     test_texts, test_embeddings, _ = sample["test"]
-    features = fitted._features(test_texts, test_embeddings)
+    features = fitted.stacking_features(test_texts, test_embeddings)
     np.testing.assert_allclose(
-        fitted.predict_proba(test_texts, test_embeddings), fitted._lr.predict_proba(features), rtol=1e-6, atol=1e-9
+        fitted.predict_proba(test_texts, test_embeddings),
+        fitted.regression_.predict_proba(features),
+        rtol=1e-6,
+        atol=1e-9,
     )
 
 
 def test_direct_word_features_are_the_ngrams_of_two_or_more_tweets_scaled(sample):
     """The word n-grams that enter the final regression themselves: every column of the words block
     found in at least DIRECT_MIN_DF tweets, in order, times DIRECT_SCALE; rarer ones are left out."""
-    from twitapp.services.authorship import DIRECT_MIN_DF, DIRECT_SCALE, _Block, _DirectFeatures, normalize
-
-    block = _Block("words", 1, 2)
+    block = TfidfBlock("words", (1, 2))
     matrix = block.fit_transform([normalize(t) for t in sample["train"][0][:200]])
-    direct = _DirectFeatures(matrix)
+    direct = DirectFeatures().fit(matrix)
     frequent = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) >= DIRECT_MIN_DF)
-    assert 0 < direct.width == frequent.size < matrix.shape[1]
-    selected = direct.select(matrix)
+    assert 0 < direct.n_features_ == frequent.size < matrix.shape[1]
+    selected = direct.transform(matrix)
     assert selected.shape == (matrix.shape[0], frequent.size)
     np.testing.assert_allclose(selected.toarray(), matrix[:, frequent].toarray() * DIRECT_SCALE, rtol=1e-6)
     one_row = block.transform([normalize(sample["train"][0][0])])  # a prediction's single text
-    np.testing.assert_allclose(direct.select(one_row).toarray(), selected[:1].toarray(), rtol=1e-5)
+    np.testing.assert_allclose(direct.transform(one_row).toarray(), selected[:1].toarray(), rtol=1e-5)
 
 
 def test_the_embedding_counts_through_each_accounts_mean_embedding(model, sample):
@@ -371,27 +370,29 @@ def test_the_embedding_counts_through_each_accounts_mean_embedding(model, sample
     probabilities = []
     for column, account in enumerate(model.classes_):
         own = embeddings[labels == account].mean(axis=0, keepdims=True)
-        scores = model._embedding(own) @ model._embedding_weights
+        scores = model.embedding_.transform(own)
         assert scores.argmax() == column
         probabilities.append(model.predict_proba(["Thank you."], own)[0])
     assert np.ptp(np.array(probabilities), axis=0).max() > 1e-4
 
 
-def test_word_shares_add_up_to_the_ngram_features_part_of_the_log_odds(model, sample):
-    """explain() is exact: the shares of a text's words sum to the contrast (target against the others)
-    of everything the n-grams feed into the regression, naive Bayes scores and direct word features."""
-    from twitapp.services.authorship import _chunk_spans
-
+def test_word_shares_and_the_rest_add_up_to_the_targets_score_against_the_others(model, sample):
+    """explain() is exact: the shares of a text's words (of everything the n-grams feed into the
+    regression, naive Bayes scores and direct word features) plus the rest (embedding, style, intercepts)
+    add up to the target's log-probability against the others', weighted by their probabilities."""
     texts, embeddings, _ = sample["test"]
-    k = len(model.classes_)
-    n_block_scores = len(model._blocks) * k  # the naive Bayes scores come first, one per block and account
-    for i in range(3):
-        rows = model._block_rows(texts[i])
-        features = model._stack([matrix for _, matrix in rows], [texts[i]], embeddings[i : i + 1]).toarray()[0]
-        probabilities = model.predict_proba(texts[i : i + 1], embeddings[i : i + 1])[0]
-        for target in range(k):
-            direction = model._contrast(probabilities, target)
-            rest = direction.size - n_block_scores - model._direct.width  # embedding and style
-            from_ngrams = np.r_[np.ones(n_block_scores), np.zeros(rest), np.ones(model._direct.width)]
-            shares = model._chunk_shares(len(_chunk_spans(texts[i])), probabilities, target, rows)
-            assert shares.sum() == pytest.approx(float(direction @ (features * from_ngrams)), rel=1e-4, abs=1e-6)
+    for text, embedding in [*zip(texts[:3], embeddings[:3]), ("", embeddings[0])]:
+        probabilities = model.predict_proba([text], embedding[None])[0]
+        for column, target in enumerate(model.classes_):
+            parts = model.decompose(text, embedding, target)
+            others = np.delete(probabilities, column)
+            score = np.log(probabilities[column]) - others / others.sum() @ np.log(others)
+            assert len(parts.shares) == len(parts.spans) and (parts.spans or not text)
+            assert parts.shares.sum() + parts.rest == pytest.approx(score, rel=1e-4, abs=1e-5)
+            # and explain() reports the positive words' shares, grouped by word
+            by_word: dict[str, float] = {}
+            for (start, end), share in zip(parts.spans, parts.shares):
+                by_word[text[start:end].lower()] = by_word.get(text[start:end].lower(), 0.0) + share
+            for evidence in model.explain(text, embedding, target, top=100):
+                assert evidence.weight == pytest.approx(by_word.pop(evidence.term.lower()), rel=1e-6)
+            assert all(share <= 0 for share in by_word.values())

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from twitapp import runtime
+from twitapp.authorship import fit_with_cv
 from twitapp.extensions import db
 from twitapp.models import Account, Tweet
-from twitapp.services.authorship import fit_with_cv
 from twitapp.services.model_cache import ModelCache
 from twitapp.services.prediction import Prediction, predict_author
 

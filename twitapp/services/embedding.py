@@ -4,10 +4,8 @@ The model is loaded once per process, lazily, with only the ``tok2vec`` componen
 mean of the tok2vec tensor, identical to the full pipeline's, and skipping tagger/parser/ner/lemmatizer
 makes embedding several times faster.
 
-Its layers multiply matrices with numpy's BLAS (OpenBLAS) rather than thinc's default, BLIS: on the small
-matrices of a tweet the BLIS wheel's products were 3 times slower on the machine we measured (tok2vec
-1.45 -> 0.85 ms for one tweet, 874 -> 1,890 tweets/s in bulk, one thread). The vectors agree to about
-1e-6 relative, so tweets stored before and after the change stay comparable.
+Its layers multiply matrices with numpy's BLAS rather than thinc's default, BLIS, which is slower on a
+tweet's small matrices, with the same vectors to rounding (measurements: ``docs/model.md``).
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import func, select
 
+from ..authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
 from ..formatting import is_blank
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
-from .authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from .charts import MapLayout, TweetMap, set_map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache

@@ -1,0 +1,176 @@
+"""The sparse TF-IDF blocks: sublinear tf, idf and l2-normalised rows over one kind of hashed n-grams.
+
+A block's n-grams come from :func:`ngrams.extract` alone, whether it fits, transforms or explains; fitting
+counts them memory-lean (one sorted 32-bit key per occurrence), transforming looks them up in the fitted
+vocabulary. Both give the same rows for the same texts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from scipy import sparse
+
+from .ngrams import HASH_BITS, HASH_MASK, Ngrams, extract, mask_words, word_runs
+
+MASK_KEEP = 50  # the training texts' most frequent words, which the masked block keeps (chosen on the tuning half)
+# Texts counted together when fitting: 2^10, so that a key (row in the batch, bucket) fits 32 bits, which
+# sort faster than 64 and bound the fit's memory.
+_ROW_BITS = 32 - HASH_BITS
+_FIT_BATCH = 1 << _ROW_BITS
+
+
+class TfidfBlock:
+    """TF-IDF of one analyzer's n-grams (see :func:`ngrams.extract`) over the hash buckets seen in fit."""
+
+    def __init__(self, analyzer: str, ngram_range: tuple[int, int]):
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+
+    def fit(self, docs: list[str]) -> TfidfBlock:
+        self.fit_transform(docs)
+        return self
+
+    def fit_transform(self, docs: list[str]) -> sparse.csr_matrix:
+        """Learn the vocabulary (``buckets_``, sorted) and ``idf_`` of normalized texts; their rows."""
+        counts, self.buckets_ = _count_matrix(self.analyzer, self._fit_texts(docs), self.ngram_range)
+        n_docs = counts.shape[0]
+        df = np.bincount(counts.indices, minlength=self.buckets_.size)
+        self.idf_ = (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
+        return self._tfidf(counts)
+
+    def transform(self, docs: list[str]) -> sparse.csr_matrix:
+        return self.tfidf(self.lookup(docs), len(docs))
+
+    def lookup(self, docs: list[str], chunks: bool = False) -> Ngrams:
+        """The n-gram occurrences of normalized texts, their buckets replaced by the block's columns (-1
+        where not in the vocabulary); with ``chunks``, the chunk each is credited to."""
+        parts = list(extract(self.analyzer, self._texts(docs), self.ngram_range, chunks))
+        rows = np.concatenate([np.zeros(0, np.int64), *(p.rows for p in parts)]).astype(np.int64, copy=False)
+        keys = np.concatenate([np.zeros(0, np.int64), *(p.keys.astype(np.int64) for p in parts)])
+        where = np.concatenate([np.zeros(0, np.int64), *(p.chunks for p in parts if p.chunks is not None)])
+        size = self.buckets_.size
+        cols = np.minimum(np.searchsorted(self.buckets_, keys), max(size - 1, 0))
+        known = self.buckets_[cols] == keys if size else np.zeros(cols.size, bool)
+        return Ngrams(rows, np.where(known, cols, -1), where if chunks else None)
+
+    def tfidf(self, occ: Ngrams, n_docs: int) -> sparse.csr_matrix:
+        """TF-IDF rows of occurrences from :meth:`lookup`."""
+        known = occ.keys >= 0
+        # one sort of (row, column) keys gives the CSR arrays directly (a COO matrix and its conversion
+        # cost several times more, which matters for a prediction's single text)
+        width = max(self.buckets_.size, 1)
+        cells, counts = np.unique(occ.rows[known] * width + occ.keys[known], return_counts=True)
+        rows, columns = np.divmod(cells, width)
+        indptr = np.searchsorted(rows, np.arange(n_docs + 1))
+        matrix = sparse.csr_matrix((counts.astype(np.float32), columns, indptr), shape=(n_docs, self.buckets_.size))
+        matrix.has_sorted_indices = True
+        return self._tfidf(matrix)
+
+    def _fit_texts(self, docs: list[str]) -> list[str]:
+        """Learn what reading the texts takes (nothing here) and return them as the analyzer reads them."""
+        return docs
+
+    def _texts(self, docs: list[str]) -> list[str]:
+        """The texts as the analyzer reads them."""
+        return docs
+
+    def _tfidf(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Sublinear tf times idf, l2-normalised rows, in place (float32: no full-size temporaries but one)."""
+        n_docs = counts.shape[0]
+        weights = counts.data
+        np.log(weights, out=weights)
+        weights += 1
+        weights *= self.idf_[counts.indices]
+        lengths = np.diff(counts.indptr)
+        squares = np.append(weights * weights, np.float32(0))  # (a last zero: reduceat's empty rows)
+        norms = np.add.reduceat(squares, counts.indptr[:-1], dtype=np.float64) if n_docs else np.zeros(0)
+        del squares
+        norms = np.where(lengths > 0, np.sqrt(norms), 1).astype(np.float32)
+        weights /= np.repeat(np.maximum(norms, 1e-12), lengths)
+        counts.data = weights
+        return counts
+
+
+class MaskedBlock(TfidfBlock):
+    """Raw character n-grams of the texts with every word but the training texts' ``keep`` most frequent
+    (``kept_``, lower-cased) replaced by one mark: text distortion (Stamatatos, 2017, "DV-SA").
+
+    A typed tweet's topic words are often ones the accounts have never used; what is left with them masked
+    is how an account writes around them ("* * of the *.", "to * * #*"), which carries over to new topics."""
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), keep: int = MASK_KEEP):
+        super().__init__("raw", ngram_range)
+        self.keep = keep
+
+    def mask(self, docs: list[str]) -> list[str]:
+        """The texts with every word run (``\\w+``) that is not a kept word replaced by ``MASK``."""
+        return mask_words(word_runs(docs), self.kept_, len(docs))
+
+    def _fit_texts(self, docs: list[str]) -> list[str]:
+        pieces = word_runs(docs)
+        counts = Counter(map(str.lower, pieces[1::2]))
+        self.kept_ = frozenset(word for word, _ in counts.most_common(self.keep))
+        return mask_words(pieces, self.kept_, len(docs))
+
+    def _texts(self, docs: list[str]) -> list[str]:
+        return self.mask(docs)
+
+
+def new_blocks() -> list[TfidfBlock]:
+    """The model's blocks, unfitted: word-bounded characters, raw characters (spacing and punctuation
+    habits: double spaces, blank lines, curly quotes), word uni/bigrams, and masked raw characters."""
+    return [TfidfBlock("chars", (2, 5)), TfidfBlock("raw", (2, 4)), TfidfBlock("words", (1, 2)), MaskedBlock((2, 5))]
+
+
+def _count_matrix(analyzer: str, docs: list[str], ngram_range: tuple[int, int]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Counts of every n-gram bucket seen in the texts, as a CSR matrix over the seen buckets (in
+    increasing order, with sorted indices), and those buckets.
+
+    Memory-lean: texts are taken ``_FIT_BATCH`` at a time; each occurrence becomes one 32-bit key (row,
+    bucket), and one in-place sort groups equal keys, giving the batch's rows as sorted (bucket, count)
+    pairs; only those (4 + 4 bytes each) are kept. The buckets are then numbered through one 4 MiB mark
+    table and one 16 MiB lookup, freed at once."""
+    n_docs = len(docs)
+    shift = np.uint32(HASH_BITS)
+    buckets, counts, row_nnz = [], [], np.zeros(n_docs, np.int64)
+    for lo in range(0, n_docs, _FIT_BATCH):
+        batch = docs[lo : lo + _FIT_BATCH]
+        keys = []
+        for part in extract(analyzer, batch, ngram_range):
+            key = part.rows.astype(np.uint32)
+            key <<= shift
+            key |= part.keys.astype(np.uint32)
+            keys.append(key)
+            del part
+        joined = np.concatenate(keys) if keys else np.zeros(0, np.uint32)
+        del keys
+        joined.sort()
+        change = np.empty(joined.size, bool)
+        change[:1] = True
+        np.not_equal(joined[1:], joined[:-1], out=change[1:])
+        first = np.flatnonzero(change)
+        del change
+        pairs, size = joined[first], joined.size
+        del joined
+        counts.append(np.diff(first, append=size).astype(np.float32))  # lengths of the runs of equal keys
+        del first
+        rows = pairs >> shift
+        row_nnz[lo : lo + len(batch)] = np.bincount(rows.astype(np.int64), minlength=len(batch))
+        buckets.append(pairs & np.uint32(HASH_MASK))
+        del pairs, rows
+    seen_buckets = np.concatenate(buckets) if buckets else np.zeros(0, np.uint32)
+    data = np.concatenate(counts) if counts else np.zeros(0, np.float32)
+    seen = np.zeros(1 << HASH_BITS, bool)
+    seen[seen_buckets] = True
+    vocab = np.flatnonzero(seen)
+    column = np.cumsum(seen, dtype=np.int32)
+    del seen
+    column -= 1
+    indices = column[seen_buckets]
+    del column, seen_buckets
+    indptr = np.concatenate(([0], np.cumsum(row_nnz))).astype(np.int32)
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_docs, vocab.size))
+    matrix.has_sorted_indices = True  # (each row's buckets are sorted, and numbered in order)
+    return matrix, vocab
