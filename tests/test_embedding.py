@@ -29,7 +29,7 @@ def test_vectors_are_96_floats_and_an_empty_text_is_zero(embedder):
 
 
 def test_the_tok2vec_layers_multiply_with_numpy_not_blis(embedder):
-    """BLIS's kernels were 3x slower than numpy's BLAS on a tweet's small matrices (see the module)."""
+    """BLIS's kernels were 3x slower than numpy's BLAS on a tweet's small matrices (see docs/model.md)."""
     layers = list(load_spacy(MODEL).get_pipe("tok2vec").model.walk())
     assert layers and all(getattr(layer.ops, "use_blis", None) is False for layer in layers)
 
