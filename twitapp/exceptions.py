@@ -107,3 +107,7 @@ class JobNotFound(HypoTweetError):
     """No background job by that id: unknown, expired, or this server runs its work inline."""
 
     status = 404
+
+
+class UploadQueueFull(RateLimited):
+    """The sender's uploads already waiting in the job queue reach MAX_QUEUED_UPLOAD_MB."""

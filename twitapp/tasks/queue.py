@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app
 
-from ..exceptions import JobNotFound
+from ..exceptions import JobNotFound, UploadQueueFull
 from ..formatting import iso_utc
 from ..redis_client import redis_connection
 from .kinds import Params, get_kind
@@ -54,10 +54,7 @@ def enqueue(kind_name: str, params: Params) -> tuple[str, bool]:
     conn = redis_connection()
     job_id = kind.job_id(params)
     if kind.uploads:
-        data = params.pop("stream").read()
-        params["upload_key"] = KEY_PREFIX + "upload:" + job_id
-        params["size"] = len(data)
-        conn.set(params["upload_key"], data, ex=UPLOAD_TTL)
+        _park_upload(conn, job_id, params)
     with conn.lock(KEY_PREFIX + "submit:" + job_id, timeout=30, blocking_timeout=15):
         existing = fetch(job_id)
         if existing is not None:
@@ -83,6 +80,37 @@ def enqueue(kind_name: str, params: Params) -> tuple[str, bool]:
             },
         )
     return job_id, False
+
+
+def _park_upload(conn, job_id: str, params: Params) -> None:
+    """Put the upload's bytes in Redis for the worker, counted against its sender's queued bytes."""
+    data = params.pop("stream").read()
+    params["upload_key"] = KEY_PREFIX + "upload:" + job_id
+    params["size"] = len(data)
+    owner = params.get("owner")
+    if owner:
+        limit = current_app.config["MAX_QUEUED_UPLOAD_MB"] * 1024 * 1024
+        counter = queued_bytes_key(owner)
+        queued = conn.incrby(counter, len(data))
+        conn.expire(counter, UPLOAD_TTL)
+        if queued > limit:
+            conn.decrby(counter, len(data))
+            raise UploadQueueFull(
+                f"Your uploads waiting to be imported already take {(queued - len(data)) / 1e6:,.1f} MB "
+                f"(at most {limit // (1024 * 1024)} MB per address). Wait for them to finish, then upload again.",
+                retry_after=60,
+            )
+    conn.set(params["upload_key"], data, ex=UPLOAD_TTL)
+
+
+def queued_bytes_key(owner: str) -> str:
+    return KEY_PREFIX + "queued-bytes:" + owner
+
+
+def discard_upload(conn, params: Params) -> None:
+    """Delete a job's parked upload and give its bytes back to its sender's budget (once)."""
+    if conn.delete(params["upload_key"]) and params.get("owner"):
+        conn.decrby(queued_bytes_key(params["owner"]), params.get("size") or 0)
 
 
 def fetch(job_id: str):
@@ -113,10 +141,12 @@ def state(job) -> dict[str, Any]:
     error = meta.get("error")
     if status == "started" and _abandoned(job):
         status, error = "failed", ABANDONED
+        _discard_uploads_of(job)
     result = job.return_value(refresh=True) if status == "finished" else None
     if status in ("failed", "stopped", "canceled"):
         status = "failed"
         error = error or ABANDONED
+        _discard_uploads_of(job)
     return {
         "id": job.id,
         "kind": meta.get("kind"),
@@ -133,6 +163,14 @@ def state(job) -> dict[str, Any]:
         "enqueued_at": iso_utc(job.enqueued_at),
         "updated_at": meta.get("updated_at"),
     }
+
+
+def _discard_uploads_of(job) -> None:
+    """A job that is over however it ended (killed worker, timeout) holds no upload any more."""
+    args = list(job.args or [])
+    params = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+    if params.get("upload_key"):
+        discard_upload(redis_connection(), params)
 
 
 def _abandoned(job) -> bool:

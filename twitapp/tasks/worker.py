@@ -24,7 +24,7 @@ from ..exceptions import HypoTweetError, ImportFailed, RateLimited, UpstreamErro
 from ..extensions import db
 from ..redis_client import redis_connection
 from .kinds import Params, get_kind
-from .queue import alive_key, now_iso, queue
+from .queue import alive_key, discard_upload, now_iso, queue
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def perform(kind_name: str, params: Params) -> Any:
             db.session.rollback()
             db.session.remove()
             if kind.uploads and over:
-                conn.delete(params["upload_key"])
+                discard_upload(conn, params)
 
 
 def _load_upload(conn, key: str) -> bytes:

@@ -74,6 +74,7 @@ def import_file():
             stream=upload.stream,
             filename=upload.filename or "upload",
             account=(form.account.data or "").strip() or None,
+            owner=request.remote_addr,
         )
     except HypoTweetError as exc:
         flash(exc.message, "error")
