@@ -63,6 +63,7 @@ def test_security_headers_on_every_kind_of_response(client, seed):
     for response in responses:
         assert_security_headers(response)
         assert "Strict-Transport-Security" not in response.headers  # plain http: no HSTS
+        response.close()  # the static file's response holds the file open
 
 
 def test_templates_have_no_inline_script_style_or_handlers():
