@@ -1,37 +1,77 @@
-"""Fixtures: a fresh app and database per test, a client, a CLI runner, and a fake X API on 127.0.0.1.
+"""Fixtures: an app on a clean database per test, a client, a CLI runner, a fake X API, Redis, real tweets.
 
-The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set (``.ci/run`` sets
-it). On PostgreSQL the schema is built once by the migrations and every test starts from empty tables.
+Databases. The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set
+(``.ci/run`` sets it). Either way the schema is built by the migrations once per session: on SQLite into a
+template file that each test gets a copy of, on PostgreSQL in the database under test, whose tables are
+emptied after every test. Under pytest-xdist (``-n``, on by default in pyproject.toml) each worker has its
+own database: ``<TEST_DATABASE_URL's database>_gw0``, ``_gw1``..., created on demand on the same server.
+
+Redis. Tests that need it use ``TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/15``) and nothing
+else; they skip with the reason where that server does not answer. Before and after each such test the
+keys of the app and of its libraries (``hypotweet:*``, ``rq:*``, ``LIMITS:*``) are deleted from that one
+database, under a file lock that keeps two test runs on this machine from deleting each other's keys.
+Under xdist they all run on one worker, one after another (see ``pytest_xdist_make_scheduler``).
+
+Embeddings. Apps built here embed with spaCy as the app does, but each text once per test process (the
+vectors are reused); a test marked ``stand_in_vectors`` stores hashed stand-in vectors instead (it stores
+thousands of tweets and looks at none).
+
+Data. Real tweets come from ``tests/data`` (see its README); tests of the whole shared files read
+``../shared`` and skip with the reason where it is absent.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
-import threading
+import shutil
+import tempfile
 import zlib
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from twitapp import create_app
+from twitapp import create_app, runtime
 from twitapp.config import TestConfig, database_url
 from twitapp.extensions import db
 from twitapp.sources import DEMO_HANDLES
 
 from .fake_xapi import FakeXAPI
+from .helpers import DEMO_SOURCE, MIGRATIONS, SENATE_SAMPLE, MemoEmbedder, ServerThread, StandInEmbedder, read_senate
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SENATE_CSV = SHARED / "data" / "senate117" / "tweets.csv.gz"
-DEMO_SOURCE = SHARED / "data" / "senate117-demo-source"
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 TABLES = ("tweets", "accounts")
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+REDIS_KEY_PATTERNS = ("hypotweet:*", "rq:*", "LIMITS:*")  # the app's, RQ's and the rate limiter's
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under xdist, else ""
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="test_browser.py: save the README's pictures to docs/ (without it, nothing is written there)",
+    )
 
 
 def pytest_report_header(config):
-    return f"database: {os.environ.get('TEST_DATABASE_URL') or 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}"
+    database = os.environ.get("TEST_DATABASE_URL") or "SQLite (set TEST_DATABASE_URL for PostgreSQL)"
+    return [f"database: {database}", f"redis: {REDIS_URL} (TEST_REDIS_URL)"]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (``item.rep_call``): the browser tests save a screenshot when
+    the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+# --- databases -----------------------------------------------------------------------------------
 
 
 def upgrade_schema(app) -> None:
@@ -41,44 +81,81 @@ def upgrade_schema(app) -> None:
         upgrade(directory=str(MIGRATIONS))
 
 
+def worker_database(url: str) -> str:
+    """The database this process tests on: ``url`` itself, or under xdist ``url``'s database with the
+    worker's suffix, created if missing."""
+    if not WORKER:
+        return url
+    base = make_url(database_url(url, ""))
+    mine = base.set(database=f"{base.database}_{WORKER}")
+    engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": mine.database})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
+    finally:
+        engine.dispose()
+    return mine.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """The PostgreSQL URL under test, its schema rebuilt by the migrations once per session, or None."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         return None
+    url = worker_database(url)  # fails, not skips, when the database is set but unreachable
     engine = create_engine(database_url(url, ""))
     try:
-        with engine.begin() as conn:  # fail, not skip, when the database is set but unreachable
+        with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     finally:
         engine.dispose()
-    upgrade_schema(create_app(TestConfig(DATABASE_URL=url)))
+    app = create_app(TestConfig(DATABASE_URL=url))
+    upgrade_schema(app)
+    with app.app_context():
+        db.engine.dispose()
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory) -> Path:
+    """A SQLite file holding the migrated, empty schema; each test's database starts as a copy of it."""
+    path = tmp_path_factory.mktemp("schema") / "schema.sqlite3"
+    app = create_app(TestConfig(DATABASE_URL=f"sqlite:///{path}"))
+    upgrade_schema(app)
+    with app.app_context():
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture
-def make_app(tmp_path, postgres_url):
-    """Build an app on a clean database; keyword arguments override settings."""
+def make_app(request, tmp_path, postgres_url):
+    """Build an app on this test's clean database; keyword arguments override settings. Every app of one
+    test shares the database."""
     apps = []
+    embedder = StandInEmbedder if request.node.get_closest_marker("stand_in_vectors") else MemoEmbedder
+    if postgres_url:
+        database = postgres_url
+    else:
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
+        database = f"sqlite:///{path}"
 
     def factory(**overrides):
-        database = postgres_url or f"sqlite:///{tmp_path / 'test.sqlite3'}"
         app = create_app(TestConfig(DATABASE_URL=database, **overrides))
-        if postgres_url is None and not apps:
-            upgrade_schema(app)
+        app.extensions[runtime.KEY]["embedder"] = embedder(app.config["SPACY_MODEL"])
         apps.append(app)
         return app
 
     yield factory
-    for app in apps[:1]:
+    for i, app in enumerate(apps):
         with app.app_context():
             db.session.remove()
-            if postgres_url:
+            if postgres_url and i == 0:
                 with db.engine.begin() as conn:
                     conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-    for app in apps:
-        with app.app_context():
             db.engine.dispose()
 
 
@@ -109,38 +186,32 @@ def app_ctx(app):
         yield app
 
 
+# --- stored accounts -----------------------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
 def senate_tweets():
-    """Real tweets by account from the shared senate file: {author: [(created_at, text), ...]} oldest first."""
-    if not SENATE_CSV.exists():
-        pytest.skip(f"shared data not found at {SENATE_CSV}: real-tweet tests need ../shared beside the repo")
-    import csv
-    import gzip
-
-    by_author: dict[str, list[tuple[str, str]]] = {}
-    with gzip.open(SENATE_CSV, "rt", encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            by_author.setdefault(row["author"], []).append((row["created_at"], row["text"]))
-    return by_author
+    """Real tweets by account, from tests/data/senate117-sample.csv.gz: {author: [(created_at, text), ...]}
+    oldest first."""
+    return read_senate(SENATE_SAMPLE)
 
 
 @pytest.fixture
 def seed(app):
-    """Store an account with the given tweets through the ingest service (real spaCy embeddings)."""
-    from datetime import datetime, timedelta
-
-    from twitapp import runtime
+    """Store an account with the given tweets through the ingest service (spaCy embeddings). ``tweets`` are
+    texts (an hour apart from 2022-01-01) or ``(created_at, text)`` pairs; keywords are AccountData's."""
     from twitapp.services.ingest import AccountData, NewTweet, store
 
-    def seed_account(username: str, texts, source: str = "csv", user_id: str | None = None):
+    def seed_account(username: str, tweets, source: str = "csv", user_id: str | None = None, **profile):
         start = datetime(2022, 1, 1, tzinfo=UTC)
-        tweets = [
-            NewTweet(f"{username.lower()}-{zlib.crc32(text.encode())}-{i}", text, start + timedelta(hours=i))
-            for i, text in enumerate(texts)
+        rows = [(start + timedelta(hours=i), t) if isinstance(t, str) else t for i, t in enumerate(tweets)]
+        new = [
+            NewTweet(f"{username.lower()}-{zlib.crc32(text.encode())}-{i}", text, when)
+            for i, (when, text) in enumerate(rows)
         ]
         with app.app_context():
-            data = AccountData(id=user_id or f"local:{username.lower()}", username=username, source=source)
-            return store(db.session, data, tweets, runtime.embedder())
+            data = AccountData(id=user_id or f"local:{username.lower()}", username=username, source=source, **profile)
+            return store(db.session, data, new, runtime.embedder())
 
     return seed_account
 
@@ -151,6 +222,9 @@ def two_senators(seed, senate_tweets):
     for handle in ("SenWarren", "marcorubio"):
         seed(handle, [text for _, text in senate_tweets[handle][-150:]])
     return "SenWarren", "marcorubio"
+
+
+# --- the demo files over HTTP --------------------------------------------------------------------
 
 
 class _Files(BaseHTTPRequestHandler):
@@ -173,23 +247,91 @@ class _Files(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def demo_server():
-    """The six demo files served from 127.0.0.1 as raw.githubusercontent.com serves them: (server, base URL)."""
-    if not DEMO_SOURCE.is_dir():
-        pytest.skip(f"shared data not found at {DEMO_SOURCE}: demo tests need ../shared beside the repo")
+    """The six demo files (tests/data) served from 127.0.0.1 as raw.githubusercontent.com serves them:
+    (server, base URL)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
     server.files = {f"/Data/{h}.csv": (DEMO_SOURCE / f"{h}.csv").read_bytes() for h in DEMO_HANDLES}
     server.short = set()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server, f"http://127.0.0.1:{server.server_address[1]}/Data"
-    server.shutdown()
-    server.server_close()
+    with ServerThread(server, name="demo-files") as running:
+        yield server, f"{running.url}/Data"
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    """Keep each phase's report on the test (``item.rep_call``): the browser tests save a screenshot when
-    the test failed."""
-    report = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
+# --- Redis ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """TEST_REDIS_URL, once its server has answered a ping (else the test skips)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"Redis at {REDIS_URL} (TEST_REDIS_URL) is not reachable: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+def clear_redis(client) -> None:
+    """Delete the keys of the app, RQ and the rate limiter from the test database (nothing else)."""
+    for pattern in REDIS_KEY_PATTERNS:
+        keys = list(client.scan_iter(match=pattern, count=500))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+
+
+@pytest.fixture
+def redis_db(redis_url):
+    """A client of the test Redis database, its app keys deleted before and after the test. A file lock
+    keeps two test runs on this machine (say, two engineers' suites) from deleting each other's keys."""
+    import redis
+
+    lock_path = Path(tempfile.gettempdir()) / f"hypotweet-test-redis-{zlib.crc32(redis_url.encode()):08x}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = redis.Redis.from_url(redis_url)
+        clear_redis(client)
+        try:
+            yield client
+        finally:
+            clear_redis(client)
+            client.close()
+
+
+# --- xdist: one work unit for the tests that use Redis -------------------------------------------
+# They share one Redis database, so they must not run at the same time on two workers. xdist's own
+# ``--dist loadgroup`` would do, but with pytest 9.2 it silently stops grouping (pytest-xdist issue #1386),
+# so the scheduler below groups them by a rule the controller can apply to node ids alone (it sees no
+# fixtures): a test in test_jobs.py, or a test whose name says "redis". The collection hook checks that every
+# test using ``redis_db`` follows the rule.
+
+
+def uses_the_redis_unit(nodeid: str) -> bool:
+    path, _, name = nodeid.partition("::")
+    return path.endswith("test_jobs.py") or "redis" in name.lower()
+
+
+def pytest_collection_modifyitems(config, items):
+    stray = [i.nodeid for i in items if "redis_db" in i.fixturenames and not uses_the_redis_unit(i.nodeid)]
+    if stray:
+        raise pytest.UsageError(
+            "tests that use Redis must be in test_jobs.py or have 'redis' in their name "
+            f"(conftest.uses_the_redis_unit): {', '.join(stray)}"
+        )
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own, which answers for "load"
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "load":  # an explicit --dist: xdist's own scheduler
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RedisUnitScheduling(LoadScopeScheduling):
+        """Each test is its own unit, like ``--dist load``, but the Redis tests form one unit."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return "redis" if uses_the_redis_unit(nodeid) else nodeid
+
+    return RedisUnitScheduling(config, log)

@@ -377,7 +377,7 @@ class FakeXAPI:
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_port}"
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-xapi", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.005}, name="fake-xapi", daemon=True
         )
         self._thread.start()
         return self

@@ -1,13 +1,8 @@
-"""The authorship model on small samples of real senators' tweets, with real spaCy embeddings."""
+"""The authorship model on small samples of real senators' tweets (tests/data), with real spaCy embeddings."""
 
 from __future__ import annotations
 
-import csv
-import gzip
 import itertools
-import sys
-from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,32 +21,17 @@ from twitapp.authorship.folds import time_blocked_folds
 from twitapp.authorship.ngrams import MASK, URL_MARK, normalize
 from twitapp.services.embedding import Embedder
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "senate117" / "tweets.csv.gz"
 ACCOUNTS = 3
 TRAIN, TEST = 150, 40
 
 
-def _first_accounts(path: Path, count: int, per_account: int) -> dict[str, list[tuple[str, str]]]:
-    """(created_at, text) of the first ``count`` accounts of the file (sorted by author), streamed so
-    the rest of the file is not read."""
-    csv.field_size_limit(sys.maxsize)
-    tweets: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            if row["author"] not in tweets and len(tweets) == count:
-                break
-            tweets[row["author"]].append((row["created_at"], row["text"]))
-    assert all(len(rows) >= per_account for rows in tweets.values())
-    return tweets
-
-
 @pytest.fixture(scope="module")
-def sample():
-    """Per account the newest TEST tweets held out and the TRAIN before them for training."""
-    if not DATA.exists():
-        pytest.skip(f"shared tweet data not found at {DATA} (expected beside the repository)")
+def sample(senate_tweets):
+    """Per account of the file's first ACCOUNTS (sorted by author), the newest TEST tweets held out and the
+    TRAIN before them for training."""
     train_texts, train_labels, train_times, test_texts, test_labels = [], [], [], [], []
-    for author, rows in _first_accounts(DATA, ACCOUNTS, TRAIN + TEST).items():
+    for author, rows in list(senate_tweets.items())[:ACCOUNTS]:
+        assert len(rows) >= TRAIN + TEST
         rows = sorted(rows)[-TRAIN - TEST :]
         texts = [text for _, text in rows]
         train_times += [created for created, _ in rows[:TRAIN]]

@@ -19,6 +19,7 @@ from twitapp.extensions import db
 from twitapp.models import Account, Tweet
 
 from .fake_xapi import FakeXAPI
+from .helpers import ADMIN, csrf_token
 
 BIG = 10 * 1024 * 1024  # a 10 MB body
 
@@ -170,6 +171,7 @@ def test_the_upload_route_keeps_its_own_larger_limit(make_app, fake_x):
         "/import", data={"file": (io.BytesIO(b"x" * (2 * 1024 * 1024)), "a.csv")}, content_type="multipart/form-data"
     )
     assert_refused(big, 413, "upload is larger than this server accepts (1 MB at most)", app, before)
+    big.request.environ["wsgi.input"].close()  # werkzeug's test client spools a large body to a file it leaves open
 
 
 @pytest.mark.parametrize(
@@ -271,9 +273,7 @@ def test_an_account_deleted_meanwhile(client, app, two_senators, seed):
         client.post("/api/predict", json={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"}).status_code
         == 200
     )
-    assert (
-        client.post("/accounts/ChuckGrassley/delete", data={"admin_password": "test-admin-password"}).status_code == 303
-    )
+    assert client.post("/accounts/ChuckGrassley/delete", data={"admin_password": ADMIN}).status_code == 303
     before = snapshot(app)
     for response in (
         client.post("/api/predict", json={"accounts": ["SenWarren", "ChuckGrassley"], "text": "corn"}),
@@ -282,9 +282,7 @@ def test_an_account_deleted_meanwhile(client, app, two_senators, seed):
         assert_refused(response, 404, "@ChuckGrassley is not stored here; it may have been deleted", app, before)
     # and the deleted account cannot be updated or deleted again
     assert client.post("/accounts/ChuckGrassley/update").status_code in (303, 404)
-    again = client.post(
-        "/accounts/ChuckGrassley/delete", data={"admin_password": "test-admin-password"}, follow_redirects=True
-    )
+    again = client.post("/accounts/ChuckGrassley/delete", data={"admin_password": ADMIN}, follow_redirects=True)
     assert "not stored" in again.get_data(as_text=True) and snapshot(app) == before
 
 
@@ -345,11 +343,6 @@ def csrf_app(make_app, fake_x, **settings):
     return app
 
 
-def token_of(client) -> str:
-    home = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', home).group(1)
-
-
 @pytest.mark.parametrize(
     "case",
     ["missing", "empty", "garbage", "other-session", "other-secret", "expired", "in-a-header-of-another-session"],
@@ -357,7 +350,7 @@ def token_of(client) -> str:
 def test_form_posts_with_a_bad_csrf_token_are_refused(make_app, fake_x, case):
     app = csrf_app(make_app, fake_x, WTF_CSRF_TIME_LIMIT=1 if case == "expired" else 3600)
     client = app.test_client()
-    token = token_of(client)
+    token = csrf_token(client)
     if case == "missing":
         data, headers = {"handle": "SenWarren"}, {}
     elif case == "empty":
@@ -365,19 +358,19 @@ def test_form_posts_with_a_bad_csrf_token_are_refused(make_app, fake_x, case):
     elif case == "garbage":
         data, headers = {"handle": "SenWarren", "csrf_token": "x" * 40 + "." + "y" * 20}, {}
     elif case == "other-session":
-        data, headers = {"handle": "SenWarren", "csrf_token": token_of(app.test_client())}, {}
+        data, headers = {"handle": "SenWarren", "csrf_token": csrf_token(app.test_client())}, {}
     elif case == "other-secret":
         other = make_app(X_API_URL=fake_x.url, WTF_CSRF_ENABLED=True, SECRET_KEY="another-secret").test_client()
-        data, headers = {"handle": "SenWarren", "csrf_token": token_of(other)}, {}
+        data, headers = {"handle": "SenWarren", "csrf_token": csrf_token(other)}, {}
     elif case == "expired":
         time.sleep(2.1)
         data, headers = {"handle": "SenWarren", "csrf_token": token}, {}
     else:
-        data, headers = {"handle": "SenWarren"}, {"X-CSRFToken": token_of(app.test_client())}
+        data, headers = {"handle": "SenWarren"}, {"X-CSRFToken": csrf_token(app.test_client())}
     before = snapshot(app)
     fake_x.requests.clear()
     for path in ("/accounts", "/predict", "/demo", "/accounts/SenWarren/delete", "/accounts/SenWarren/update"):
-        response = client.post(path, data=data | {"admin_password": "test-admin-password"}, headers=headers)
+        response = client.post(path, data=data | {"admin_password": ADMIN}, headers=headers)
         assert_refused(response, 400, "CSRF check failed", app, before, fake_x)
     if case != "expired":
         assert client.post("/accounts", data={"handle": "SenWarren", "csrf_token": token}).status_code == 303

@@ -3,7 +3,12 @@
 The app runs as a live server on 127.0.0.1 (werkzeug, in a thread) with CSRF on, a clean SQLite file
 database and the fake X API; the browser may reach nothing else (any other request is aborted and
 recorded, so a CDN dependency fails the tests). Each test saves a screenshot to ``test-artifacts/`` when
-it fails; ``test_guess_with_real_tweets`` saves the README's pictures to ``docs/``.
+it fails (git ignores that folder).
+
+Screenshots for the README: ``pytest tests/test_browser.py --screenshots`` makes ``test_guess_with_real_tweets``
+save them to ``docs/`` (home, result, account, and both on a phone) and the add-accounts test the empty
+home page to ``test-artifacts/empty-home.png``. Without ``--screenshots`` no test writes outside
+``test-artifacts/``, so a run leaves ``git status`` clean.
 
 Needs ``chromium`` from apt (``.ci/run`` installs it); skips with a message where it is missing.
 """
@@ -12,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,10 +25,10 @@ from werkzeug.serving import make_server
 
 from .archive_factory import archive_tweet, build_archive
 from .fake_xapi import FakeXAPI
+from .helpers import ADMIN, ROOT, ServerThread
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS = ROOT / "docs"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -38,7 +42,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-sync",
 ]
-ADMIN_PASSWORD = "test-admin-password"  # TestConfig's
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 TIMEOUT_MS = 60_000  # a first prediction loads spaCy and fits a model
@@ -59,31 +62,26 @@ def browser():
         chromium.close()
 
 
-class LiveServer:
-    def __init__(self, app):
-        self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-app", daemon=True
-        )
+@pytest.fixture
+def screenshots(request):
+    """Where to save the README's pictures: docs/ with ``--screenshots``, else None (nothing saved)."""
+    if not request.config.getoption("--screenshots"):
+        return None
+    DOCS.mkdir(exist_ok=True)
+    return DOCS
 
-    def __enter__(self):
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+def save(tab, folder: Path | None, name: str, full_page: bool = True) -> None:
+    if folder is not None:
+        tab.screenshot(path=str(folder / name), full_page=full_page)
 
 
 @pytest.fixture
 def live(make_app, app, fake_x):
-    """The app served on 127.0.0.1 with CSRF on. ``app`` comes first: it applies the migrations to this
-    test's SQLite file, which the live app shares (so ``seed`` stores what the browser sees)."""
+    """The app served on 127.0.0.1 with CSRF on. It shares this test's database with ``app`` (so ``seed``
+    stores what the browser sees)."""
     web = make_app(X_API_URL=fake_x.url, WTF_CSRF_ENABLED=True)
-    with LiveServer(web) as server:
+    with ServerThread(make_server("127.0.0.1", 0, web, threaded=True), name="live-app") as server:
         yield server
 
 
@@ -128,38 +126,27 @@ def no_horizontal_scroll(tab) -> bool:
 def real_tweets(senate_tweets, handle: str, n: int) -> list[tuple[datetime, str]]:
     """``n`` of the account's real tweets spread over its whole history, with their real dates."""
     rows = senate_tweets[handle]
-    step = max(1, len(rows) // n)
-    picked = rows[::step][-n:]
+    picked = [rows[i * len(rows) // n] for i in range(min(n, len(rows)))]
     return [(datetime.fromisoformat(when.replace("Z", "+00:00")), text) for when, text in picked]
 
 
 @pytest.fixture
-def senators(app, senate_tweets):
-    """Three real senators stored with ~300 real tweets each, their real dates and display names."""
-    from twitapp import runtime
-    from twitapp.extensions import db
-    from twitapp.services.ingest import AccountData, NewTweet, store
-
+def senators(seed, senate_tweets):
+    """Three real senators stored with 300 real tweets each, their real dates and display names."""
     people = {
         "SenWarren": ("Elizabeth Warren", "U.S. Senator from Massachusetts."),
         "marcorubio": ("Marco Rubio", "U.S. Senator for Florida."),
         "ChuckGrassley": ("Chuck Grassley", "U.S. Senator for Iowa."),
     }
-    with app.app_context():
-        for i, (handle, (name, bio)) in enumerate(people.items()):
-            tweets = [
-                NewTweet(f"{handle.lower()}-{j}", text, when)
-                for j, (when, text) in enumerate(real_tweets(senate_tweets, handle, 300))
-            ]
-            data = AccountData(
-                id=f"{1000 + i}",
-                username=handle,
-                source="csv",
-                name=name,
-                description=bio,
-                followers_count=[2_900_000, 4_400_000, 650_000][i],
-            )
-            store(db.session, data, tweets, runtime.embedder())
+    for i, (handle, (name, bio)) in enumerate(people.items()):
+        seed(
+            handle,
+            real_tweets(senate_tweets, handle, 300),
+            user_id=f"{1000 + i}",
+            name=name,
+            description=bio,
+            followers_count=[2_900_000, 4_400_000, 650_000][i],
+        )
     return list(people)
 
 
@@ -171,12 +158,13 @@ def choose(tab, *handles: str) -> None:
 # --- the tests -----------------------------------------------------------------------------------------------
 
 
-def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, live):
+def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, live, screenshots):
     page.goto("/")
     assert page.get_by_role("heading", name="Who wrote this tweet?").is_visible()  # the empty state
     assert page.get_by_role("link", name="Add an account").is_visible()
-    if os.environ.get("SCREENSHOT_EMPTY"):  # for looking at the empty state by hand
-        page.screenshot(path=str(ARTIFACTS / "empty-home.png"), full_page=True)
+    if screenshots:  # for looking at the empty state by hand (not in the README)
+        ARTIFACTS.mkdir(exist_ok=True)
+        save(page, ARTIFACTS, "empty-home.png")
     for i, (handle, name) in enumerate(
         (("SenWarren", "Elizabeth Warren"), ("marcorubio", "Marco Rubio"), ("ChuckGrassley", "Chuck Grassley"))
     ):
@@ -212,12 +200,11 @@ def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, liv
     assert_clean(page)
 
 
-def test_guess_with_real_tweets(page, senators, live):
+def test_guess_with_real_tweets(page, senators, live, screenshots):
     """Pick 2 of 3, type, guess: the verdict, bars, trust line, highlighted words, map, similar tweets.
-    Saves the README's screenshots to docs/."""
-    DOCS.mkdir(exist_ok=True)
+    With ``--screenshots``, saves the README's pictures to docs/."""
     page.goto("/")
-    page.screenshot(path=str(DOCS / "home.png"), full_page=True)
+    save(page, screenshots, "home.png")
 
     choose(page, "SenWarren", "marcorubio")
     assert page.locator(".choice-count").inner_text().startswith("2 chosen")
@@ -270,26 +257,26 @@ def test_guess_with_real_tweets(page, senators, live):
     kept = page.locator("input[name=accounts]:checked").evaluate_all("els => els.map(e => e.value)")
     assert sorted(kept) == ["SenWarren", "marcorubio"]  # the form again, choices kept
     assert page.get_by_label("The tweet").input_value() == text
-    page.screenshot(path=str(DOCS / "result.png"), full_page=True)
+    save(page, screenshots, "result.png")
     assert_clean(page)
 
     page.set_viewport_size(PHONE)
     page.goto("/")
     assert no_horizontal_scroll(page)
-    page.screenshot(path=str(DOCS / "home-phone.png"), full_page=True)
+    save(page, screenshots, "home-phone.png")
     choose(page, "SenWarren", "ChuckGrassley")
     page.get_by_label("The tweet").fill(text)
     page.get_by_role("button", name="Guess the author").click()
     page.wait_for_selector("#verdict")
     assert no_horizontal_scroll(page)
-    page.screenshot(path=str(DOCS / "result-phone.png"), full_page=True)
+    save(page, screenshots, "result-phone.png")
 
     page.set_viewport_size(DESKTOP)
     page.locator(".similar-col").first.get_by_role("link").click()
     page.wait_for_url(re.compile(r"/accounts/\w+$"))
     assert page.locator("svg.month-svg rect.month-bar").count() > 6
     assert "Page 1 of" in page.locator(".pager").inner_text()
-    page.screenshot(path=str(DOCS / "account.png"), full_page=False)
+    save(page, screenshots, "account.png", full_page=False)
 
 
 def test_choosing_one_account_shows_the_validation_message(page, seed, live):
@@ -319,7 +306,7 @@ def test_delete_an_account_as_admin(page, seed, live):
     assert "needs the admin password" in page.locator("main").inner_text()
 
     page.goto("/accounts/Grassley")
-    page.get_by_label("Admin password").fill(ADMIN_PASSWORD)
+    page.get_by_label("Admin password").fill(ADMIN)
     page.get_by_role("button", name="Delete account").click()
     page.wait_for_url(f"{live.url}/")
     assert "Deleted @Grassley and its tweets." in page.locator(".flash-success").inner_text()

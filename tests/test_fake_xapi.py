@@ -12,16 +12,15 @@ import threading
 import time
 import warnings
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
 import tweepy
 
 from .fake_xapi import CLIENT_FORBIDDEN, FORBIDDEN_453, FakeXAPI
+from .helpers import SHARED_XAPI
 
 TWEEPY_HOST = "https://api.twitter.com"
-SHARED_XAPI = Path(__file__).resolve().parents[2] / "shared" / "xapi"
 TWEET_FIELDS = ["created_at", "note_tweet"]
 
 
@@ -149,7 +148,7 @@ def test_protected_user_is_found_but_its_timeline_is_not_authorized(api, client)
     assert response.errors[0]["resource_id"] == user["id"]
 
 
-@pytest.mark.skipif(not SHARED_XAPI.is_dir(), reason="../shared/xapi is absent (fresh clone)")
+@pytest.mark.skipif(not SHARED_XAPI.is_dir(), reason=f"needs ../shared beside the repository ({SHARED_XAPI} not found)")
 @pytest.mark.parametrize(
     "example, make",
     [
@@ -190,7 +189,7 @@ def test_bodies_have_the_shape_of_the_shared_examples(api, example, make):
         assert body == expected
 
 
-@pytest.mark.skipif(not SHARED_XAPI.is_dir(), reason="../shared/xapi is absent (fresh clone)")
+@pytest.mark.skipif(not SHARED_XAPI.is_dir(), reason=f"needs ../shared beside the repository ({SHARED_XAPI} not found)")
 def test_timeline_pages_and_invalid_user_have_the_keys_of_the_shared_examples(api):
     client = make_client(api, return_type=dict)
     user = api.add_user("Sen_Z", tweets=FakeXAPI.make_tweets(7))

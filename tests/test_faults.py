@@ -18,15 +18,10 @@ from sqlalchemy import func, select
 from twitapp import config as settings
 from twitapp import create_app
 from twitapp.extensions import db
-from twitapp.models import Account, Tweet
+from twitapp.models import Tweet
 
 from .fake_xapi import FakeXAPI
-
-
-def counts(app) -> tuple[int, int]:
-    with app.app_context():
-        return (db.session.scalar(select(func.count(Account.id))), db.session.scalar(select(func.count(Tweet.id))))
-
+from .helpers import counts
 
 # --- X API ---------------------------------------------------------------------------------------
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
@@ -27,11 +27,7 @@ from twitapp.sources import (
 from twitapp.sources import demo as demo_module
 
 from .archive_factory import archive_note, archive_tweet, build_archive, ytd_js
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-DEMO_SOURCE = SHARED / "senate117-demo-source"
-SENATE_CSV = SHARED / "senate117" / "tweets.csv.gz"
-needs_shared = pytest.mark.skipif(not DEMO_SOURCE.is_dir(), reason=f"shared data not present at {SHARED}")
+from .helpers import DEMO_SOURCE, NO_SHARED, SENATE_CSV
 
 T0 = datetime(2020, 6, 6, 13, 2, 35, tzinfo=UTC)
 LONG_TEXT = "Long post: " + "every word counts here. " * 30  # over 280 characters
@@ -366,8 +362,8 @@ def test_csv_without_dates_gets_the_reading_time():
         ("author,text\nalice,caf\xe9\n".encode("latin-1"), None, ImportFailed, "not UTF-8 text"),
         ("text\nhi\n".encode("utf-16"), "jane", ImportFailed, "not UTF-8 text"),
         (b"", None, ImportFailed, "is empty"),
-        (gzip.compress(b""), None, ImportFailed, "is empty"),
-        (gzip.compress(b"author,text\nalice,hi\n")[:-10], None, ImportFailed, "damaged or incomplete gzip"),
+        (gzip.compress(b"", mtime=0), None, ImportFailed, "is empty"),
+        (gzip.compress(b"author,text\nalice,hi\n", mtime=0)[:-10], None, ImportFailed, "damaged or incomplete gzip"),
         (b"author,text\n", None, ImportFailed, "holds no tweets"),
         (b"author,text\nalice,\n", None, ImportFailed, "holds no tweets"),
         (b"author,text\nalice,RT @bob: x\n", None, ImportFailed, "no original tweets"),
@@ -390,7 +386,6 @@ def test_csv_gzip_bomb_stops_at_the_limit():
         read_csv(bomb, "t.csv.gz", max_uncompressed=1024 * 1024)
 
 
-@needs_shared
 def test_csv_demo_source_files():
     counts = {}
     for handle in DEMO_HANDLES:
@@ -408,7 +403,7 @@ def test_csv_demo_source_files():
     }
 
 
-@pytest.mark.skipif(not SENATE_CSV.is_file(), reason=f"shared data not present at {SENATE_CSV}")
+@pytest.mark.skipif(not SENATE_CSV.is_file(), reason=NO_SHARED)
 def test_csv_shared_senate_file_reads_every_account():
     with SENATE_CSV.open("rb") as handle:
         accounts = read_csv(handle, SENATE_CSV.name)
@@ -420,12 +415,13 @@ def test_csv_shared_senate_file_reads_every_account():
 # --- demo download -------------------------------------------------------------------------------------
 
 
-def test_demo_constants_match_the_shared_checksums():
+def test_demo_constants_match_the_shipped_checksums():
     assert DEMO_COMMIT in DEFAULT_DEMO_BASE_URL and DEMO_COMMIT in DEMO_CREDIT and "MIT" in DEMO_CREDIT
     assert set(DEMO_SHA256) == set(DEMO_HANDLES)
-    if DEMO_SOURCE.is_dir():
-        listed = dict(line.split()[::-1] for line in (DEMO_SOURCE / "SHA256SUMS").read_text().splitlines())
-        assert {f"{h}.csv": digest for h, digest in DEMO_SHA256.items()} == listed
+    listed = dict(line.split()[::-1] for line in (DEMO_SOURCE / "SHA256SUMS").read_text().splitlines())
+    assert {f"{h}.csv": digest for h, digest in DEMO_SHA256.items()} == listed
+    for name, digest in listed.items():  # and the copy in tests/data is byte for byte the one they name
+        assert hashlib.sha256((DEMO_SOURCE / name).read_bytes()).hexdigest() == digest
 
 
 def test_demo_download(demo_server):

@@ -13,15 +13,10 @@ from twitapp.extensions import db
 from twitapp.models import Account, Tweet
 
 from .archive_factory import archive_note, archive_tweet, build_archive
-from .conftest import SENATE_CSV
+from .helpers import ADMIN, NO_SHARED, SENATE_CSV, counts
 
 T0 = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
 LONG = ("A long post on the farm bill and what it means for rural families. " * 6).strip()
-
-
-def counts(app) -> tuple[int, int]:
-    with app.app_context():
-        return (db.session.scalar(select(func.count(Account.id))), db.session.scalar(select(func.count(Tweet.id))))
 
 
 def real_shaped_archive() -> bytes:
@@ -70,9 +65,9 @@ def test_archive_upload_through_the_page(client, app):
     assert counts(app) == (1, 32)
 
 
+@pytest.mark.stand_in_vectors
+@pytest.mark.skipif(not SENATE_CSV.is_file(), reason=NO_SHARED)
 def test_shared_senate_csv_through_the_cli(runner, app):
-    if not SENATE_CSV.exists():
-        pytest.skip(f"shared data not found at {SENATE_CSV}")
     result = runner.invoke(args=["import", "csv", str(SENATE_CSV), "--account", "SenBooker"])
     assert result.exit_code == 0, result.output
     assert "1,213 tweets added" in result.output
@@ -159,6 +154,7 @@ def test_failed_multi_account_import_stores_nothing(client, app):
     assert counts(app) == (0, 0)
 
 
+@pytest.mark.stand_in_vectors
 def test_demo_through_the_cli(runner, app, demo_server):
     _, base_url = demo_server
     result = runner.invoke(args=["demo", "--base-url", base_url])
@@ -179,10 +175,15 @@ def test_demo_refuses_a_corrupted_file_and_stores_nothing(runner, app, demo_serv
     assert counts(app) == (0, 0)
 
 
-def test_demo_from_the_page_credits_the_source(make_app, fake_x, demo_server):
+@pytest.mark.stand_in_vectors
+def test_demo_from_the_page_needs_the_admin_password_and_credits_the_source(make_app, fake_x, demo_server):
     _, base_url = demo_server
     app = make_app(X_API_URL=fake_x.url, DEMO_BASE_URL=base_url)
     client = app.test_client()
-    response = client.post("/demo", data={"admin_password": "test-admin-password"}, follow_redirects=True)
+    refused = client.post("/demo", data={"admin_password": "guess"})
+    assert refused.status_code == 403 and counts(app) == (0, 0)
+    response = client.post("/demo", data={"admin_password": ADMIN}, follow_redirects=True)
+    assert [r.status_code for r in response.history] == [303]
     html = response.get_data(as_text=True)
     assert "Imported 6 accounts" in html and "btderr02" in html and "MIT License" in html
+    assert counts(app)[0] == 6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from twitapp import exceptions as errors
 from twitapp import runtime
@@ -13,6 +13,7 @@ from twitapp.models import Account, Tweet
 from twitapp.services.ingest import IngestResult, ingest_from_x
 
 from .fake_xapi import FakeXAPI
+from .helpers import row_counts
 
 
 def add(handle: str, limit: int = 3200, progress=None):
@@ -21,7 +22,7 @@ def add(handle: str, limit: int = 3200, progress=None):
 
 
 def stored_counts() -> tuple[int, int]:
-    return (db.session.scalar(select(func.count(Account.id))), db.session.scalar(select(func.count(Tweet.id))))
+    return row_counts(db.session)
 
 
 def test_add_account_stores_profile_and_embedded_tweets(app_ctx, fake_x):

@@ -1,8 +1,9 @@
-"""Background jobs on RQ and a real Redis (127.0.0.1:6379, database 5, flushed around each test).
+"""Background jobs on RQ and a real Redis (``TEST_REDIS_URL``, its app keys cleared around each test; see
+conftest.py).
 
 Most tests run the queued jobs with an in-process ``SimpleWorker``; ``test_real_worker_killed_mid_job`` runs
-``flask worker`` as a subprocess on the same SQLite file (or TEST_DATABASE_URL) and the same fake X API, and
-kills it mid-job.
+``flask worker`` as a subprocess on the same SQLite file (or TEST_DATABASE_URL) and the same fake X API and Redis, and
+kills it mid-job (the test stops every process it started).
 """
 
 from __future__ import annotations
@@ -21,66 +22,17 @@ from sqlalchemy import func, select
 
 from twitapp import tasks as jobs
 from twitapp.extensions import db
-from twitapp.models import Account, Tweet
+from twitapp.models import Account
 from twitapp.redis_client import redis_connection
 from twitapp.tasks import worker as task_worker
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/5"
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _redis():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        subprocess.run(
-            [
-                "redis-server",
-                "--daemonize",
-                "yes",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                "6379",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            check=True,
-        )
-        for _ in range(50):
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.1)
-    return client
+from .helpers import ADMIN, ROOT, stored, wait_for
 
 
 @pytest.fixture
-def redis_db(tmp_path_factory):
-    """Redis database 5, flushed before and after; a file lock keeps two test runs on this machine (say, two
-    engineers' suites) from flushing each other's jobs."""
-    import fcntl
-    import tempfile
-
-    lock_path = Path(tempfile.gettempdir()) / ("hypotweet-test-redis-" + REDIS_URL.rsplit("/", 1)[-1] + ".lock")
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client = _redis()
-        client.flushdb()
-        yield client
-        client.flushdb()
-
-
-@pytest.fixture
-def qapp(make_app, fake_x, redis_db):
+def qapp(make_app, fake_x, redis_url, redis_db):
     """An app whose long work goes to the queue."""
-    return make_app(X_API_URL=fake_x.url, REDIS_URL=REDIS_URL, JOB_HEARTBEAT_SECONDS=1)
+    return make_app(X_API_URL=fake_x.url, REDIS_URL=redis_url, JOB_HEARTBEAT_SECONDS=1)
 
 
 @pytest.fixture
@@ -95,14 +47,6 @@ def run_queued(app) -> None:
     with app.app_context():
         queue = jobs.queue()
         SimpleWorker([queue], connection=redis_connection(), serializer=queue.serializer).work(burst=True)
-
-
-def stored(app, username):
-    with app.app_context():
-        account = db.session.scalar(select(Account).where(func.lower(Account.username) == username.lower()))
-        if account is None:
-            return None
-        return db.session.scalar(select(func.count()).select_from(Tweet).where(Tweet.account_id == account.id))
 
 
 def test_add_job_completes_and_the_account_is_stored(qapp, qclient, fake_x):
@@ -215,7 +159,7 @@ def test_update_all_queues_one_job_per_x_account(qapp, qclient, fake_x):
     run_queued(qapp)
     fake_x.add_tweets("Grassley", fake_x.make_tweets(3, start="2023-05-01T00:00:00Z", prefix="new"))
 
-    response = qclient.post("/accounts/update-all", data={"admin_password": "test-admin-password"})
+    response = qclient.post("/accounts/update-all", data={"admin_password": ADMIN})
     assert response.status_code == 303 and response.headers["Location"] == "/"
     assert "Fetching new tweets of @Grassley, @marcorubio in the background" in qclient.get("/").get_data(as_text=True)
     assert stored(qapp, "Grassley") == 12  # the request fetched nothing itself
@@ -308,16 +252,6 @@ def test_cli_enqueues_with_redis(qapp, fake_x):
     assert stored(qapp, "Grassley") == 20
 
 
-def _wait(condition, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _start_worker(app, fake_x, tmp_path, name, *extra):
     env = dict(
         os.environ,
@@ -326,7 +260,7 @@ def _start_worker(app, fake_x, tmp_path, name, *extra):
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
         X_API_URL=fake_x.url,
         X_BEARER_TOKEN="test-token",
-        REDIS_URL=REDIS_URL,
+        REDIS_URL=app.config["REDIS_URL"],
         JOB_HEARTBEAT_SECONDS="1",
         PYTHONUNBUFFERED="1",
     )
@@ -374,8 +308,8 @@ def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(q
     try:
         response = qclient.post("/api/accounts", json={"username": "Grassley"})
         assert response.status_code == 202
-        _wait(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
-        job = _wait(
+        wait_for(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
+        job = wait_for(
             lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["done"] >= 200 and j,
             timeout=5,
             what="the progress of two pages",
@@ -388,7 +322,7 @@ def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(q
         log.close()
     assert stored(qapp, "Grassley") is None  # nothing half
 
-    job = _wait(
+    job = wait_for(
         lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["status"] == "failed" and j,
         timeout=10,
         what="the job to count as abandoned",
@@ -425,7 +359,7 @@ def test_real_worker_stopped_by_sigterm_mid_job_hands_it_back(qapp, qclient, fak
     worker, log = _start_worker(qapp, fake_x, tmp_path, "worker1")
     try:
         assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
-        _wait(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
+        wait_for(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
         _kill_tree(worker.pid, signal.SIGTERM)
         assert worker.wait(30) is not None  # it stopped long before the hanging page's 120 s
     finally:

@@ -67,7 +67,7 @@ def test_a_csv_without_authors_says_how_to_name_the_account():
 
 
 @pytest.mark.parametrize("redis", [False, True])
-def test_adding_from_x_without_a_token_says_so_at_once_and_queues_nothing(make_app, redis, redis_url):
+def test_adding_from_x_without_a_token_says_so_at_once_with_or_without_redis(make_app, redis, redis_url, redis_db):
     app = make_app(X_BEARER_TOKEN=None, REDIS_URL=redis_url if redis else None)
     client = app.test_client()
     response = client.post("/api/accounts", json={"username": "SenWarren"})
@@ -78,17 +78,3 @@ def test_adding_from_x_without_a_token_says_so_at_once_and_queues_nothing(make_a
 
         with app.app_context():
             assert tasks.queue().count == 0 and tasks.fetch("ingest-senwarren") is None
-
-
-@pytest.fixture
-def redis_url():
-    import os
-
-    import redis
-
-    url = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"Redis at {url} is not reachable: {exc}")
-    return url

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from twitapp.extensions import db
 from twitapp.models import Account
 
-from .conftest import MIGRATIONS
+from .helpers import MIGRATIONS
 
 
 def test_migrations_build_the_schema_the_models_describe(app):

@@ -9,27 +9,18 @@ import socket
 import subprocess
 import time
 import uuid
-from datetime import UTC
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from twitapp import config as settings
 from twitapp import create_app
 from twitapp.extensions import db
 from twitapp.log import HANDLER_NAME
-from twitapp.models import Account, Tweet
 
 from .fake_xapi import FakeXAPI
+from .helpers import ADMIN, ROOT, counts
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "twitapp" / "templates"
-ADMIN = "test-admin-password"
-
-
-def counts(app) -> tuple[int, int]:
-    with app.app_context():
-        return (db.session.scalar(select(func.count(Account.id))), db.session.scalar(select(func.count(Tweet.id))))
+TEMPLATES = ROOT / "twitapp" / "templates"
 
 
 def capture_log(app) -> io.StringIO:
@@ -72,6 +63,7 @@ def test_security_headers_on_every_kind_of_response(client, seed):
     for response in responses:
         assert_security_headers(response)
         assert "Strict-Transport-Security" not in response.headers  # plain http: no HSTS
+        response.close()  # the static file's response holds the file open
 
 
 def test_templates_have_no_inline_script_style_or_handlers():
@@ -250,13 +242,9 @@ def test_every_post_route_is_rate_limited(make_app, fake_x):
         assert responses[-1] == 429, (rule.endpoint, responses)
 
 
-def test_limits_are_shared_across_processes_through_redis(make_app, fake_x):
+def test_limits_are_shared_across_processes_through_redis(make_app, fake_x, redis_url, redis_db):
     """Two apps (as two gunicorn workers) on one Redis count together."""
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    settings = dict(REDIS_URL="redis://127.0.0.1:6379/15", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    settings = dict(REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url)
     first = limited_app(make_app, fake_x, **settings).test_client()
     second = limited_app(make_app, fake_x, **settings).test_client()
     me = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
@@ -291,44 +279,35 @@ def tls_redis(tmp_path_factory):
         check=True,
         capture_output=True,
     )
-    with socket.socket() as probe:
+    with socket.socket() as probe:  # a free port; --port 0: no plain-TCP listener at all
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--tls-port",
-            str(port),
-            "--tls-cert-file",
-            cert,
-            "--tls-key-file",
-            key,
-            "--tls-auth-clients",
-            "no",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    for _ in range(50):
-        if server.poll() is not None:
-            pytest.skip(f"this redis-server cannot serve TLS: {server.stdout.read()[-300:]}")
+    log_path = folder / "redis.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", "0", "--tls-port", str(port)]
+            + ["--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-auth-clients", "no"]
+            + ["--save", "", "--appendonly", "no", "--dir", str(folder)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(50):
+            if server.poll() is not None:
+                pytest.skip(f"this redis-server cannot serve TLS: {log_path.read_text()[-300:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"rediss://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"rediss://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(10)
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
 
 
 def test_heroku_redis_over_tls_with_a_self_signed_certificate(make_app, fake_x, tls_redis):
@@ -359,18 +338,7 @@ def test_bad_limit_setting_fails_at_start(make_app):
 def test_without_admin_password_delete_and_demo_are_hidden_and_refused(make_app, fake_x, seed):
     app = make_app(X_API_URL=fake_x.url, ADMIN_PASSWORD=None, DEMO_BASE_URL="http://127.0.0.1:9/Data")
     client = app.test_client()
-    with app.app_context():
-        from datetime import datetime
-
-        from twitapp import runtime
-        from twitapp.services.ingest import AccountData, NewTweet, store
-
-        store(
-            db.session,
-            AccountData(id="local:senwarren", username="SenWarren", source="csv"),
-            [NewTweet("t1", "a tweet", datetime(2022, 1, 1, tzinfo=UTC))],
-            runtime.embedder(),
-        )
+    seed("SenWarren", ["a tweet"])
     account_page = client.get("/accounts/SenWarren").get_data(as_text=True)
     home = client.get("/").get_data(as_text=True)
     assert "/delete" not in account_page and "admin_password" not in account_page
@@ -413,16 +381,6 @@ def test_admin_password_in_a_header_for_scripts(client, app, seed):
     assert client.post("/accounts/SenWarren/delete", headers={"X-Admin-Password": "nope"}).status_code == 403
     assert client.post("/accounts/SenWarren/delete", headers={"X-Admin-Password": ADMIN}).status_code == 303
     assert counts(app) == (0, 0)
-
-
-def test_demo_needs_the_admin_password_and_stores_nothing_without(make_app, fake_x, demo_server):
-    _, base = demo_server
-    app = make_app(X_API_URL=fake_x.url, DEMO_BASE_URL=base)
-    client = app.test_client()
-    refused = client.post("/demo", data={"admin_password": "guess"})
-    assert refused.status_code == 403 and counts(app) == (0, 0)
-    assert client.post("/demo", data={"admin_password": ADMIN}).status_code == 303
-    assert counts(app)[0] == 6
 
 
 def test_admin_password_is_compared_in_constant_time(app, monkeypatch):

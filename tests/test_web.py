@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
-
-from twitapp.extensions import db
-from twitapp.models import Account, Tweet
-
 from .fake_xapi import FakeXAPI
-
-
-def counts(app) -> tuple[int, int]:
-    with app.app_context():
-        return (db.session.scalar(select(func.count(Account.id))), db.session.scalar(select(func.count(Tweet.id))))
+from .helpers import ADMIN, counts, csrf_token
 
 
 def test_home_page_lists_accounts_and_forms(client, seed):
@@ -75,14 +66,11 @@ def test_update_and_delete_buttons_post(client, fake_x, app):
     response = client.post("/accounts/Grassley/update", follow_redirects=True)
     assert "Updated @Grassley: 3 new tweets" in response.get_data(as_text=True)
     assert counts(app) == (1, 23)
-    response = client.post(
-        "/accounts/Grassley/delete", data={"admin_password": "test-admin-password"}, follow_redirects=True
-    )
+    response = client.post("/accounts/Grassley/delete", data={"admin_password": ADMIN}, follow_redirects=True)
     assert "Deleted @Grassley" in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
 
 
-ADMIN = "test-admin-password"
 NEW = "2024-01-01T00:00:00Z"
 
 
@@ -182,8 +170,7 @@ def test_form_without_csrf_token_is_refused(make_app, fake_x):
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
     assert fake_x.requests == []
-    home = client.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', home).group(1)
+    token = csrf_token(client)
     fake_x.add_user("SenWarren", tweets=FakeXAPI.make_tweets(12))
     assert client.post("/accounts", data={"handle": "SenWarren", "csrf_token": token}).status_code == 303
 
