@@ -369,3 +369,66 @@ def test_real_worker_stopped_by_sigterm_mid_job_hands_it_back(qapp, qclient, fak
     job = qclient.get("/api/jobs/ingest-grassley").get_json()["job"]
     assert (job["status"], job["retries"]) == ("queued", 1), (tmp_path / "worker1.log").read_text()
     _second_worker_stores_all_450(qapp, qclient, fake_x, tmp_path)
+
+
+def _own_redis_server(port: int, tmp_path: Path) -> subprocess.Popen:
+    """A redis-server of this test's own on ``port`` (no disk), answering before this returns."""
+    import redis
+
+    process = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+    try:
+        wait_for(lambda: _pings(client), timeout=10, what="the test's redis-server")
+    finally:
+        client.close()
+    return process
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.exceptions.RedisError:
+        return False
+
+
+@pytest.mark.slow
+def test_real_worker_outlives_a_redis_restart_mid_job(make_app, fake_x, tmp_path):
+    """Redis goes away while a job runs (a restart, a failover): the worker does not exit, and once Redis is
+    back it runs the next job."""
+    import shutil
+    import socket
+
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server on the PATH")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = _own_redis_server(port, tmp_path)
+    app = make_app(X_API_URL=fake_x.url, REDIS_URL=f"redis://127.0.0.1:{port}/0", JOB_HEARTBEAT_SECONDS=1)
+    client = app.test_client()
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(300))
+    fake_x.add_user("marcorubio", tweets=fake_x.make_tweets(30))
+    fake_x.delay(4, path_contains="/tweets", after=1)  # the second page is slow: Redis dies meanwhile
+    worker, log = _start_worker(app, fake_x, tmp_path, "reconnect")
+    try:
+        assert client.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
+        wait_for(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 2, what="the second page")
+        server.kill()
+        server.wait(10)
+        time.sleep(3)  # the job ends without Redis; RQ's worker quits on it
+        server = _own_redis_server(port, tmp_path)  # back, empty (no persistence)
+        assert client.post("/api/accounts", json={"username": "marcorubio"}).status_code == 202
+        wait_for(lambda: stored(app, "marcorubio") == 30, timeout=60, what="the next job, after the restart")
+        assert worker.poll() is None, (tmp_path / "reconnect.log").read_text()[-2000:]
+    finally:
+        _kill_tree(worker.pid)
+        log.close()
+        server.kill()
+        server.wait(10)

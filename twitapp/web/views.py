@@ -16,6 +16,14 @@ from . import bp
 from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
 
 
+def _refused(exc: HypoTweetError, **forms):
+    """The home page again with the error flashed, its status, and when to retry a rate limit."""
+    flash(exc.message, "error")
+    page, status = _home(exc.status, **forms)
+    retry_after = getattr(exc, "retry_after", None)
+    return page, status, {"Retry-After": str(retry_after)} if retry_after else {}
+
+
 def _home(status: int = 200, add_form=None, predict_form=None, prediction=None, import_form=None):
     summaries = account_service.list_accounts(db.session)
     predict_form = predict_form or PredictForm()
@@ -55,8 +63,7 @@ def add_account():
     try:
         submitted = tasks.submit("ingest", handle=form.handle.data)
     except HypoTweetError as exc:
-        flash(exc.message, "error")
-        return _home(exc.status, add_form=form)
+        return _refused(exc, add_form=form)
     return _after_submit(submitted, _account_page)
 
 
@@ -77,8 +84,7 @@ def import_file():
             owner=request.remote_addr,
         )
     except HypoTweetError as exc:
-        flash(exc.message, "error")
-        return _home(exc.status, import_form=form)
+        return _refused(exc, import_form=form)
     return _after_submit(
         submitted,
         lambda summary: _account_page(summary.results[0]) if len(summary.results) == 1 else url_for("web.index"),
@@ -197,8 +203,7 @@ def predict():
             max_length=current_app.config["MAX_TWEET_LENGTH"],
         )
     except HypoTweetError as exc:
-        flash(exc.message, "error")
-        return _home(exc.status, predict_form=form)
+        return _refused(exc, predict_form=form)
     return _home(predict_form=form, prediction=prediction)
 
 
