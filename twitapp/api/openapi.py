@@ -1,0 +1,261 @@
+"""The JSON API described in OpenAPI 3.0.3, served at ``GET /api/openapi.json`` (tests fuzz the API from it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from . import bp
+
+
+def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if retry_after:
+        response["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
+    return response
+
+
+def _ok(description: str, schema_ref: str, location: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
+    }
+    if location:
+        response["headers"] = {"Location": {"description": "the job's URL", "schema": {"type": "string"}}}
+    return response
+
+
+COMMON = {"405": _error("method not allowed"), "503": _error("database or job queue unreachable", retry_after=True)}
+BODY = {
+    "400": _error("not a JSON object, a required key missing or of the wrong type, or an invalid value"),
+    "413": _error("body larger than MAX_REQUEST_KB"),
+}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+NULLABLE_INT = {"type": "integer", "nullable": True}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}},
+    },
+    "Account": {
+        "type": "object",
+        "required": [
+            "id",
+            "username",
+            "name",
+            "source",
+            "tweet_count",
+            "newest_tweet_at",
+            "fetched_at",
+            "followers_count",
+            "url",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "username": {"type": "string"},
+            "name": NULLABLE_STRING,
+            "source": {"type": "string"},
+            "tweet_count": {"type": "integer"},
+            "newest_tweet_at": NULLABLE_STRING,
+            "fetched_at": NULLABLE_STRING,
+            "followers_count": NULLABLE_INT,
+            "url": {"type": "string"},
+        },
+    },
+    "AccountList": {
+        "type": "object",
+        "required": ["accounts"],
+        "properties": {"accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}},
+    },
+    "AccountAdded": {
+        "type": "object",
+        "required": ["account"],
+        "properties": {
+            "account": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Account"},
+                    {
+                        "type": "object",
+                        "required": ["added", "message"],
+                        "properties": {"added": {"type": "integer"}, "message": {"type": "string"}},
+                    },
+                ]
+            }
+        },
+    },
+    "Job": {
+        "type": "object",
+        "required": ["id", "kind", "label", "status", "phase", "done", "total", "message", "usernames", "error"],
+        "properties": {
+            "id": {"type": "string"},
+            "kind": NULLABLE_STRING,
+            "label": NULLABLE_STRING,
+            "status": {"type": "string"},
+            "phase": {"type": "string"},
+            "done": {"type": "integer"},
+            "total": NULLABLE_INT,
+            "message": NULLABLE_STRING,
+            "usernames": {"type": "array", "items": {"type": "string"}},
+            "error": NULLABLE_STRING,
+            "retries": {"type": "integer"},
+            "enqueued_at": NULLABLE_STRING,
+            "updated_at": NULLABLE_STRING,
+            "url": {"type": "string"},
+            "page": {"type": "string"},
+            "joined": {"type": "boolean"},
+        },
+    },
+    "JobAnswer": {
+        "type": "object",
+        "required": ["job"],
+        "properties": {"job": {"$ref": "#/components/schemas/Job"}},
+    },
+    "Prediction": {
+        "type": "object",
+        "required": ["author", "probabilities", "trust", "evidence", "similar"],
+        "properties": {
+            "author": {"type": "string"},
+            "probabilities": {"type": "object", "additionalProperties": {"type": "number"}},
+            "trust": {
+                "type": "object",
+                "required": ["cv_accuracy", "chance", "level"],
+                "properties": {
+                    "cv_accuracy": {"type": "number", "nullable": True},
+                    "chance": {"type": "number"},
+                    "level": {"type": "string"},
+                },
+            },
+            "evidence": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["term", "weight", "spans"],
+                    "properties": {
+                        "term": {"type": "string"},
+                        "weight": {"type": "number"},
+                        "spans": {"type": "array"},
+                    },
+                },
+            },
+            "similar": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "text", "similarity"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "text": {"type": "string"},
+                            "similarity": {"type": "number"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "HypoTweet JSON API",
+        "version": "1",
+        "description": 'JSON in and out; every error is {"error": "..."}.',
+    },
+    "paths": {
+        "/api/accounts": {
+            "get": {
+                "operationId": "listAccounts",
+                "summary": "The stored accounts",
+                "responses": {"200": _ok("the stored accounts", "AccountList"), **COMMON},
+            },
+            "post": {
+                "operationId": "addAccount",
+                "summary": "Add or update an account from the X API",
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["username"],
+                        "properties": {"username": {"type": "string"}},
+                    }
+                ),
+                "responses": {
+                    "200": _ok("updated", "AccountAdded"),
+                    "201": _ok("added", "AccountAdded"),
+                    "202": _ok("queued as a job (REDIS_URL set)", "JobAnswer", location=True),
+                    **BODY,
+                    "403": _error("protected or suspended account, or the X API plan cannot read posts"),
+                    "404": _error("no such account on X"),
+                    "422": _error("no original posts"),
+                    "429": _error("rate limited (this server's or X's)", retry_after=True),
+                    "502": _error("the X API failed or refused this server's credentials"),
+                    **COMMON,
+                },
+            },
+        },
+        "/api/predict": {
+            "post": {
+                "operationId": "predict",
+                "summary": "Which of the stored accounts most likely wrote the text",
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["accounts", "text"],
+                        "properties": {
+                            "accounts": {"type": "array", "items": {"type": "string"}},
+                            "text": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _ok("the prediction", "Prediction"),
+                    **BODY,
+                    "404": _error("an account is not stored"),
+                    "409": _error("stored posts were embedded with another spaCy model"),
+                    "422": _error("too few posts to compare"),
+                    "429": _error("rate limited", retry_after=True),
+                    **COMMON,
+                },
+            }
+        },
+        "/api/jobs/{job_id}": {
+            "get": {
+                "operationId": "getJob",
+                "summary": "A background job",
+                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _ok("the job", "JobAnswer"), "404": _error("no such job"), **COMMON},
+            }
+        },
+        "/api/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This description",
+                "responses": {
+                    "200": {
+                        "description": "this document",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **COMMON,
+                },
+            }
+        },
+    },
+    "components": {"schemas": SCHEMAS},
+}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(SPEC)
