@@ -77,6 +77,7 @@ SETTINGS = (
     Setting("MODEL_CACHE_SIZE", _whole_number, 8),
     Setting("MAX_UPLOAD_MB", _whole_number, 100),
     Setting("MAX_IMPORT_UNCOMPRESSED_MB", _whole_number, DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB),
+    Setting("MAX_POSTS_PER_ACCOUNT", _whole_number, 10_000),  # posts of one account in one imported file
     Setting("DEMO_BASE_URL"),  # None: the pinned GitHub commit
     Setting("ADMIN_PASSWORD"),  # None: delete and bulk actions off
     Setting("TRUSTED_HOSTS", _names),  # None: any Host header (Heroku's router only passes the app's own)
