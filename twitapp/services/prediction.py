@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, over, select
 
 from ..authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
+from ..config import DEFAULT_TWEETS_PER_ACCOUNT
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
 from ..formatting import is_blank
@@ -134,13 +135,18 @@ def predict_author(
     cache: ModelCache,
     max_candidates: int = 4,
     max_length: int = 280,
+    tweets_per_account: int = DEFAULT_TWEETS_PER_ACCOUNT,
 ) -> Prediction:
+    """Guess which of ``handles`` wrote ``text``; the model learns from each account's newest
+    ``tweets_per_account`` posts (the TWEETS_PER_ACCOUNT setting)."""
     started = time.perf_counter()
     text = question_text(text, max_length)
     accounts = resolve_candidates(session, handles, max_candidates)
     _require_enough_tweets(accounts)
-    key = cache_key(accounts)
-    fitted, cached = cache.get_or_build(key, lambda: with_map(fit_set(session, accounts, embedder.model_name)))
+    key = (*cache_key(accounts), tweets_per_account)
+    fitted, cached = cache.get_or_build(
+        key, lambda: with_map(fit_set(session, accounts, embedder.model_name, tweets_per_account))
+    )
 
     vector = embedder.embed([text])
     probs, evidence = fitted.model.predict_and_explain(text, vector[0])
@@ -164,14 +170,22 @@ def predict_author(
     )
 
 
-def fit_set(session: DbSession, accounts: Sequence[Account], embedding_model: str) -> FittedSet:
-    """Load the accounts' stored tweets and embeddings and fit the model, cross-validation included.
-    The embeddings must all come from ``embedding_model``, the model that will embed the question."""
+def fit_set(
+    session: DbSession, accounts: Sequence[Account], embedding_model: str, per_account: int = DEFAULT_TWEETS_PER_ACCOUNT
+) -> FittedSet:
+    """Load each account's newest ``per_account`` stored tweets and their embeddings and fit the model,
+    cross-validation included. The embeddings must all come from ``embedding_model``, the model that will
+    embed the question."""
     started = time.perf_counter()
     ids = [a.id for a in accounts]
+    newest_first = over(
+        func.row_number(), partition_by=Tweet.account_id, order_by=(Tweet.created_at.desc(), Tweet.id.desc())
+    )
+    ranked = select(Tweet.id.label("tweet_id"), newest_first.label("rank")).where(Tweet.account_id.in_(ids)).subquery()
     rows = session.execute(
         select(Tweet.account_id, Tweet.id, Tweet.text, Tweet.embedding, Tweet.embedding_model, Tweet.created_at)
-        .where(Tweet.account_id.in_(ids))
+        .join(ranked, ranked.c.tweet_id == Tweet.id)
+        .where(ranked.c.rank <= per_account)
         .order_by(Tweet.account_id, Tweet.created_at, Tweet.id)
     ).all()
     _require_embeddings_of(embedding_model, accounts, rows)

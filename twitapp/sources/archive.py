@@ -1,14 +1,16 @@
 """Read the official X account archive: the .zip as downloaded, or its tweets.js file alone.
 
 Archive files are JavaScript assignments (``window.YTD.tweets.part0 = [...]``); the prefix is checked
-and stripped and the rest parsed as JSON, never evaluated. Only ``tweets.js`` / ``tweet.js`` /
+and stripped and the list parsed entry by entry as JSON, never evaluated (``ytd.py``), and the posts handed
+over in batches (``stream_archive``), so an import holds one batch at a time. Only ``tweets.js`` / ``tweet.js`` /
 ``tweets-partN.js``, ``account.js`` (username, id, display name; never the email) and ``note-tweet.js``
-are read, in memory: nothing is extracted to disk. The archive may sit under one top folder (a re-zipped
+are read, as streams: nothing is extracted to disk. The archive may sit under one top folder (a re-zipped
 unpacked archive).
 
 Safety: paths that are absolute or contain ``..`` refuse the whole archive; the declared uncompressed
 size of the members read is checked before reading, and the bytes actually read are counted while
-reading, against ``max_uncompressed``.
+reading, against ``max_uncompressed``. Posts are capped at ``max_posts``, a text at MAX_TEXT_CHARS
+characters, ids at MAX_ID_CHARS, the display name at MAX_NAME_CHARS; an entry nested too deep is refused.
 
 Long posts ("note tweets"): tweets.js holds only their first ~280 characters, note-tweet.js their full
 text, and nothing links the two. A note replaces a tweet's text when either
@@ -21,31 +23,42 @@ each note is used at most once, retweets never take one, and unmatched notes are
 
 from __future__ import annotations
 
-import json
+import io
 import re
 import zipfile
 import zlib
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import BinaryIO
+from itertools import islice
+from typing import IO, Any, BinaryIO
 
 from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
 from ..exceptions import ImportFailed, UploadTooLarge
 from .records import (
+    BATCH_SIZE,
+    DEFAULT_MAX_POSTS_PER_ACCOUNT,
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
     NAME_THE_ACCOUNT,
     ImportedAccount,
     ImportedTweet,
+    PostCounter,
     as_seekable,
+    checked_id,
+    checked_text,
     decode_post_text,
     is_retweet_text,
+    merged,
     peek,
+    to_utc,
     validate_handle,
 )
+from .ytd import iter_entries
 
 DEFAULT_MAX_UNCOMPRESSED = DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024
-_CHUNK = 1 << 20
-_PREFIX = re.compile(r"\s*window\.YTD\.(\w+)\.part\d+\s*")
+_CHUNK = 1 << 16
 _TWEETS_MEMBER = re.compile(r"(?P<root>(?:[^/]+/)?)data/tweets?(?:-part(?P<part>\d+))?\.js")
 _ARCHIVE_TIME = re.compile(r"\w{3} (\w{3}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})")
 _MONTHS = {
@@ -57,40 +70,55 @@ _AS_GIVEN = "upload the .zip exactly as X gave it to you."
 
 
 def read_archive(
-    data: bytes | BinaryIO, filename: str, username: str | None = None, max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED
+    data: bytes | BinaryIO,
+    filename: str,
+    username: str | None = None,
+    max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED,
+    max_posts: int = DEFAULT_MAX_POSTS_PER_ACCOUNT,
 ) -> ImportedAccount:
-    """Return the account and tweets of an X archive (source "archive").
+    """Return the account and tweets of an X archive (source "archive"): ``stream_archive``'s batches
+    put together."""
+    [account] = merged(stream_archive(data, filename, username, max_uncompressed, max_posts))
+    return account
+
+
+def stream_archive(
+    data: bytes | BinaryIO,
+    filename: str,
+    username: str | None = None,
+    max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED,
+    max_posts: int = DEFAULT_MAX_POSTS_PER_ACCOUNT,
+) -> Iterator[ImportedAccount]:
+    """Yield the account of an X archive (source "archive") in batches of at most BATCH_SIZE tweets.
 
     ``username`` is required for a lone tweets.js (it does not name its account); with a .zip it is
-    optional and, if given, must match data/account.js. Raises ImportFailed for unreadable, malformed or
-    unsafe input, UploadTooLarge past ``max_uncompressed`` bytes, InvalidHandle for a bad username.
+    optional and, if given, must match data/account.js. Raises (possibly after some batches) ImportFailed
+    for unreadable, malformed or unsafe input, UploadTooLarge past ``max_uncompressed`` bytes or
+    ``max_posts`` posts, InvalidHandle for a bad username.
     """
     stream = as_seekable(data)
     head = peek(stream, 4)
     if not head:
         raise ImportFailed(f"{filename} is empty.")
     if head.startswith(b"PK"):
-        return _read_zip(stream, filename, username, max_uncompressed)
+        yield from _read_zip(stream, filename, username, max_uncompressed, max_posts)
+        return
     if filename.lower().endswith(".zip"):
         raise ImportFailed(f"{filename} is not a zip file (it may be damaged or incomplete); {_AS_GIVEN}")
-    return _read_single_js(stream, filename, username, max_uncompressed)
-
-
-def _read_single_js(stream: BinaryIO, filename: str, username: str | None, limit: int) -> ImportedAccount:
     if username is None:
         raise ImportFailed(
             f"{filename} alone does not say whose tweets these are; {NAME_THE_ACCOUNT}, "
             "or upload the whole archive .zip."
         )
     handle = validate_handle(username)
-    raw = stream.read(limit + 1)  # a lone file has no declared size; read at most one byte past the limit
-    if len(raw) > limit:
-        raise _too_large(filename, limit)
-    tweets = _tweets_from(_parse_ytd(raw, filename, {"tweets", "tweet"}), filename)
-    return _account(handle, tweets, filename)
+    budget = _Budget(filename, max_uncompressed)
+    entries = _entries(budget.wrap(stream), filename, {"tweets", "tweet"}, filename)
+    yield from _batches(ImportedAccount(handle, "archive"), [(filename, entries)], _Notes([]), max_posts, filename)
 
 
-def _read_zip(stream: BinaryIO, filename: str, username: str | None, limit: int) -> ImportedAccount:
+def _read_zip(
+    stream: BinaryIO, filename: str, username: str | None, limit: int, max_posts: int
+) -> Iterator[ImportedAccount]:
     try:
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, ValueError, EOFError):
@@ -102,47 +130,89 @@ def _read_zip(stream: BinaryIO, filename: str, username: str | None, limit: int)
         wanted = parts + [name for name in (account_js, note_js) if name in members]
         if sum(members[name].file_size for name in wanted) > limit:
             raise _too_large(filename, limit)
-        reader = _MemberReader(archive, members, filename, limit)
-        tweets = [tweet for name in parts for tweet in _tweets_from(reader.ytd(name, {"tweets", "tweet"}), name)]
+        budget = _Budget(filename, limit)
+
+        def entries(name: str, expected: set[str]) -> Iterator[Any]:
+            info = members[name]
+            if info.flag_bits & 0x1:
+                raise ImportFailed(f"{filename} is password-protected; {_AS_GIVEN}")
+            try:
+                with archive.open(info) as member:
+                    yield from _entries(budget.wrap(member), name, expected, filename)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+                raise ImportFailed(
+                    f"{name} in {filename} cannot be read: the archive is damaged or uses an "
+                    f"unsupported compression; {_AS_GIVEN}"
+                ) from None
+
         handle, user_id, display = (
-            _account_fields(reader.ytd(account_js, {"account"}), account_js)
+            _account_fields(list(islice(entries(account_js, {"account"}), 1)), account_js)
             if account_js in members
             else (None, None, None)
         )
-        if note_js in members:
-            tweets = _attach_notes(tweets, _notes_from(reader.ytd(note_js, {"note_tweet"}), note_js))
-    handle = _pick_handle(handle, username, filename)
-    return _account(handle, tweets, filename, user_id, display)
+        handle = _pick_handle(handle, username, filename)
+        notes = _notes_from(entries(note_js, {"note_tweet"}), note_js, max_posts) if note_js in members else []
+        account = ImportedAccount(handle, "archive", x_user_id=user_id, name=display)
+        sources = [(name, entries(name, {"tweets", "tweet"})) for name in parts]
+        yield from _batches(account, sources, _Notes(notes), max_posts, filename)
 
 
-class _MemberReader:
-    """Reads archive members in memory, counting the bytes actually produced against the limit, because
-    the sizes declared in a zip's headers are written by whoever made the zip."""
+class _Budget:
+    """The bytes the members read may still produce: counted as they are actually read, because the sizes
+    declared in a zip's headers are written by whoever made the zip (and a lone tweets.js declares none)."""
 
-    def __init__(self, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], filename: str, limit: int):
-        self._archive, self._members, self._filename, self._left = archive, members, filename, limit
+    def __init__(self, filename: str, limit: int):
+        self.filename, self.limit, self.left = filename, limit, limit
 
-    def ytd(self, name: str, expected: set[str]) -> list:
-        """Read member ``name`` and parse it with _parse_ytd."""
-        return _parse_ytd(self._read(self._members[name]), name, expected)
+    def wrap(self, inner: IO[bytes]) -> io.RawIOBase:
+        return _Counted(inner, self)
 
-    def _read(self, info: zipfile.ZipInfo) -> bytes:
-        if info.flag_bits & 0x1:
-            raise ImportFailed(f"{self._filename} is password-protected; {_AS_GIVEN}")
-        chunks: list[bytes] = []
-        try:
-            with self._archive.open(info) as member:
-                while chunk := member.read(min(_CHUNK, self._left + 1)):
-                    self._left -= len(chunk)
-                    if self._left < 0:
-                        raise _too_large(self._filename, None)
-                    chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
-            raise ImportFailed(
-                f"{info.filename} in {self._filename} cannot be read: the archive is damaged or uses an "
-                f"unsupported compression; {_AS_GIVEN}"
-            ) from None
-        return b"".join(chunks)
+
+class _Counted(io.RawIOBase):
+    def __init__(self, inner: IO[bytes], budget: _Budget):
+        self._inner, self._budget = inner, budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self._inner.read(min(len(buffer), self._budget.left + 1))
+        self._budget.left -= len(chunk)
+        if self._budget.left < 0:
+            raise _too_large(self._budget.filename, self._budget.limit)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _entries(raw: io.RawIOBase, name: str, expected: set[str], filename: str) -> Iterator[Any]:
+    text = io.TextIOWrapper(io.BufferedReader(raw, _CHUNK), encoding="utf-8-sig")
+    try:
+        yield from iter_entries(text, name, expected, _AS_GIVEN)
+    except UnicodeDecodeError:
+        raise ImportFailed(f"{name} is not UTF-8 text; {_AS_GIVEN}") from None
+    finally:
+        text.detach()  # (closing the wrapper would close the member; its owner does)
+
+
+def _batches(
+    account: ImportedAccount, sources: list[tuple[str, Iterator[Any]]], notes: _Notes, max_posts: int, filename: str
+) -> Iterator[ImportedAccount]:
+    counter = PostCounter(max_posts, filename)
+    batch: list[ImportedTweet] = []
+    any_tweet = any_original = False
+    for name, entries in sources:
+        for number, entry in enumerate(entries, start=1):
+            tweet = notes.attach(_tweet(entry, name, number))
+            counter.add(account.username, tweet.id)
+            any_tweet, any_original = True, any_original or not tweet.is_retweet
+            batch.append(tweet)
+            if len(batch) >= BATCH_SIZE:
+                yield replace(account, tweets=batch)
+                batch = []
+    if not any_original:
+        what = "only retweets" if any_tweet else "no tweets at all"
+        raise ImportFailed(f"{filename} has no original tweets ({what}); there is nothing to learn from.")
+    yield replace(account, tweets=batch)
 
 
 def _check_safe(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
@@ -171,36 +241,6 @@ def _too_large(filename: str, limit: int | None) -> UploadTooLarge:
     return UploadTooLarge(f"The tweets in {filename} are larger than the limit{size} once unpacked; it was refused.")
 
 
-def _parse_ytd(raw: bytes, name: str, expected: set[str]) -> list:
-    """Strip ``window.YTD.<kind>.partN =`` and parse the rest as a JSON list."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFailed(f"{name} is not UTF-8 text; {_AS_GIVEN}") from None
-    if not text.strip():
-        raise ImportFailed(f"{name} is empty.")
-    equals = text.find("=", 0, 200)
-    prefix = _PREFIX.fullmatch(text[:equals]) if equals >= 0 else None
-    if prefix is None:
-        raise ImportFailed(
-            f"{name} does not start like a file from an X archive (window.YTD.… =); it may have been edited. "
-            f"{_AS_GIVEN.capitalize()}"
-        )
-    if prefix.group(1) not in expected:
-        raise ImportFailed(f"{name} holds the archive's “{prefix.group(1)}” data, not tweets; {_AS_GIVEN}")
-    try:
-        value = json.loads(text[equals + 1 :])
-    except json.JSONDecodeError as exc:
-        raise ImportFailed(f"{name} is damaged: its content is not valid JSON (line {exc.lineno}).") from None
-    if not isinstance(value, list):
-        raise ImportFailed(f"{name} is damaged: it should hold a list of entries.")
-    return value
-
-
-def _tweets_from(entries: list, name: str) -> list[ImportedTweet]:
-    return [_tweet(entry, name, number) for number, entry in enumerate(entries, start=1)]
-
-
 def _tweet(entry: object, name: str, number: int) -> ImportedTweet:
     # Archives wrap each tweet in {"tweet": {...}}; some 2019 archives list bare tweet objects.
     obj = entry.get("tweet", entry) if isinstance(entry, dict) else None
@@ -215,9 +255,10 @@ def _tweet(entry: object, name: str, number: int) -> ImportedTweet:
         and isinstance(created, str)
     ):
         raise ImportFailed(f"Tweet {number} in {name} lacks its id_str, full_text or created_at; the file is damaged.")
-    body = decode_post_text(text)
+    where = f"Tweet {number} in {name}"
+    body = checked_text(decode_post_text(text), f"The full_text of tweet {number} in {name}")
     return ImportedTweet(
-        id=tweet_id,
+        id=checked_id(tweet_id, f"{where} (its id_str)"),
         text=body,
         created_at=_archive_time(created, name, number),
         is_retweet=is_retweet_text(body),
@@ -238,7 +279,7 @@ def _archive_time(value: str, name: str, number: int) -> datetime:
         )
     except ValueError:
         raise ImportFailed(f"Tweet {number} in {name} has an impossible date (“{value[:40]}”).") from None
-    return moment.astimezone(UTC)
+    return to_utc(moment, f"Tweet {number} in {name}", value)
 
 
 def _account_fields(entries: list, name: str) -> tuple[str, str | None, str | None]:
@@ -248,6 +289,12 @@ def _account_fields(entries: list, name: str) -> tuple[str, str | None, str | No
     if not isinstance(account, dict) or not isinstance(username, str):
         raise ImportFailed(f"{name} is damaged: it does not give the account's username.")
     user_id, display = account.get("accountId"), account.get("accountDisplayName")
+    if isinstance(user_id, str) and not (user_id.isdigit() and len(user_id) <= MAX_ID_CHARS):
+        raise ImportFailed(
+            f"The accountId in {name} is not an X account id (“{user_id[:40]}”…: at most {MAX_ID_CHARS} digits)."
+        )
+    if isinstance(display, str):
+        display = checked_text(display, f"The accountDisplayName in {name}", MAX_NAME_CHARS)
     return (
         validate_handle(username),
         user_id if isinstance(user_id, str) else None,
@@ -267,10 +314,12 @@ def _pick_handle(from_archive: str | None, given: str | None, filename: str) -> 
     return from_archive
 
 
-def _notes_from(entries: list, name: str) -> list[tuple[datetime, str]]:
-    """Return (createdAt in UTC, full text) of each long post in note-tweet.js."""
+def _notes_from(entries: Iterator[Any], name: str, max_posts: int) -> list[tuple[datetime, str]]:
+    """Return (createdAt in UTC, full text) of each long post in note-tweet.js (at most ``max_posts``)."""
     notes = []
     for number, entry in enumerate(entries, start=1):
+        if number > max_posts:
+            raise UploadTooLarge(f"{name} holds more than {max_posts:,} long posts, the most one account may import.")
         note = entry.get("noteTweet") if isinstance(entry, dict) else None
         core = note.get("core") if isinstance(note, dict) else None
         text = core.get("text") if isinstance(core, dict) else None
@@ -279,40 +328,44 @@ def _notes_from(entries: list, name: str) -> list[tuple[datetime, str]]:
             raise ImportFailed(
                 f"Long post {number} in {name} lacks its text or a readable createdAt; the file is damaged."
             )
-        notes.append((moment, decode_post_text(text)))
+        notes.append((moment, checked_text(decode_post_text(text), f"The text of long post {number} in {name}")))
     return notes
 
 
 def _iso_time(value: object) -> datetime | None:
-    """Parse an ISO 8601 time such as ``2023-06-06T13:02:35.000Z`` to UTC; None if it is not one."""
+    """Parse an ISO 8601 time such as ``2023-06-06T13:02:35.000Z`` to UTC; None if it is not one (or UTC
+    cannot hold it)."""
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        if moment is None:
+            return None
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    if moment is None:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _attach_notes(tweets: list[ImportedTweet], notes: list[tuple[datetime, str]]) -> list[ImportedTweet]:
-    """Give truncated long posts their full text; the matching rule is in the module docstring.
+class _Notes:
+    """Gives truncated long posts their full text, tweet by tweet in the files' order; the matching rule is
+    in the module docstring.
 
     Both ways of matching need the two within _NOTE_WINDOW, so each tweet only looks at the notes of
     that window (found by bisection): archives can hold tens of thousands of tweets and many notes."""
-    notes = sorted(notes)
-    times = [moment for moment, _ in notes]
-    used: set[int] = set()
-    result = []
-    for tweet in tweets:
-        if not tweet.is_retweet:
-            low = bisect_left(times, tweet.created_at - _NOTE_WINDOW)
-            high = bisect_right(times, tweet.created_at + _NOTE_WINDOW)
-            best = _best_note(tweet, [(i, notes[i]) for i in range(low, high) if i not in used])
-            if best is not None:
-                used.add(best)
-                tweet = replace(tweet, text=notes[best][1])
-        result.append(tweet)
-    return result
+
+    def __init__(self, notes: list[tuple[datetime, str]]):
+        self._notes = sorted(notes)
+        self._times = [moment for moment, _ in self._notes]
+        self._used: set[int] = set()
+
+    def attach(self, tweet: ImportedTweet) -> ImportedTweet:
+        if tweet.is_retweet or not self._notes:
+            return tweet
+        low = bisect_left(self._times, tweet.created_at - _NOTE_WINDOW)
+        high = bisect_right(self._times, tweet.created_at + _NOTE_WINDOW)
+        best = _best_note(tweet, [(i, self._notes[i]) for i in range(low, high) if i not in self._used])
+        if best is None:
+            return tweet
+        self._used.add(best)
+        return replace(tweet, text=self._notes[best][1])
 
 
 def _best_note(tweet: ImportedTweet, candidates: list[tuple[int, tuple[datetime, str]]]) -> int | None:
@@ -335,12 +388,3 @@ def _visible_text(text: str) -> str:
         if not words or not words[-1].startswith("https://t.co/"):
             return text
         text = words[0] if len(words) == 2 else ""
-
-
-def _account(
-    handle: str, tweets: list[ImportedTweet], filename: str, user_id: str | None = None, display: str | None = None
-) -> ImportedAccount:
-    if not any(not tweet.is_retweet for tweet in tweets):
-        what = "only retweets" if tweets else "no tweets at all"
-        raise ImportFailed(f"{filename} has no original tweets ({what}); there is nothing to learn from.")
-    return ImportedAccount(username=handle, source="archive", tweets=tweets, x_user_id=user_id, name=display)

@@ -5,13 +5,26 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import BinaryIO
 
+from ..exceptions import ImportFailed, UploadTooLarge
 from .handles import validate_handle  # noqa: F401  (re-exported for the readers)
 
 RETWEET_PREFIX = "RT @"
+#: The longest post X allows (a Premium long post), in characters: a longer one is refused.
+MAX_TEXT_CHARS = 25_000
+#: The longest id (of a post or an account) and display name the database holds.
+MAX_ID_CHARS = 40
+MAX_NAME_CHARS = 100
+#: The most rows one CSV file may hold, whatever the accounts.
+MAX_ROWS = 1_000_000
+#: How many posts a reader hands over at a time: an import's memory grows with this, not with the file.
+BATCH_SIZE = 1_000
+#: The most posts one account of one file may hold (the MAX_POSTS_PER_ACCOUNT setting's default).
+DEFAULT_MAX_POSTS_PER_ACCOUNT = 10_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,69 @@ class ImportedAccount:
 
 #: How a file that does not say whose posts it holds is told to whom they belong, on the page and the CLI.
 NAME_THE_ACCOUNT = "give the account name (the import form's Account field, or --account with flask import)"
+
+
+def checked_text(value: str, what: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """``value`` if it is at most ``limit`` characters of storable text; else ImportFailed naming ``what``
+    (e.g. "Line 12 of posts.csv"). A lone surrogate (JSON can spell one, ``"\\ud800"``) is not storable."""
+    if len(value) > limit:
+        raise ImportFailed(f"{what} is {len(value):,} characters long; the most allowed is {limit:,}.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ImportFailed(
+            f"{what} holds an invalid character (a lone UTF-16 surrogate); the file is damaged."
+        ) from None
+    return value
+
+
+def checked_id(value: str, what: str) -> str:
+    """An id of at most MAX_ID_CHARS characters, without NUL or other control characters."""
+    if len(value) > MAX_ID_CHARS or not value.isprintable():
+        raise ImportFailed(
+            f"{what} has an id that is not one (“{value[:40].encode('unicode_escape').decode()}”…): "
+            f"an id is at most {MAX_ID_CHARS} printable characters."
+        )
+    return value
+
+
+def to_utc(moment: datetime, what: str, shown: str) -> datetime:
+    """``moment`` in UTC (a naive one is taken as UTC); ImportFailed naming ``what`` if UTC cannot hold it
+    (9999-12-31T23:59:59-01:00, 0001-01-01T00:00:00+01:00)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ImportFailed(f"{what} has a date out of range (“{shown[:40]}”).") from None
+
+
+class PostCounter:
+    """Counts the distinct posts (by id) of each account of one file and refuses the file past ``limit``;
+    the ids kept are at most ``limit`` per account, so the count's memory is bounded too."""
+
+    def __init__(self, limit: int, filename: str):
+        self._limit, self._filename = limit, filename
+        self._ids: dict[str, set[str]] = {}
+
+    def add(self, handle: str, post_id: str) -> None:
+        ids = self._ids.setdefault(handle.lower(), set())
+        ids.add(post_id)
+        if len(ids) > self._limit:
+            raise UploadTooLarge(
+                f"{self._filename} holds more than {self._limit:,} posts by @{handle}, the most one account may "
+                "import (MAX_POSTS_PER_ACCOUNT); nothing was stored. Keep the newest ones and try again."
+            )
+
+
+def merged(batches: Iterable[ImportedAccount]) -> list[ImportedAccount]:
+    """The accounts of a reader's batches, whole, in order of first appearance (for small files)."""
+    accounts: dict[str, ImportedAccount] = {}
+    for batch in batches:
+        whole = accounts.setdefault(batch.username.lower(), replace(batch, tweets=[], skipped_empty=0))
+        whole.tweets.extend(batch.tweets)
+        whole.skipped_empty += batch.skipped_empty
+    return list(accounts.values())
 
 
 def stable_tweet_id(username: str, created_at: datetime | None, text: str) -> str:

@@ -103,6 +103,7 @@ def _run_import(params: Params, progress: Progress) -> Any:
         params.get("account") or None,
         limit,
         kind=params.get("format"),
+        max_posts=current_app.config["MAX_POSTS_PER_ACCOUNT"],
     )
     return import_accounts(db.session, accounts, runtime.embedder(), progress)
 

@@ -201,6 +201,7 @@ def predict():
             runtime.model_cache(),
             max_candidates=current_app.config["MAX_CANDIDATES"],
             max_length=current_app.config["MAX_TWEET_LENGTH"],
+            tweets_per_account=current_app.config["TWEETS_PER_ACCOUNT"],
         )
     except HypoTweetError as exc:
         return _refused(exc, predict_form=form)
