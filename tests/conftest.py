@@ -43,7 +43,7 @@ from twitapp.sources import DEMO_HANDLES
 from .fake_xapi import FakeXAPI
 from .helpers import DEMO_SOURCE, MIGRATIONS, SENATE_SAMPLE, MemoEmbedder, ServerThread, StandInEmbedder, read_senate
 
-TABLES = ("tweets", "accounts")
+TABLES = ("tweets", "accounts", "job_receipts")
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 REDIS_KEY_PATTERNS = ("hypotweet:*", "rq:*", "LIMITS:*")  # the app's, RQ's and the rate limiter's
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under xdist, else ""
@@ -211,7 +211,7 @@ def seed(app):
         ]
         with app.app_context():
             data = AccountData(id=user_id or f"local:{username.lower()}", username=username, source=source, **profile)
-            return store(db.session, data, new, runtime.embedder())
+            return store(db.session, data, new, runtime.embedder(), may_update=True)
 
     return seed_account
 

@@ -45,7 +45,7 @@ def test_archive_through_the_cli_and_again_adds_nothing(runner, app, tmp_path):
     assert result.exit_code == 0, result.output
     assert "32 tweets added; skipped 1 retweets, 0 already stored" in result.output
     with app.app_context():
-        account = db.session.get(Account, "10615232")
+        account = db.session.get(Account, "archive:10615232")
         assert (account.username, account.name, account.source) == ("ChuckGrassley", "Chuck Grassley", "archive")
         texts = set(db.session.scalars(select(Tweet.text)))
     assert LONG in texts and "Tweet 3: jobs & wages for Iowa" in texts and "@reporter thanks for asking" in texts

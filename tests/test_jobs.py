@@ -252,7 +252,7 @@ def test_cli_enqueues_with_redis(qapp, fake_x):
     assert stored(qapp, "Grassley") == 20
 
 
-def _start_worker(app, fake_x, tmp_path, name, *extra):
+def _start_worker(app, fake_x, tmp_path, name, *extra, command=("-m", "flask", "--app", "twitapp", "worker")):
     env = dict(
         os.environ,
         OPENBLAS_NUM_THREADS="1",
@@ -266,7 +266,7 @@ def _start_worker(app, fake_x, tmp_path, name, *extra):
     )
     log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (the worker writes it until it is stopped)
     process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "twitapp", "worker", *extra],
+        [sys.executable, *command, *extra],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -333,6 +333,30 @@ def test_real_worker_killed_mid_job_leaves_nothing_half_and_the_job_runs_again(q
     again = qclient.post("/api/accounts", json={"username": "Grassley"})
     assert again.status_code == 202 and again.get_json()["job"]["joined"] is False
     _second_worker_stores_all_450(qapp, qclient, fake_x, tmp_path)
+
+
+@pytest.mark.slow
+def test_real_worker_killed_right_after_its_commit_shows_the_job_finished(qapp, qclient, fake_x, tmp_path):
+    fake_x.add_user("Grassley", tweets=fake_x.make_tweets(40))
+    assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
+    worker, log = _start_worker(qapp, fake_x, tmp_path, "dying", "--burst", command=("-m", "tests.dying_worker"))
+    try:
+        worker.wait(90)
+    finally:
+        _kill_tree(worker.pid)
+        log.close()
+    assert worker.returncode == -signal.SIGKILL, (tmp_path / "dying.log").read_text()
+    assert stored(qapp, "Grassley") == 40  # committed, though Redis never heard the job end
+
+    job = wait_for(
+        lambda: (j := qclient.get("/api/jobs/ingest-grassley").get_json()["job"])["status"] != "started" and j,
+        timeout=15,
+        what="the job's heartbeat to lapse",
+    )
+    assert (job["status"], job["error"]) == ("finished", None)
+    assert job["message"] == "Added @Grassley: 40 new tweets." and job["usernames"] == ["Grassley"]
+    page = qclient.get("/jobs/ingest-grassley").get_data(as_text=True)
+    assert "Added @Grassley: 40 new tweets." in page and "Nothing of it was stored" not in page
 
 
 def _second_worker_stores_all_450(app, client, fake_x, tmp_path) -> None:

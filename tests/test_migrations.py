@@ -43,3 +43,43 @@ def test_tweet_count_migration_backfills_the_counts(make_app, fake_x, seed, tmp_
         with pytest.raises(IntegrityError):  # the case-insensitive unique index survived the round trip
             db.session.commit()
         db.session.rollback()
+
+
+def test_rekeying_migration_moves_archive_accounts_and_keeps_every_post(make_app, fake_x):
+    """Revision 7e2a4c6b8d10: archive accounts leave the X ids' key space, posts are keyed per account."""
+    app = make_app(X_API_URL=fake_x.url)
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="5c1d2e7f9a10")
+        insert = "INSERT INTO accounts (id, username, name, description, source, tweet_count, created_at) VALUES "
+        db.session.execute(text(insert + "('777', 'alice', 'Alice', '', 'archive', 2, '2022-01-01')"))
+        db.session.execute(text(insert + "('888', 'SenWarren', 'E W', '', 'api', 1, '2022-01-01')"))
+        row = (
+            "INSERT INTO tweets (id, account_id, text, created_at, embedding, embedding_model, embedding_dim) "
+            "VALUES (:id, :account, 'post', '2022-01-01', :vector, 'm', 1)"
+        )
+        for tweet_id, account in (("1", "777"), ("2", "777"), ("3", "888")):
+            db.session.execute(text(row), {"id": tweet_id, "account": account, "vector": b"\0\0\0\0"})
+        db.session.commit()
+
+        upgrade(directory=str(MIGRATIONS))
+        db.session.rollback()
+        accounts = dict(db.session.execute(text("SELECT username, id FROM accounts")).all())
+        assert accounts == {"alice": "archive:777", "SenWarren": "888"}
+        posts = set(db.session.execute(text("SELECT account_id, id FROM tweets")).all())
+        assert posts == {("archive:777", "1"), ("archive:777", "2"), ("888", "3")}
+        # one post id under two accounts is allowed now, and a post still needs its account
+        db.session.execute(text(row), {"id": "3", "account": "archive:777", "vector": b"\0\0\0\0"})
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            db.session.execute(text(row), {"id": "9", "account": "nobody", "vector": b"\0\0\0\0"})
+            db.session.commit()
+        db.session.rollback()
+        db.session.execute(text("DELETE FROM accounts WHERE id = 'archive:777'"))  # the cascade survived
+        db.session.commit()
+        assert db.session.execute(text("SELECT count(*) FROM tweets")).scalar_one() == 1
+        db.session.rollback()  # (a migration on PostgreSQL waits for every open transaction on its tables)
+
+        downgrade(directory=str(MIGRATIONS), revision="5c1d2e7f9a10")
+        assert db.session.execute(text("SELECT id FROM accounts")).scalars().all() == ["888"]
+        db.session.rollback()
+        upgrade(directory=str(MIGRATIONS))

@@ -56,7 +56,10 @@ def test_reembed_embeds_only_stale_tweets_then_predictions_work(app, client, run
         model = runtime.embedder().model_name
         texts = dict(db.session.execute(select(Tweet.id, Tweet.text).where(Tweet.id.in_(stale))).all())
         untouched = db.session.execute(
-            select(Tweet.id, Tweet.embedding).join(Account).where(Account.username == "SenWarren").limit(1)
+            select(Tweet.account_id, Tweet.id, Tweet.embedding)
+            .join(Account)
+            .where(Account.username == "SenWarren")
+            .limit(1)
         ).one()
 
     result = runner.invoke(args=["accounts", "reembed"])
@@ -72,7 +75,9 @@ def test_reembed_embeds_only_stale_tweets_then_predictions_work(app, client, run
         vectors = {r.id: np.frombuffer(r.embedding, np.float32) for r in stored}
         np.testing.assert_allclose(np.vstack([vectors[i] for i in stale]), expected, atol=1e-5)
         assert {r.embedding_dim for r in stored} == {expected.shape[1]}
-        assert db.session.get(Tweet, untouched.id).embedding == untouched.embedding  # not re-embedded
+        assert (
+            db.session.get(Tweet, (untouched.account_id, untouched.id)).embedding == untouched.embedding
+        )  # not re-embedded
 
     assert client.post("/api/predict", json=QUESTION).status_code == 200
     again = runner.invoke(args=["accounts", "reembed"])

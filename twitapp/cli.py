@@ -107,6 +107,17 @@ def list_():
         click.echo(f"@{s.account.username:<16} {s.tweet_count:>6} tweets  {s.account.source:<8} updated {fetched}")
 
 
+@accounts_cli.command("recount")
+@with_appcontext
+def recount():
+    """Count every account's stored tweets again and repair the kept counts (a database from before they
+    were kept atomically)."""
+    repaired = account_service.recount_tweets(db.session)
+    for username, kept, real in repaired:
+        click.echo(f"@{username}: {kept:,} -> {real:,} tweets")
+    click.echo(f"Repaired {len(repaired)} account{'s' if len(repaired) != 1 else ''}; the others were right.")
+
+
 @accounts_cli.command("delete")
 @click.argument("handle")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -157,7 +168,7 @@ def _import_file(path: str, account: str | None, kind: str) -> None:
     try:
         with open(path, "rb") as handle, ProgressBars("import") as bars:
             submitted = tasks.submit(
-                "import", stream=handle, filename=path, account=account, format=kind, progress=bars
+                "import", stream=handle, filename=path, account=account, format=kind, may_update=True, progress=bars
             )
     except HypoTweetError as exc:
         raise click.ClickException(exc.message) from exc

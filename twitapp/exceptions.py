@@ -28,6 +28,23 @@ class AccountNotFound(HypoTweetError):
     status = 404
 
 
+class AccountConflict(HypoTweetError):
+    """The data may not be written into that stored account: it belongs to another source, or changing a
+    stored account needs the admin password. Nothing of it was stored."""
+
+    status = 409
+
+
+class AdminRefused(HypoTweetError):
+    """An admin password was given and is wrong (or this server has none)."""
+
+    status = 403
+
+
+class AccountDeleted(AccountConflict):
+    """The account was deleted while posts were being stored into it; nothing of them was stored."""
+
+
 class PageNotFound(HypoTweetError):
     """A page number past the last page (or below the first) of a listing."""
 

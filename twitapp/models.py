@@ -23,7 +23,9 @@ def utcnow() -> datetime:
 
 
 class Account(Model):
-    """An X account. Its key is the X user id; imports that do not know it use ``local:<username>``."""
+    """An account and where its posts came from. The key of one read from X is its X user id; imported
+    accounts get keys no X fetch uses (``archive:<X id>``, ``local:<username>``), so a file cannot take an
+    X account's key, nor an X fetch write into an upload."""
 
     __tablename__ = "accounts"
 
@@ -39,6 +41,8 @@ class Account(Model):
     newest_tweet_id: Mapped[str | None] = mapped_column(String(40))
     # Kept by the ingest service in the transaction that stores tweets: a model cache key without a count query.
     tweet_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Bumped in every transaction that changes the account's posts or handle: a fitted model names it.
+    content_version: Mapped[int] = mapped_column(default=0, server_default="0")
     fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -49,23 +53,22 @@ class Account(Model):
     __table_args__ = (Index("uq_accounts_username_lower", func.lower(username), unique=True),)
 
     @property
-    def is_local(self) -> bool:
-        """True where the X user id is not known (CSV and demo imports)."""
-        return self.id.startswith("local:")
-
-    @property
     def can_update_from_x(self) -> bool:
-        return self.source == "api" or not self.is_local
+        """Only an account read from X is written by X fetches (an upload's posts never mix with X's)."""
+        return self.source == "api"
 
     def __repr__(self) -> str:
         return f"<Account @{self.username}>"
 
 
 class Tweet(Model):
+    """A post of one account. Its key is (account, post id): a file naming another account's post ids
+    stores its own rows and cannot stop the real ones being stored."""
+
     __tablename__ = "tweets"
 
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
@@ -78,3 +81,14 @@ class Tweet(Model):
 
     def __repr__(self) -> str:
         return f"<Tweet {self.id}>"
+
+
+class JobReceipt(Model):
+    """A background job's result, written in the transaction that stored its posts: read back when the
+    worker died between that commit and telling Redis, so the job shows what the database holds."""
+
+    __tablename__ = "job_receipts"
+
+    job_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    result: Mapped[str] = mapped_column(Text)  # the job's result, as JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

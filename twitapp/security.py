@@ -25,6 +25,7 @@ from flask import Flask, Request, current_app, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .exceptions import AdminRefused
 from .extensions import limiter
 from .formatting import human_duration
 from .redis_client import connection_options
@@ -171,6 +172,33 @@ def admin_password_ok(given: str | None) -> bool:
     return hmac.compare_digest(given_digest, expected_digest) and bool(given)
 
 
+def admin_permission(given: str | None, action: str) -> bool:
+    """Whether an optional admin password grants ``action``: False when none is given; AdminRefused
+    (logged like a refused admin action) when one is given and wrong, so a typo is not silently ignored."""
+    if not given:
+        return False
+    if not admin_enabled():
+        raise AdminRefused(f"{action} is turned off on this server (no ADMIN_PASSWORD is set).")
+    if not admin_password_ok(given):
+        _log_admin_refused(password_given=True)
+        raise AdminRefused(f"{action} needs the admin password; the one given was wrong. Nothing was imported.")
+    return True
+
+
+def _log_admin_refused(password_given: bool) -> None:
+    current_app.logger.warning(
+        "",
+        extra={
+            "fields": {
+                "event": "admin_refused",
+                "endpoint": request.endpoint,
+                "remote_addr": request.remote_addr,
+                "password_given": password_given,
+            }
+        },
+    )
+
+
 def admin_required(action: str):
     """Decorator for a view that deletes or acts in bulk: it needs the admin password, from the form
     field ``admin_password`` or the header ``X-Admin-Password``. ``action`` names it in messages."""
@@ -182,17 +210,7 @@ def admin_required(action: str):
                 return error_response(f"{action} is turned off on this server (no ADMIN_PASSWORD is set).", 403)
             given = request.headers.get(ADMIN_HEADER) or request.form.get(ADMIN_FIELD)
             if not admin_password_ok(given):
-                current_app.logger.warning(
-                    "",
-                    extra={
-                        "fields": {
-                            "event": "admin_refused",
-                            "endpoint": request.endpoint,
-                            "remote_addr": request.remote_addr,
-                            "password_given": bool(given),
-                        }
-                    },
-                )
+                _log_admin_refused(password_given=bool(given))
                 return error_response(f"{action} needs the admin password; it was missing or wrong.", 403)
             return view(*args, **kwargs)
 

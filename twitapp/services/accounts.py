@@ -104,9 +104,30 @@ def tweets_page(session: DbSession, account: Account, page: int, per_page: int) 
     return TweetsPage(list(session.scalars(query)), page, pages, total)
 
 
+def recount_tweets(session: DbSession) -> list[tuple[str, int, int]]:
+    """Set each account's kept tweet count to the real one, under a row lock so no store slips between;
+    a repaired account's content version moves on (its cached models go). Returns (username, kept, real)."""
+    repaired = []
+    for account_id in list(session.scalars(select(Account.id).order_by(Account.id))):
+        account = session.get(Account, account_id, with_for_update=True, populate_existing=True)
+        if account is None:  # deleted meanwhile
+            continue
+        real = session.scalar(select(func.count()).select_from(Tweet).where(Tweet.account_id == account.id)) or 0
+        if real != account.tweet_count:
+            repaired.append((account.username, account.tweet_count, real))
+            account.tweet_count = real
+            account.content_version += 1
+        session.commit()
+    return repaired
+
+
 def delete_account(session: DbSession, handle: str) -> str:
-    """Delete the account and all its tweets in one transaction; returns the username deleted."""
+    """Delete the account and all its tweets in one transaction; returns the username deleted.
+
+    The account's row is locked first: a store into it finishes (or waits) instead of writing into a
+    deleted account."""
     account = get_account(session, handle)
+    account = session.get(Account, account.id, with_for_update=True, populate_existing=True) or account
     username = account.username
     session.execute(delete(Tweet).where(Tweet.account_id == account.id))
     session.delete(account)

@@ -24,7 +24,7 @@ from ..sources.csvfile import stream_csv
 from ..sources.demo import read_demo_folder
 from ..sources.records import DEFAULT_MAX_POSTS_PER_ACCOUNT
 from .embedding import Embedder
-from .ingest import AccountData, IngestResult, NewTweet, local_account_id, store
+from .ingest import AccountData, IngestResult, NewTweet, archive_account_id, local_account_id, store
 from .progress import Progress, no_progress
 
 ARCHIVE_SUFFIXES = (".zip", ".js")
@@ -97,20 +97,34 @@ class _Rereadable:
 
 
 def import_accounts(
-    session: DbSession, accounts: Iterable[ImportedAccount], embedder: Embedder, progress: Progress = no_progress
+    session: DbSession,
+    accounts: Iterable[ImportedAccount],
+    embedder: Embedder,
+    progress: Progress = no_progress,
+    may_update: bool = False,
+    before_commit: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Store every account of one import in one transaction (retried once on a concurrent insert).
 
     ``accounts`` is a list of whole accounts or a reader's batches (several per account, each stored as it
-    comes); an error of the reader or the store rolls back all of it."""
-    try:
-        return _import_once(session, accounts, embedder, progress)
-    except IntegrityError:
-        session.rollback()
-        return _import_once(session, accounts, embedder, progress)
-    except Exception:
-        session.rollback()
-        raise
+    comes); an error of the reader or the store rolls back all of it. Without ``may_update`` (the admin's
+    permission) an import only creates accounts (``ownership``). ``before_commit(summary)`` adds to the
+    same transaction (a job's receipt)."""
+    for attempt in (1, 2):
+        try:
+            summary = _import_once(session, accounts, embedder, progress, may_update)
+            if before_commit is not None:
+                before_commit(summary)
+            session.commit()
+            return summary
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
+        except Exception:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
 
 
 def import_demo(
@@ -120,6 +134,7 @@ def import_demo(
     timeout: float = 30,
     progress: Progress = no_progress,
     folder: str | Path | None = None,
+    before_commit: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Download the six demo accounts from the pinned commit (or ``base_url``), or read them from a local
     ``folder`` holding the six files and their SHA256SUMS; verify every checksum, and store them."""
@@ -135,10 +150,10 @@ def import_demo(
         accounts = read_demo_folder(folder, progress=on_file)
     else:
         accounts = fetch_demo(base_url or DEFAULT_DEMO_BASE_URL, timeout=timeout, progress=on_file)
-    return import_accounts(session, accounts, embedder, progress)
+    return import_accounts(session, accounts, embedder, progress, may_update=True, before_commit=before_commit)
 
 
-def _import_once(session, batches, embedder, progress) -> ImportSummary:
+def _import_once(session, batches, embedder, progress, may_update) -> ImportSummary:
     summary = ImportSummary(source="csv")
     stored: dict[str, IngestResult] = {}  # lower-case handle -> its result so far
     waiting: dict[str, IngestResult] = {}  # accounts seen without an original post yet: not stored
@@ -154,13 +169,15 @@ def _import_once(session, batches, embedder, progress) -> ImportSummary:
             done += len(imported.tweets)
             continue
         data = AccountData(
-            id=imported.x_user_id or local_account_id(imported.username),
+            id=archive_account_id(imported.x_user_id) if imported.x_user_id else local_account_id(imported.username),
             username=imported.username,
             source=imported.source,
             name=imported.name,
         )
         tweets = [NewTweet(t.id, t.text, t.created_at, t.is_retweet) for t in imported.tweets]
-        result = store(session, data, tweets, embedder, _overall(progress, done), commit=False)
+        created_here = key in stored and stored[key].created  # a later batch of an account this import made
+        writes = may_update or created_here
+        result = store(session, data, tweets, embedder, _overall(progress, done), commit=False, may_update=writes)
         result.skipped_empty += imported.skipped_empty
         if key in waiting:
             _add(result, waiting.pop(key))
@@ -172,7 +189,6 @@ def _import_once(session, batches, embedder, progress) -> ImportSummary:
     summary.results = list(stored.values())
     summary.without_originals = [tally.username for tally in waiting.values()]
     progress("storing", done, done)
-    session.commit()
     return summary
 
 

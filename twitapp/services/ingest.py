@@ -7,21 +7,21 @@ the work is; the CLI draws a bar with it and a background job saves it in the jo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..exceptions import NoOriginalTweets
+from ..exceptions import AccountDeleted, NoOriginalTweets
 from ..extensions import DbSession
 from ..formatting import is_blank
 from ..models import Account, Tweet, utcnow
 from ..sources.handles import validate_handle
 from ..sources.x import XClient, XUser
-from .accounts import find_account
 from .embedding import Embedder, to_bytes
+from .ownership import writable_account
 from .progress import Progress, iter_chunks, no_progress, step_counter
 
 ID_CHUNK = 500
@@ -58,6 +58,11 @@ def local_account_id(username: str) -> str:
     return "local:" + validate_handle(username).lower()
 
 
+def archive_account_id(x_user_id: str) -> str:
+    """The key of an account imported from its X archive: its X id, kept apart from the X-read accounts'."""
+    return "archive:" + x_user_id
+
+
 @dataclass
 class IngestResult:
     username: str
@@ -85,20 +90,30 @@ class IngestResult:
 
 
 def ingest_from_x(
-    session: DbSession, x: XClient, embedder: Embedder, handle: str, limit: int, progress: Progress = no_progress
+    session: DbSession,
+    x: XClient,
+    embedder: Embedder,
+    handle: str,
+    limit: int,
+    progress: Progress = no_progress,
+    before_commit: Callable[[IngestResult], None] | None = None,
 ) -> IngestResult:
-    """Add an account from the X API, or fetch its tweets newer than the ones stored."""
+    """Add an account from the X API, or fetch its tweets newer than the ones stored.
+
+    Whether X may write the account is settled from the user lookup, before any tweet is read (and paid for).
+    """
     handle = validate_handle(handle)
     progress("fetching", 0, None)
     user = x.get_user(handle)
-    stored = session.get(Account, user.id) or find_account(session, user.username)
+    stored = writable_account(session, user.id, user.username, "api", may_update=True)
     since_id = stored.newest_tweet_id if stored is not None else None
     fetched = x.get_tweets(user, limit, since_id=since_id, progress=step_counter(progress, "fetching", limit))
     if stored is None and not fetched:
         raise NoOriginalTweets(f"@{user.username} has no original tweets to learn from (retweets are not counted).")
     tweets = [NewTweet(t.id, t.text, t.created_at) for t in fetched]
-    data = _account_data_from_x(user, stored, fetched)
-    result = store(session, data, tweets, embedder, progress)
+    result = store(
+        session, _account_data_from_x(user, fetched), tweets, embedder, progress, before_commit=before_commit
+    )
     result.fetched = len(fetched)
     return result
 
@@ -110,28 +125,39 @@ def store(
     embedder: Embedder,
     progress: Progress = no_progress,
     commit: bool = True,
+    may_update: bool = False,
+    before_commit: Callable[[IngestResult], None] | None = None,
 ) -> IngestResult:
     """Upsert the account and insert its new tweets with their embeddings, in one transaction.
 
-    Where another request stored the same account meanwhile (a unique-key conflict), the transaction is
-    rolled back and tried once more, now as an update: the account ends up stored once. With
-    ``commit=False`` the caller owns the transaction, and with it the retry.
+    Which stored account ``data`` may write is the ownership rule's (``ownership.writable_account``;
+    ``may_update`` is the admin's permission to add to an imported account). Where another request stored
+    the same account meanwhile (a unique-key conflict), the transaction is rolled back and tried once more,
+    now against that account. ``before_commit(result)`` adds to the same transaction (a job's receipt).
+    With ``commit=False`` the caller owns the transaction, and with it the retry.
     """
     if not commit:
-        return _store_once(session, data, tweets, embedder, progress)
-    try:
-        result = _store_once(session, data, tweets, embedder, progress)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        result = _store_once(session, data, tweets, embedder, progress)
-        session.commit()
-    return result
+        return _store_once(session, data, tweets, embedder, progress, may_update)
+    for attempt in (1, 2):
+        try:
+            result = _store_once(session, data, tweets, embedder, progress, may_update)
+            if before_commit is not None:
+                before_commit(result)
+            session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
+        except Exception:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
 
 
-def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
-    account = session.get(Account, data.id) or find_account(session, data.username)
-    result = IngestResult(username=data.username, created=account is None)
+def _store_once(session, data, tweets, embedder, progress, may_update) -> IngestResult:
+    account = writable_account(session, data.id, data.username, data.source, may_update)
+    result = IngestResult(username=account.username if account else data.username, created=account is None)
     originals = []
     for tweet in tweets:
         if tweet.is_retweet:
@@ -141,9 +167,8 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
         else:
             originals.append(tweet)
     unique = list({t.id: t for t in originals}.values())
-    known = _stored_ids(session, [t.id for t in unique])
+    known = _stored_ids(session, account.id, [t.id for t in unique]) if account is not None else set()
     new = [t for t in unique if t.id not in known]
-    result.skipped_duplicates = len(originals) - len(new)
 
     progress("embedding", 0, len(new))
     vectors = embedder.embed([t.text for t in new], progress=step_counter(progress, "embedding", len(new)))
@@ -152,8 +177,13 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
     if account is None:
         account = Account(id=data.id, username=data.username, source=data.source, name=data.name or data.username)
         session.add(account)
-    _apply(account, data)
-    session.flush()
+        session.flush()
+    else:
+        # Locked from here to the commit: a concurrent store into this account waits, then sees these rows.
+        account = _locked(session, account)
+        still_new = {t.id for t in new} - _stored_ids(session, account.id, [t.id for t in new])
+        new, vectors = _only(new, vectors, still_new)
+    renamed = _apply(account, data)
     rows = [
         dict(
             id=t.id,
@@ -168,15 +198,45 @@ def _store_once(session, data, tweets, embedder, progress) -> IngestResult:
     ]
     for chunk in iter_chunks(rows, 1000):
         session.execute(insert(Tweet), chunk)
-    account.tweet_count = (account.tweet_count or 0) + len(rows)
+    if rows or renamed:
+        _count(session, account, len(rows))
     progress("storing", len(new), len(new))
     result.username = account.username
     result.added = len(new)
+    result.skipped_duplicates = len(originals) - len(new)
     return result
 
 
-def _apply(account: Account, data: AccountData) -> None:
-    account.username = data.username
+def _locked(session: DbSession, account: Account) -> Account:
+    """The account's row, read again under a row lock (PostgreSQL; SQLite serialises writers anyway)."""
+    found = session.get(Account, account.id, with_for_update=True, populate_existing=True)
+    if found is None:
+        raise AccountDeleted(f"@{account.username} was deleted while its posts were being stored; nothing was stored.")
+    return found
+
+
+def _only(new: list[NewTweet], vectors, keep: set[str]) -> tuple[list[NewTweet], list]:
+    pairs = [(t, v) for t, v in zip(new, vectors) if t.id in keep]
+    return [t for t, _ in pairs], [v for _, v in pairs]
+
+
+def _count(session: DbSession, account: Account, added: int) -> None:
+    """Add ``added`` to the stored count and bump the content version, in SQL: concurrent stores add up."""
+    session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(tweet_count=Account.tweet_count + added, content_version=Account.content_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(account, ["tweet_count", "content_version"])
+
+
+def _apply(account: Account, data: AccountData) -> bool:
+    """Copy what the source knows onto the account; True when its handle changed. Only X renames an account
+    (an import keeps the stored handle, whatever its file says)."""
+    renamed = data.source == "api" and account.username != data.username
+    if renamed:
+        account.username = data.username
     for name in (
         "name",
         "description",
@@ -192,15 +252,14 @@ def _apply(account: Account, data: AccountData) -> None:
         not account.newest_tweet_id or int(data.newest_tweet_id) > int(account.newest_tweet_id)
     ):
         account.newest_tweet_id = data.newest_tweet_id
-    if data.source == "api" or account.source is None:
-        account.source = data.source
     account.fetched_at = utcnow()
+    return renamed
 
 
-def _account_data_from_x(user: XUser, stored: Account | None, fetched) -> AccountData:
+def _account_data_from_x(user: XUser, fetched) -> AccountData:
     newest = max((t.id for t in fetched), key=int, default=None)
     return AccountData(
-        id=stored.id if stored is not None else user.id,
+        id=user.id,
         username=user.username,
         source="api",
         name=user.name,
@@ -213,10 +272,12 @@ def _account_data_from_x(user: XUser, stored: Account | None, fetched) -> Accoun
     )
 
 
-def _stored_ids(session: DbSession, ids: list[str]) -> set[str]:
+def _stored_ids(session: DbSession, account_id: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the account already holds (post ids are keys within an account, not across)."""
     known: set[str] = set()
     for chunk in iter_chunks(ids, ID_CHUNK):
-        known.update(session.scalars(select(Tweet.id).where(Tweet.id.in_(chunk))))
+        query = select(Tweet.id).where(Tweet.account_id == account_id, Tweet.id.in_(chunk))
+        known.update(session.scalars(query))
     return known
 
 

@@ -122,9 +122,10 @@ def resolve_candidates(session: DbSession, handles: Sequence[str], max_candidate
 
 
 def cache_key(accounts: Sequence[Account]) -> tuple:
-    """Each account's id, row creation time and stored tweet count: any new tweet, or an account deleted
-    and stored again, gives a new key. The count is a column the ingest service keeps, so no query."""
-    return tuple(sorted((a.id, a.created_at, a.tweet_count) for a in accounts))
+    """Each account's id, row creation time, content version and handle: any store of posts or rename
+    (the version moves in the storing transaction), or an account deleted and stored again, gives a new
+    key. Both are columns of the account rows the request reads anyway, so no query."""
+    return tuple(sorted((a.id, a.created_at, a.content_version, a.username) for a in accounts))
 
 
 def predict_author(
@@ -181,10 +182,14 @@ def fit_set(
     newest_first = over(
         func.row_number(), partition_by=Tweet.account_id, order_by=(Tweet.created_at.desc(), Tweet.id.desc())
     )
-    ranked = select(Tweet.id.label("tweet_id"), newest_first.label("rank")).where(Tweet.account_id.in_(ids)).subquery()
+    ranked = (
+        select(Tweet.account_id.label("account_id"), Tweet.id.label("tweet_id"), newest_first.label("rank"))
+        .where(Tweet.account_id.in_(ids))
+        .subquery()
+    )
     rows = session.execute(
         select(Tweet.account_id, Tweet.id, Tweet.text, Tweet.embedding, Tweet.embedding_model, Tweet.created_at)
-        .join(ranked, ranked.c.tweet_id == Tweet.id)
+        .join(ranked, (ranked.c.account_id == Tweet.account_id) & (ranked.c.tweet_id == Tweet.id))
         .where(ranked.c.rank <= per_account)
         .order_by(Tweet.account_id, Tweet.created_at, Tweet.id)
     ).all()

@@ -51,7 +51,13 @@ def reembed(
         report("embedding", 0, len(rows))
         vectors = embedder.embed([text for _, text in rows], progress=step_counter(report, "embedding", len(rows)))
         values = [
-            dict(id=tweet_id, embedding=to_bytes(v), embedding_model=embedder.model_name, embedding_dim=len(v))
+            dict(
+                account_id=account.id,
+                id=tweet_id,
+                embedding=to_bytes(v),
+                embedding_model=embedder.model_name,
+                embedding_dim=len(v),
+            )
             for (tweet_id, _), v in zip(rows, vectors)
         ]
         try:

@@ -12,13 +12,7 @@ size of the members read is checked before reading, and the bytes actually read 
 reading, against ``max_uncompressed``. Posts are capped at ``max_posts``, a text at MAX_TEXT_CHARS
 characters, ids at MAX_ID_CHARS, the display name at MAX_NAME_CHARS; an entry nested too deep is refused.
 
-Long posts ("note tweets"): tweets.js holds only their first ~280 characters, note-tweet.js their full
-text, and nothing links the two. A note replaces a tweet's text when either
-  - the tweet's visible text (without the trailing "…" and t.co links X appends) is a non-empty prefix
-    of the note's text and both were created within 10 minutes, or
-  - both were created in the same second.
-A tweet takes the note matching both ways first, then by prefix (closest in time), then by time alone;
-each note is used at most once, retweets never take one, and unmatched notes are ignored.
+Long posts ("note tweets") get their full text from note-tweet.js: ``notes.py`` matches them.
 """
 
 from __future__ import annotations
@@ -27,20 +21,20 @@ import io
 import re
 import zipfile
 import zlib
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import islice
 from typing import IO, Any, BinaryIO
 
 from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
 from ..exceptions import ImportFailed, UploadTooLarge
+from .notes import NoteMatcher, read_notes
 from .records import (
     BATCH_SIZE,
     DEFAULT_MAX_POSTS_PER_ACCOUNT,
-    MAX_ID_CHARS,
     MAX_NAME_CHARS,
+    MAX_X_USER_ID_DIGITS,
     NAME_THE_ACCOUNT,
     ImportedAccount,
     ImportedTweet,
@@ -65,7 +59,6 @@ _MONTHS = {
     m: i
     for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)
 }
-_NOTE_WINDOW = timedelta(minutes=10)
 _AS_GIVEN = "upload the .zip exactly as X gave it to you."
 
 
@@ -113,7 +106,7 @@ def stream_archive(
     handle = validate_handle(username)
     budget = _Budget(filename, max_uncompressed)
     entries = _entries(budget.wrap(stream), filename, {"tweets", "tweet"}, filename)
-    yield from _batches(ImportedAccount(handle, "archive"), [(filename, entries)], _Notes([]), max_posts, filename)
+    yield from _batches(ImportedAccount(handle, "archive"), [(filename, entries)], NoteMatcher([]), max_posts, filename)
 
 
 def _read_zip(
@@ -151,10 +144,10 @@ def _read_zip(
             else (None, None, None)
         )
         handle = _pick_handle(handle, username, filename)
-        notes = _notes_from(entries(note_js, {"note_tweet"}), note_js, max_posts) if note_js in members else []
+        notes = read_notes(entries(note_js, {"note_tweet"}), note_js, max_posts) if note_js in members else []
         account = ImportedAccount(handle, "archive", x_user_id=user_id, name=display)
         sources = [(name, entries(name, {"tweets", "tweet"})) for name in parts]
-        yield from _batches(account, sources, _Notes(notes), max_posts, filename)
+        yield from _batches(account, sources, NoteMatcher(notes), max_posts, filename)
 
 
 class _Budget:
@@ -195,7 +188,11 @@ def _entries(raw: io.RawIOBase, name: str, expected: set[str], filename: str) ->
 
 
 def _batches(
-    account: ImportedAccount, sources: list[tuple[str, Iterator[Any]]], notes: _Notes, max_posts: int, filename: str
+    account: ImportedAccount,
+    sources: list[tuple[str, Iterator[Any]]],
+    notes: NoteMatcher,
+    max_posts: int,
+    filename: str,
 ) -> Iterator[ImportedAccount]:
     counter = PostCounter(max_posts, filename)
     batch: list[ImportedTweet] = []
@@ -289,9 +286,10 @@ def _account_fields(entries: list, name: str) -> tuple[str, str | None, str | No
     if not isinstance(account, dict) or not isinstance(username, str):
         raise ImportFailed(f"{name} is damaged: it does not give the account's username.")
     user_id, display = account.get("accountId"), account.get("accountDisplayName")
-    if isinstance(user_id, str) and not (user_id.isdigit() and len(user_id) <= MAX_ID_CHARS):
+    if isinstance(user_id, str) and not (user_id.isdigit() and len(user_id) <= MAX_X_USER_ID_DIGITS):
         raise ImportFailed(
-            f"The accountId in {name} is not an X account id (“{user_id[:40]}”…: at most {MAX_ID_CHARS} digits)."
+            f"The accountId in {name} is not an X account id (“{user_id[:40]}”…: "
+            f"at most {MAX_X_USER_ID_DIGITS} digits)."
         )
     if isinstance(display, str):
         display = checked_text(display, f"The accountDisplayName in {name}", MAX_NAME_CHARS)
@@ -312,79 +310,3 @@ def _pick_handle(from_archive: str | None, given: str | None, filename: str) -> 
     if given is not None and validate_handle(given).lower() != from_archive.lower():
         raise ImportFailed(f"This archive belongs to @{from_archive}, not @{validate_handle(given)}.")
     return from_archive
-
-
-def _notes_from(entries: Iterator[Any], name: str, max_posts: int) -> list[tuple[datetime, str]]:
-    """Return (createdAt in UTC, full text) of each long post in note-tweet.js (at most ``max_posts``)."""
-    notes = []
-    for number, entry in enumerate(entries, start=1):
-        if number > max_posts:
-            raise UploadTooLarge(f"{name} holds more than {max_posts:,} long posts, the most one account may import.")
-        note = entry.get("noteTweet") if isinstance(entry, dict) else None
-        core = note.get("core") if isinstance(note, dict) else None
-        text = core.get("text") if isinstance(core, dict) else None
-        moment = _iso_time(note.get("createdAt")) if isinstance(note, dict) else None
-        if not isinstance(text, str) or moment is None:
-            raise ImportFailed(
-                f"Long post {number} in {name} lacks its text or a readable createdAt; the file is damaged."
-            )
-        notes.append((moment, checked_text(decode_post_text(text), f"The text of long post {number} in {name}")))
-    return notes
-
-
-def _iso_time(value: object) -> datetime | None:
-    """Parse an ISO 8601 time such as ``2023-06-06T13:02:35.000Z`` to UTC; None if it is not one (or UTC
-    cannot hold it)."""
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        if moment is None:
-            return None
-        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-class _Notes:
-    """Gives truncated long posts their full text, tweet by tweet in the files' order; the matching rule is
-    in the module docstring.
-
-    Both ways of matching need the two within _NOTE_WINDOW, so each tweet only looks at the notes of
-    that window (found by bisection): archives can hold tens of thousands of tweets and many notes."""
-
-    def __init__(self, notes: list[tuple[datetime, str]]):
-        self._notes = sorted(notes)
-        self._times = [moment for moment, _ in self._notes]
-        self._used: set[int] = set()
-
-    def attach(self, tweet: ImportedTweet) -> ImportedTweet:
-        if tweet.is_retweet or not self._notes:
-            return tweet
-        low = bisect_left(self._times, tweet.created_at - _NOTE_WINDOW)
-        high = bisect_right(self._times, tweet.created_at + _NOTE_WINDOW)
-        best = _best_note(tweet, [(i, self._notes[i]) for i in range(low, high) if i not in self._used])
-        if best is None:
-            return tweet
-        self._used.add(best)
-        return replace(tweet, text=self._notes[best][1])
-
-
-def _best_note(tweet: ImportedTweet, candidates: list[tuple[int, tuple[datetime, str]]]) -> int | None:
-    """Return the index of the note that fits ``tweet`` best, or None."""
-    visible = _visible_text(tweet.text)
-    ranked = []
-    for index, (moment, text) in candidates:
-        same_second = moment.replace(microsecond=0) == tweet.created_at
-        prefix = bool(visible) and text.startswith(visible)
-        if same_second or prefix:
-            ranked.append(((not (same_second and prefix), not prefix, abs(moment - tweet.created_at)), index))
-    return min(ranked)[1] if ranked else None
-
-
-def _visible_text(text: str) -> str:
-    """``text`` without the trailing "…" and t.co links X appends when it truncates a long post."""
-    while True:
-        text = text.rstrip().rstrip("…").rstrip()
-        words = text.rsplit(None, 1)
-        if not words or not words[-1].startswith("https://t.co/"):
-            return text
-        text = words[0] if len(words) == 2 else ""

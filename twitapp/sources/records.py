@@ -18,6 +18,7 @@ RETWEET_PREFIX = "RT @"
 MAX_TEXT_CHARS = 25_000
 #: The longest id (of a post or an account) and display name the database holds.
 MAX_ID_CHARS = 40
+MAX_X_USER_ID_DIGITS = 20  # an X user id is a 64-bit integer
 MAX_NAME_CHARS = 100
 #: The most rows one CSV file may hold, whatever the accounts.
 MAX_ROWS = 1_000_000

@@ -65,7 +65,7 @@ def submit(kind: str, *, progress: Progress | None = None, **params: Any) -> Sub
     task = get_kind(kind)
     params = task.prepare(params)
     if not enabled():
-        return Submitted(kind, result=task.run(params, progress or no_progress))
+        return Submitted(kind, result=task.run(params, progress or no_progress, None))
     job_id, joined = enqueue(kind, params)
     return Submitted(kind, job_id=job_id, joined=joined)
 

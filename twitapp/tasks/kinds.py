@@ -17,15 +17,17 @@ from ..sources.handles import validate_handle
 from ..sources.x import x_not_configured
 
 Params = dict[str, Any]
+BeforeCommit = Callable[[Any], None] | None
 
 
 @dataclass(frozen=True)
 class TaskKind:
-    """One kind of task. ``run(params, progress)`` does the work in an app context and returns the
-    service's result; ``prepare`` checks what a person can fix before any work (both modes)."""
+    """One kind of task. ``run(params, progress, before_commit)`` does the work in an app context and
+    returns the service's result (``before_commit``, from a job, adds its receipt to the storing
+    transaction; None inline); ``prepare`` checks what a person can fix before any work (both modes)."""
 
     name: str
-    run: Callable[[Params, Progress], Any]
+    run: Callable[[Params, Progress, BeforeCommit], Any]
     describe: Callable[[Params], str]
     job_id: Callable[[Params], str]
     timeout: int
@@ -57,11 +59,12 @@ def _summary_json(result: Any) -> dict[str, Any]:
 # --- adding or updating an account from X -----------------------------------------------------------------
 
 
-def _run_ingest(params: Params, progress: Progress) -> Any:
+def _run_ingest(params: Params, progress: Progress, before_commit: BeforeCommit) -> Any:
     from ..services.ingest import ingest_from_x
 
     limit = current_app.config["TWEETS_PER_ACCOUNT"]
-    return ingest_from_x(db.session, runtime.x_client(), runtime.embedder(), params["handle"], limit, progress=progress)
+    x, embedder = runtime.x_client(), runtime.embedder()
+    return ingest_from_x(db.session, x, embedder, params["handle"], limit, progress, before_commit)
 
 
 def _prepare_ingest(params: Params) -> Params:
@@ -93,7 +96,8 @@ register(
 # --- importing an uploaded file (an archive or a CSV) -----------------------------------------------------
 
 
-def _run_import(params: Params, progress: Progress) -> Any:
+def _run_import(params: Params, progress: Progress, before_commit: BeforeCommit) -> Any:
+    """``params["may_update"]``: the admin password was given, so the file may add to stored accounts."""
     from ..services.file_import import import_accounts, read_upload
 
     limit = current_app.config["MAX_IMPORT_UNCOMPRESSED_MB"] * 1024 * 1024
@@ -105,7 +109,8 @@ def _run_import(params: Params, progress: Progress) -> Any:
         kind=params.get("format"),
         max_posts=current_app.config["MAX_POSTS_PER_ACCOUNT"],
     )
-    return import_accounts(db.session, accounts, runtime.embedder(), progress)
+    may_update = bool(params.get("may_update"))
+    return import_accounts(db.session, accounts, runtime.embedder(), progress, may_update, before_commit)
 
 
 register(
@@ -124,11 +129,11 @@ register(
 # --- the demo set -----------------------------------------------------------------------------------------
 
 
-def _run_demo(params: Params, progress: Progress) -> Any:
+def _run_demo(params: Params, progress: Progress, before_commit: BeforeCommit) -> Any:
     from ..services.file_import import import_demo
 
     base_url = params.get("base_url") or current_app.config["DEMO_BASE_URL"]
-    return import_demo(db.session, runtime.embedder(), base_url, progress=progress)
+    return import_demo(db.session, runtime.embedder(), base_url, progress=progress, before_commit=before_commit)
 
 
 register(

@@ -22,6 +22,7 @@ from flask import current_app
 from ..exceptions import JobNotFound, UploadQueueFull
 from ..formatting import iso_utc
 from ..redis_client import redis_connection
+from . import receipts
 from .kinds import Params, get_kind
 
 QUEUE = "hypotweet"
@@ -147,6 +148,8 @@ def state(job) -> dict[str, Any]:
         status = "failed"
         error = error or ABANDONED
         _discard_uploads_of(job)
+        if error == ABANDONED and (receipt := receipts.read(job.id)) is not None:
+            status, error, result = "finished", None, receipt  # killed after its commit: it did store
     return {
         "id": job.id,
         "kind": meta.get("kind"),

@@ -2,7 +2,8 @@
 worker process (``flask worker``).
 
 * Nothing half: the services write in one transaction; a job that raises stores nothing, and one whose
-  worker is killed never commits. While it runs, a job refreshes its alive key every
+  worker is killed before the commit stores nothing. The commit holds the job's receipt (``receipts``),
+  so a worker killed after it still shows the job as finished. While it runs, a job refreshes its alive key every
   ``JOB_HEARTBEAT_SECONDS`` (``queue.py`` reads a lapsed key as an abandoned job).
 * Retries only where they can help: a rate limit after the reset time X announced, an X server error or
   timeout after 15 s, 1 min, 5 min; at most ``MAX_RETRIES`` times. Any other error fails at once with
@@ -23,6 +24,7 @@ from flask import Flask, current_app, has_app_context
 from ..exceptions import HypoTweetError, ImportFailed, RateLimited, UpstreamError
 from ..extensions import db
 from ..redis_client import redis_connection
+from . import receipts
 from .kinds import Params, get_kind
 from .queue import alive_key, discard_upload, now_iso, queue
 
@@ -137,9 +139,10 @@ def perform(kind_name: str, params: Params) -> Any:
             with Heartbeat(conn, job.id, current_app.config["JOB_HEARTBEAT_SECONDS"], progress):
                 job.meta.update(phase="starting", error=None, updated_at=now_iso())
                 job.save_meta()
+                receipts.clear(job.id)
                 if kind.uploads:
                     params = params | {"stream": io.BytesIO(_load_upload(conn, params["upload_key"]))}
-                result = kind.run(params, progress)
+                result = kind.run(params, progress, receipts.writer(job.id, kind.result_json))
                 progress.flush()
                 job.meta.update(phase="done", updated_at=now_iso())
                 job.save_meta()

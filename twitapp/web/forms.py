@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms import PasswordField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -44,4 +44,9 @@ class ImportForm(FlaskForm):
         "Account handle (optional)",
         validators=[Length(max=50)],
         render_kw={"placeholder": "@handle", "autocomplete": "off", "spellcheck": "false"},
+    )
+    admin_password = PasswordField(
+        "Admin password (optional)",
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
     )

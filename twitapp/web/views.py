@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from .. import runtime, tasks
 from ..exceptions import HypoTweetError
 from ..extensions import db
-from ..security import admin_required, rate_limited
+from ..security import admin_permission, admin_required, rate_limited
 from ..services import accounts as account_service
 from ..services import charts
 from ..services.prediction import predict_author
@@ -76,12 +76,14 @@ def import_file():
         return _home(400, import_form=form)
     upload = form.file.data
     try:
+        may_update = admin_permission(form.admin_password.data, "Adding posts to a stored account")
         submitted = tasks.submit(
             "import",
             stream=upload.stream,
             filename=upload.filename or "upload",
             account=(form.account.data or "").strip() or None,
             owner=request.remote_addr,
+            may_update=may_update,
         )
     except HypoTweetError as exc:
         return _refused(exc, import_form=form)
