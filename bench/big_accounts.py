@@ -29,7 +29,6 @@ from common import (
     peak_mib,
     report_result,
     reset_peak,
-    rss_mib,
     run_child,
     scratch_app,
     senate_by_author,

@@ -160,8 +160,7 @@ def child(args: argparse.Namespace) -> None:
             with open(args.file, "rb") as handle:
                 submitted = tasks.submit("import", stream=handle, filename=args.file, account=None, format=args.kind)
             summary = submitted.result
-            accounts = len(summary.results)
-            outcome = f"stored {summary.added:,} tweets of {accounts} account{'s' if accounts != 1 else ''}"
+            outcome = f"stored {_count(summary.added, 'tweet')} of {_count(len(summary.results), 'account')}"
         except HypoTweetError as exc:
             outcome = f"refused ({type(exc).__name__}): {exc.message}"
         seconds = time.perf_counter() - started
@@ -238,6 +237,10 @@ def _cell(result: dict) -> str:
         f"{result['base_mib']:,.0f} / **{result['peak_mib']:,.0f}** (+{result['peak_mib'] - result['base_mib']:,.0f}),"
         f" {result['seconds']:.1f} s, {result['outcome']}"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'s' if number != 1 else ''}"
 
 
 def _commit(tree: Path) -> str:
