@@ -11,7 +11,8 @@ minutes apart. Then, in a fresh Python process per tree, after spaCy is loaded a
 window), through the test client. Printed per tree: the cold prediction's wall time and status, the
 process's resident memory before and at its peak, what the fitted model still holds once garbage is
 collected (RSS with the model cached minus RSS after ``cache.clear()``, and its pickled size), and one
-warm prediction.
+warm prediction. ``--gunicorn-malloc`` sets glibc's arenas and mmap threshold as ``gunicorn.conf.py`` does
+for the web workers (by default a child runs with glibc's defaults, as ``flask run`` would).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from common import (
     ROOT,
+    gunicorn_malloc,
     peak_mib,
     report_result,
     reset_peak,
@@ -86,6 +88,8 @@ def build_database(path: Path, posts: int, fake_embedder: bool) -> None:
 
 
 def child(args: argparse.Namespace) -> None:
+    if args.gunicorn_malloc:
+        gunicorn_malloc()
     use_tree(args.tree)
     from twitapp import create_app, runtime
     from twitapp.config import TestConfig
@@ -131,7 +135,9 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="a checkout of the code to compare with")
     parser.add_argument("--posts", type=int, default=60_000, help="posts per account (default 60,000)")
     parser.add_argument("--fake-embedder", action="store_true", help="hashed vectors instead of spaCy's")
-    parser.add_argument("--json", action="store_true", help="also print every figure as JSON")
+    parser.add_argument(
+        "--gunicorn-malloc", action="store_true", help="glibc's settings of gunicorn.conf.py, as a web worker runs"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -148,7 +154,7 @@ def main() -> None:
     results = {}
     try:
         for label, tree in trees:
-            extra = ["--fake-embedder"] if args.fake_embedder else []
+            extra = ["--fake-embedder"] * args.fake_embedder + ["--gunicorn-malloc"] * args.gunicorn_malloc
             result = run_child(
                 Path(__file__).resolve(), tree, ["--child", "--tree", str(tree), "--database", str(database), *extra]
             )

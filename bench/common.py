@@ -126,3 +126,13 @@ def run_child(script: Path, tree: Path, args: list[str], timeout: float = 1800) 
             return json.loads(line.removeprefix(RESULT_PREFIX)) | {"process_s": time.perf_counter() - started}
     tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
     return {"error": f"exit {done.returncode}: " + " | ".join(tail)}
+
+
+def gunicorn_malloc() -> None:
+    """glibc's settings that ``gunicorn.conf.py`` gives the web workers (two arenas, a fixed mmap threshold
+    of 256 KiB), for a bench that measures a request's memory as a worker would."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallopt(-8, 2)
+    libc.mallopt(-3, 256 * 1024)
