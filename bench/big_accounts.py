@@ -1,6 +1,6 @@
 """One prediction over three 60,000-post accounts, the code before the fit's window and now (issue 17, 10).
 
-    python bench/big_accounts.py --before /tmp/before [--posts 60000] [--fake-embedder]
+    pipenv run python bench/big_accounts.py --before /tmp/before [--posts 60000] [--fake-embedder] [--gunicorn-malloc]
 
 ``--before`` is a checkout of the code to compare with (``git worktree add --detach /tmp/before 8949ed6``);
 without it only this tree runs. Three accounts of ``--posts`` posts each are written straight into a new

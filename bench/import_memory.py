@@ -1,6 +1,6 @@
 """Peak memory of an import, the code before the streaming imports and now, side by side (issue 17, finding 4).
 
-    python bench/import_memory.py --before /tmp/before [--quick] [--cases senate,csv-bomb,zip-bomb]
+    pipenv run python bench/import_memory.py --before /tmp/before [--quick] [--cases senate,csv-bomb,zip-bomb]
 
 ``--before`` is a checkout of the code to compare with, e.g. the commit before the stream branch:
 ``git worktree add --detach /tmp/before 8949ed6``; without it only this tree runs. Three files are built in
