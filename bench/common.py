@@ -31,8 +31,9 @@ def senate_by_author(path: Path = SENATE_CSV) -> dict[str, list[dict]]:
     return by_author
 
 
-def scratch_app(database_url: str | None = None, **settings):
-    """An app on ``database_url`` (default: a new SQLite file) with the schema migrated; tables emptied."""
+def scratch_app(database_url: str | None = None, migrations: Path | None = None, **settings):
+    """An app on ``database_url`` (default: a new SQLite file) with the schema migrated (by ``migrations``,
+    default this tree's); tables emptied."""
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -43,7 +44,7 @@ def scratch_app(database_url: str | None = None, **settings):
     url = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='hypotweet-bench-')}/bench.sqlite3"
     app = create_app(TestConfig(DATABASE_URL=url, **settings))
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+        upgrade(directory=str(migrations or ROOT / "migrations"))
         db.session.execute(text("DELETE FROM tweets"))
         db.session.execute(text("DELETE FROM accounts"))
         db.session.commit()

@@ -198,6 +198,7 @@ SPEC: dict[str, Any] = {
                     **BODY,
                     "403": _error("protected or suspended account, or the X API plan cannot read posts"),
                     "404": _error("no such account on X"),
+                    "409": _error("the handle is stored from an upload, or for another X account"),
                     "422": _error("no original posts"),
                     "429": _error("rate limited (this server's or X's)", retry_after=True),
                     "502": _error("the X API failed or refused this server's credentials"),
