@@ -55,8 +55,37 @@ def test_lower_casing_keeps_every_character_a_word_character_or_not():
             assert all(kind(low) == kind(char) for low in char.lower()), hex(ord(char))
 
 
+def reference_cores(doc: str) -> list[tuple[int, int]]:
+    """chunk_cores as its docstring says it, one character at a time."""
+
+    def word(i: int) -> bool:
+        def base(j: int) -> bool:
+            return 0 <= j < len(doc) and _is_word_char(doc[j])
+
+        return base(i) or (doc[i] in "'’" and base(i - 1) and base(i + 1)) or (doc[i] in "#@" and base(i + 1))
+
+    cores = []
+    for run in re.finditer(r"\S+", doc):
+        starts = [i for i in range(run.start(), run.end()) if word(i) and (i == run.start() or not word(i - 1))]
+        cuts = [run.start(), *starts[1:], run.end()]
+        for start, end in zip(cuts, cuts[1:]):
+            inside = [i for i in range(start, end) if word(i)]
+            cores.append((inside[0], inside[-1] + 1) if inside else (start, end))
+    return cores
+
+
+ODD = st.text(st.sampled_from(list("ab1_ '’#@<>/\"\n\u0301İ😀\ue000\u200b\u3000")), max_size=30)
+
+
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.text(max_size=60) | st.sampled_from([MARKUP, "a  b", "x'y #z @ #", "https://t.co/x!y", "İİ'İ"]))
+@given(ODD | st.text(max_size=30))
+def test_chunk_cores_are_what_their_docstring_says(text):
+    doc = normalize(text)
+    assert chunk_cores(doc) == reference_cores(doc)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(max_size=60) | ODD | st.sampled_from([MARKUP, "a  b", "x'y #z @ #", "https://t.co/x!y", "İİ'İ"]))
 def test_every_analyzer_credits_the_same_chunks(text):
     """Each block's text (lower-cased and re-spaced, as written, masked) has the same chunks as the text, so
     every occurrence is credited to one of the words shown."""

@@ -10,6 +10,7 @@ pure-Python analyzers.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import zlib
@@ -32,8 +33,10 @@ _WORD_RUN = re.compile(r"(\w+)")
 _P = np.uint64(0x100000001B3)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint64)  # as str.split()
-_JOINERS = np.array([ord("'"), ord("’")], dtype=np.uint64)  # inside a word between two word characters
-_PREFIXES = np.array([ord("#"), ord("@")], dtype=np.uint64)  # part of the word they stand before
+_SPACE_TABLE = np.isin(np.arange(0x3002), _SPACE_CODES)  # (U+3000 is the last whitespace character)
+_APOSTROPHE, _CURLY_APOSTROPHE = ord("'"), ord("’")  # inside a word between two word characters
+_HASH, _AT = ord("#"), ord("@")  # part of the word they stand before
+_BMP = 0x10000
 _NOT_NORMALIZED = "texts must be normalized: they contain NUL or the word block's markers"
 
 
@@ -60,18 +63,20 @@ def chunk_cores(doc: str) -> list[tuple[int, int]]:
     if not doc:
         return []
     codes = _text_codes(doc)
-    is_space = np.isin(codes, _SPACE_CODES)
+    is_space = _is_space(codes)
     word = _wordish(codes)
     starts = np.flatnonzero(_chunk_starts(codes, is_space, word))
-    cores = []
-    for start, end in zip(starts, [*starts[1:], len(doc)]):
-        inside = np.flatnonzero(word[start:end])
-        if inside.size:
-            cores.append((int(start + inside[0]), int(start + inside[-1] + 1)))
-        else:
-            blank = np.flatnonzero(~is_space[start:end])
-            cores.append((int(start), int(start + blank[-1] + 1)))
-    return cores
+    if not starts.size:
+        return []
+    ends = np.append(starts[1:], len(doc))
+    # each chunk's first and last word character, where it has one; else its last non-space (it starts with one)
+    words, shown = np.append(np.flatnonzero(word), len(doc)), np.flatnonzero(~is_space)
+    first = words[np.searchsorted(words, starts)]
+    has_word = first < ends
+    last = np.where(
+        has_word, words[np.maximum(np.searchsorted(words, ends) - 1, 0)], shown[np.searchsorted(shown, ends) - 1]
+    )
+    return list(zip(np.where(has_word, first, starts).tolist(), (last + 1).tolist()))
 
 
 def normalize(text: str) -> str:
@@ -176,17 +181,29 @@ def _text_codes(text: str) -> np.ndarray:
 
 def _wordish(codes: np.ndarray) -> np.ndarray:
     """Which positions are word characters of a chunk (see :func:`chunk_cores`)."""
-    unique, inverse = np.unique(codes, return_inverse=True)
-    table = np.fromiter((_is_word_char(chr(c)) for c in unique.tolist()), bool, unique.size)
-    base = table[inverse.reshape(-1)]
+    base = _word_table()[np.minimum(codes, _BMP - 1)]
+    astral = np.flatnonzero(codes >= _BMP)  # (emoji, mostly: looked up one by one)
+    if astral.size:
+        base[astral] = [_is_word_char(chr(int(c))) for c in codes[astral]]
     before = np.concatenate(([False], base[:-1]))
     after = np.concatenate((base[1:], [False]))
-    joined = np.isin(codes, _JOINERS) & before & after
-    return base | joined | (np.isin(codes, _PREFIXES) & after)
+    joined = ((codes == _APOSTROPHE) | (codes == _CURLY_APOSTROPHE)) & before & after
+    return base | joined | (((codes == _HASH) | (codes == _AT)) & after)
+
+
+@functools.cache
+def _word_table() -> np.ndarray:
+    """``_is_word_char`` of every code point of the Basic Multilingual Plane (built on first use, ~30 ms)."""
+    return np.fromiter((_is_word_char(chr(c)) for c in range(_BMP)), bool, _BMP)
 
 
 def _is_word_char(char: str) -> bool:
     return char.isalnum() or char in "_\ue000\ue001" or unicodedata.category(char).startswith("M")
+
+
+def _is_space(codes: np.ndarray) -> np.ndarray:
+    """Which positions are whitespace, as ``str.split()`` reads it (a table lookup: ``np.isin`` is slower)."""
+    return _SPACE_TABLE[np.minimum(codes, _SPACE_TABLE.size - 1)]
 
 
 def _chunk_starts(codes: np.ndarray, is_space: np.ndarray, word: np.ndarray) -> np.ndarray:
@@ -195,16 +212,16 @@ def _chunk_starts(codes: np.ndarray, is_space: np.ndarray, word: np.ndarray) -> 
     blank = is_space | (codes == 0)
     starts = ~blank & np.concatenate(([True], blank[:-1]))
     word_starts = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
-    _, first = np.unique(np.cumsum(starts)[word_starts], return_index=True)
-    later = np.ones(word_starts.size, bool)
-    later[first] = False
+    run = np.cumsum(starts)[word_starts]  # the whitespace-separated run of each word start, ascending
+    later = np.zeros(word_starts.size, bool)
+    later[1:] = run[1:] == run[:-1]
     starts[word_starts[later]] = True
     return starts
 
 
 def _chunk_index(codes: np.ndarray) -> np.ndarray:
     """For every position, the index of the chunk it belongs to (or follows), counted within its text."""
-    starts = _chunk_starts(codes, np.isin(codes, _SPACE_CODES), _wordish(codes))
+    starts = _chunk_starts(codes, _is_space(codes), _wordish(codes))
     total = np.cumsum(starts) - 1
     doc_start = np.concatenate(([0], np.flatnonzero(codes == 0) + 1))
     before = np.concatenate(([0], np.cumsum(starts)[doc_start[1:] - 1]))
