@@ -78,3 +78,31 @@ def test_adding_from_x_without_a_token_says_so_at_once_with_or_without_redis(mak
 
         with app.app_context():
             assert tasks.queue().count == 0 and tasks.fetch("ingest-senwarren") is None
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200d\u2060\ufeff", INVISIBLE])
+def test_a_text_of_only_invisible_characters_is_refused_on_the_page_and_the_api(client, two_senators, text):
+    page = client.post("/predict", data={"accounts": list(two_senators), "text": text})
+    assert page.status_code == 400 and "only invisible characters" in page.get_data(as_text=True)
+    api = client.post("/api/predict", json={"accounts": list(two_senators), "text": text})
+    assert api.status_code == 400 and "only invisible characters" in api.json["error"]
+
+
+def test_names_in_the_guess_form_and_texts_on_the_result_keep_their_own_direction(client, app, seed):
+    """Finding 17 on the pages the first test does not visit: the form's account choices, and the typed
+    text and the similar posts on the result."""
+    from twitapp.extensions import db
+    from twitapp.models import Account
+
+    seed("mixed", ["\u202egnp.exe tweet that flips", "שלום world", *[f"post number {i}" for i in range(30)]])
+    seed("plain", [f"another account's tweet {i}" for i in range(30)])
+    with app.app_context():
+        db.session.get(Account, "local:mixed").name = "\u202eevil name"
+        db.session.commit()
+    home = client.get("/").get_data(as_text=True)
+    assert '<span class="choice-name"><bdi>\u202eevil name</bdi></span>' in home
+    result = client.post("/predict", data={"accounts": ["mixed", "plain"], "text": "\u202eflipped שלום tweet"})
+    html = result.get_data(as_text=True)
+    assert result.status_code == 200 and '<blockquote class="typed" dir="auto"' in html
+    similar = html.split('id="similar-heading"')[1].split("</section>")[0]
+    assert similar.count('<p dir="auto">') >= 2 and "<p>" not in similar

@@ -50,10 +50,12 @@ def test_a_page_that_is_no_number_is_the_first(client, one_account):
     assert "Page 1 of 3" in html
 
 
-def test_get_accounts_lists_the_accounts(client):
+def test_get_accounts_lists_the_accounts(client, one_account):
     response = client.get("/accounts")
     assert response.status_code == 302 and response.headers["Location"].endswith("/#accounts")
-    assert client.get("/accounts", follow_redirects=True).status_code == 200
+    listed = client.get("/accounts", follow_redirects=True)
+    assert listed.status_code == 200 and 'id="accounts"' in listed.get_data(as_text=True)
+    assert f'href="/accounts/{one_account}"' in listed.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("environ", "expected"), [({}, 0), ({"DYNO": "web.1"}, 1), ({"TRUSTED_PROXIES": "2"}, 2)])

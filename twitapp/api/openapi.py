@@ -9,13 +9,19 @@ from flask import jsonify
 from . import bp
 
 
-def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
+def _error(description: str, retry_after: bool = False, always: bool = False) -> dict[str, Any]:
+    """An error answer, ``{"error": ...}``; with ``retry_after``, its Retry-After header (``always`` sent)."""
     response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
     if retry_after:
-        response["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
+        header = {
+            "description": "seconds to wait",
+            "required": always,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+        response["headers"] = {"Retry-After": header}
     return response
 
 
@@ -25,11 +31,16 @@ def _ok(description: str, schema_ref: str, location: bool = False) -> dict[str, 
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
     }
     if location:
-        response["headers"] = {"Location": {"description": "the job's URL", "schema": {"type": "string"}}}
+        response["headers"] = {
+            "Location": {"description": "the job's URL", "required": True, "schema": {"type": "string"}}
+        }
     return response
 
 
-COMMON = {"405": _error("method not allowed"), "503": _error("database or job queue unreachable", retry_after=True)}
+UNAVAILABLE = _error(
+    "the database, or the job queue (Redis, where REDIS_URL is set), is unreachable", True, always=True
+)
+COMMON = {"405": _error("method not allowed"), "503": UNAVAILABLE}
 BODY = {
     "400": _error("not a JSON object, a required key missing or of the wrong type, or an invalid value"),
     "413": _error("body larger than MAX_REQUEST_KB"),
@@ -91,12 +102,28 @@ SCHEMAS: dict[str, Any] = {
     },
     "Job": {
         "type": "object",
-        "required": ["id", "kind", "label", "status", "phase", "done", "total", "message", "usernames", "error"],
+        "required": [
+            "id",
+            "kind",
+            "label",
+            "status",
+            "phase",
+            "done",
+            "total",
+            "message",
+            "usernames",
+            "error",
+            "retries",
+            "enqueued_at",
+            "updated_at",
+            "url",
+            "page",
+        ],
         "properties": {
             "id": {"type": "string"},
             "kind": NULLABLE_STRING,
             "label": NULLABLE_STRING,
-            "status": {"type": "string"},
+            "status": {"type": "string", "enum": ["queued", "deferred", "scheduled", "started", "finished", "failed"]},
             "phase": {"type": "string"},
             "done": {"type": "integer"},
             "total": NULLABLE_INT,
@@ -115,6 +142,22 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["job"],
         "properties": {"job": {"$ref": "#/components/schemas/Job"}},
+    },
+    "JobAccepted": {
+        "type": "object",
+        "required": ["job"],
+        "properties": {
+            "job": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Job"},
+                    {
+                        "type": "object",
+                        "required": ["joined"],
+                        "properties": {"joined": {"type": "boolean", "description": "an active job was joined"}},
+                    },
+                ]
+            }
+        },
     },
     "Prediction": {
         "type": "object",
@@ -188,13 +231,19 @@ SPEC: dict[str, Any] = {
                     {
                         "type": "object",
                         "required": ["username"],
-                        "properties": {"username": {"type": "string"}},
+                        "properties": {
+                            "username": {
+                                "type": "string",
+                                "description": "an X username, with or without its @ (other strings: 400)",
+                                "pattern": "^@?[A-Za-z0-9_]{1,15}$",
+                            }
+                        },
                     }
                 ),
                 "responses": {
                     "200": _ok("updated", "AccountAdded"),
                     "201": _ok("added", "AccountAdded"),
-                    "202": _ok("queued as a job (REDIS_URL set)", "JobAnswer", location=True),
+                    "202": _ok("queued as a job (REDIS_URL set): follow its Location", "JobAccepted", location=True),
                     **BODY,
                     "403": _error("protected or suspended account, or the X API plan cannot read posts"),
                     "404": _error("no such account on X"),
@@ -203,6 +252,11 @@ SPEC: dict[str, Any] = {
                     "429": _error("rate limited (this server's or X's)", retry_after=True),
                     "502": _error("the X API failed or refused this server's credentials"),
                     **COMMON,
+                    "503": _error(
+                        "the database or the job queue is unreachable (with Retry-After), or this server has no X API"
+                        " bearer token (without: the other sources, files, still work)",
+                        retry_after=True,
+                    ),
                 },
             },
         },

@@ -2,21 +2,19 @@
 
 Every n-gram block enters the final regression linearly (its naive Bayes scores, and the direct features),
 so each n-gram occurrence's share of the target's score against the other candidates is exact; n-grams are
-credited to the whitespace-separated chunk (word) they fall in, and a word's shares are summed.
+credited to the chunk (a word with the punctuation around it, see :func:`ngrams.chunk_cores`) they fall
+in, and a word's shares are summed.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
 from .features import DirectFeatures
-from .ngrams import Ngrams
-
-_CORE = re.compile(r"[\w#@](?:.*\w)?", re.DOTALL)
+from .ngrams import Ngrams, chunk_cores, normalize_with_origins
 
 
 @dataclass(frozen=True)
@@ -41,14 +39,10 @@ class Decomposition:
 
 
 def chunk_spans(text: str) -> list[tuple[int, int]]:
-    """Offsets of the whitespace-separated chunks of ``text``, trimmed of surrounding punctuation (kept
-    whole when nothing but punctuation or emoji)."""
-    spans = []
-    for match in re.finditer(r"\S+", text):
-        core = _CORE.search(match.group())
-        start, end = (match.start() + core.start(), match.start() + core.end()) if core else match.span()
-        spans.append((start, end))
-    return spans
+    """Offsets in ``text`` of the cores of its chunks (see :func:`ngrams.chunk_cores`): its words without
+    the punctuation or markup around them, a link whole, a run of nothing but punctuation or emoji whole."""
+    doc, origins = normalize_with_origins(text)
+    return [(origins[start][0], origins[end - 1][1]) for start, end in chunk_cores(doc)]
 
 
 def contrast(coef: np.ndarray, probabilities: np.ndarray, target: int) -> np.ndarray:

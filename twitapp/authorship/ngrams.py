@@ -2,13 +2,17 @@
 
 Texts are first :func:`normalize`d (links become one mark). An analyzer turns a batch of texts into the
 occurrences of their n-grams, one length at a time: the text each occurrence is in, its hash bucket, and,
-for explanations, the whitespace-separated chunk of the text it is credited to. Hashing is done with numpy
-over code points (rolling hashes), several times faster than scikit-learn's pure-Python analyzers.
+for explanations, the chunk of the text it is credited to: a word with the punctuation around it
+(:func:`chunk_cores`), so ``<b>bold</b>`` is the chunks ``b``, ``bold`` and ``b``, never one "word".
+Hashing is done with numpy over code points (rolling hashes), several times faster than scikit-learn's
+pure-Python analyzers.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,18 +33,50 @@ _WORD_RUN = re.compile(r"(\w+)")
 _P = np.uint64(0x100000001B3)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint64)  # as str.split()
+_SPACE_TABLE = np.isin(np.arange(0x3002), _SPACE_CODES)  # (U+3000 is the last whitespace character)
+_APOSTROPHE, _CURLY_APOSTROPHE = ord("'"), ord("’")  # inside a word between two word characters
+_HASH, _AT = ord("#"), ord("@")  # part of the word they stand before
+_BMP = 0x10000
 _NOT_NORMALIZED = "texts must be normalized: they contain NUL or the word block's markers"
 
 
 @dataclass
 class Ngrams:
     """Occurrences of n-grams in a batch of texts: text index (ascending), key (the hash bucket; after a
-    block's lookup, its column or -1), and the chunk (whitespace-separated word) of its text each is
+    block's lookup, its column or -1), and the chunk (word, see :func:`chunk_cores`) of its text each is
     credited to, when asked for."""
 
     rows: np.ndarray
     keys: np.ndarray
     chunks: np.ndarray | None = None
+
+
+def chunk_cores(doc: str) -> list[tuple[int, int]]:
+    """The chunks of a normalized text, as the offsets of each one's core (its word, without the
+    punctuation around it; the whole chunk where it has no word, as ``!!!`` or an emoji).
+
+    A chunk starts where a whitespace-separated run starts and where a further word starts in it (word
+    characters: ``\\w``, combining marks, the link and mask marks, an apostrophe between two of them, ``#``
+    or ``@`` before one); a run's punctuation belongs to the word before it (before the first, to the
+    first). Lower-casing, masking and the chars analyzer's spacing keep every chunk, so each analyzer's
+    occurrences are credited to the same chunks."""
+    if not doc:
+        return []
+    codes = _text_codes(doc)
+    is_space = _is_space(codes)
+    word = _wordish(codes)
+    starts = np.flatnonzero(_chunk_starts(codes, is_space, word))
+    if not starts.size:
+        return []
+    ends = np.append(starts[1:], len(doc))
+    # each chunk's first and last word character, where it has one; else its last non-space (it starts with one)
+    words, shown = np.append(np.flatnonzero(word), len(doc)), np.flatnonzero(~is_space)
+    first = words[np.searchsorted(words, starts)]
+    has_word = first < ends
+    last = np.where(
+        has_word, words[np.maximum(np.searchsorted(words, ends) - 1, 0)], shown[np.searchsorted(shown, ends) - 1]
+    )
+    return list(zip(np.where(has_word, first, starts).tolist(), (last + 1).tolist()))
 
 
 def normalize(text: str) -> str:
@@ -50,6 +86,20 @@ def normalize(text: str) -> str:
     for mark in "\x00\x01\x02\x03":  # (str.replace is much faster than str.translate)
         text = text.replace(mark, "\ufffd")
     return _URL.sub(URL_MARK, text)
+
+
+def normalize_with_origins(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """:func:`normalize` of ``text``, and for each of its characters the span of ``text`` it stands for (a
+    link's mark: the whole link)."""
+    text = text or ""
+    origins: list[tuple[int, int]] = []
+    position = 0
+    for link in _URL.finditer(text):
+        origins += [(i, i + 1) for i in range(position, link.start())]
+        origins.append(link.span())
+        position = link.end()
+    origins += [(i, i + 1) for i in range(position, len(text))]
+    return normalize(text), origins
 
 
 def extract(analyzer: str, docs: list[str], ngram_range: tuple[int, int], chunks: bool = False) -> Iterator[Ngrams]:
@@ -92,7 +142,7 @@ def _char_ngrams(analyzer: str, docs: list[str], nmin: int, nmax: int, chunks: b
         interior_ok = np.ones(codes.size, bool)
     if doc.size and int(doc[-1]) >= len(docs):
         raise ValueError(_NOT_NORMALIZED)
-    word = _chunk_index(codes, np.isin(codes, _SPACE_CODES)) if chunks else None
+    word = _chunk_index(codes) if chunks else None
     for n, starts, buckets in _windows(codes, nmin, nmax, interior_ok):
         yield Ngrams(doc[starts], buckets, word[starts + n - 1] if word is not None else None)
         del starts, buckets
@@ -125,11 +175,53 @@ def _windows(codes: np.ndarray, nmin: int, nmax: int, interior_ok: np.ndarray):
             del starts, hashes
 
 
-def _chunk_index(codes: np.ndarray, is_space: np.ndarray) -> np.ndarray:
-    """For every position, the index of the whitespace-separated chunk it belongs to (or follows),
-    counted within its text."""
-    starts = ~is_space & np.concatenate(([True], is_space[:-1]))
-    starts &= codes != 0
+def _text_codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def _wordish(codes: np.ndarray) -> np.ndarray:
+    """Which positions are word characters of a chunk (see :func:`chunk_cores`)."""
+    base = _word_table()[np.minimum(codes, _BMP - 1)]
+    astral = np.flatnonzero(codes >= _BMP)  # (emoji, mostly: looked up one by one)
+    if astral.size:
+        base[astral] = [_is_word_char(chr(int(c))) for c in codes[astral]]
+    before = np.concatenate(([False], base[:-1]))
+    after = np.concatenate((base[1:], [False]))
+    joined = ((codes == _APOSTROPHE) | (codes == _CURLY_APOSTROPHE)) & before & after
+    return base | joined | (((codes == _HASH) | (codes == _AT)) & after)
+
+
+@functools.cache
+def _word_table() -> np.ndarray:
+    """``_is_word_char`` of every code point of the Basic Multilingual Plane (built on first use, ~30 ms)."""
+    return np.fromiter((_is_word_char(chr(c)) for c in range(_BMP)), bool, _BMP)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char in "_\ue000\ue001" or unicodedata.category(char).startswith("M")
+
+
+def _is_space(codes: np.ndarray) -> np.ndarray:
+    """Which positions are whitespace, as ``str.split()`` reads it (a table lookup: ``np.isin`` is slower)."""
+    return _SPACE_TABLE[np.minimum(codes, _SPACE_TABLE.size - 1)]
+
+
+def _chunk_starts(codes: np.ndarray, is_space: np.ndarray, word: np.ndarray) -> np.ndarray:
+    """Where chunks start (see :func:`chunk_cores`): every whitespace-separated run, and every word in it
+    after its first."""
+    blank = is_space | (codes == 0)
+    starts = ~blank & np.concatenate(([True], blank[:-1]))
+    word_starts = np.flatnonzero(word & ~np.concatenate(([False], word[:-1])))
+    run = np.cumsum(starts)[word_starts]  # the whitespace-separated run of each word start, ascending
+    later = np.zeros(word_starts.size, bool)
+    later[1:] = run[1:] == run[:-1]
+    starts[word_starts[later]] = True
+    return starts
+
+
+def _chunk_index(codes: np.ndarray) -> np.ndarray:
+    """For every position, the index of the chunk it belongs to (or follows), counted within its text."""
+    starts = _chunk_starts(codes, _is_space(codes), _wordish(codes))
     total = np.cumsum(starts) - 1
     doc_start = np.concatenate(([0], np.flatnonzero(codes == 0) + 1))
     before = np.concatenate(([0], np.cumsum(starts)[doc_start[1:] - 1]))
@@ -160,10 +252,13 @@ def _word_ngrams(docs: list[str], nmin: int, nmax: int, chunks: bool) -> Iterato
 
 
 def _token_chunks(lowered: list[str]) -> np.ndarray:
-    """The chunk of every token of the words analyzer, marks included."""
+    """The chunk of every token of the words analyzer (that of its first character), marks included."""
     where: list[int] = []
     for d in lowered:
-        per_word = [i for i, chunk in enumerate(d.split()) for _ in range(len(_WORD.findall(chunk)))]
+        per_word: list[int] = []
+        if d:
+            index = _chunk_index(_text_codes(d))
+            per_word = [int(index[m.start()]) for m in _WORD.finditer(d)]
         where += [0, *per_word, per_word[-1] if per_word else 0]
     return np.asarray(where, np.int64)
 
