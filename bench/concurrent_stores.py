@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import report_result, run_child, use_tree  # noqa: E402
+from common import report_result, run_child, use_tree
 
 DEFAULT_DATABASE = "postgresql+psycopg2://postgres@127.0.0.1:5432/bench_concurrent"
 
@@ -51,14 +51,12 @@ def child(args) -> None:
     use_tree(Path.cwd())
     import inspect
 
-    from sqlalchemy import func, select
-
     from common import scratch_app
+    from sqlalchemy import create_engine, func, select, text
+
     from twitapp.extensions import db
     from twitapp.models import Account, Tweet
     from twitapp.services.ingest import AccountData, NewTweet, store
-
-    from sqlalchemy import create_engine, text
 
     engine = create_engine(args.database)  # each tree builds the schema by its own migrations
     with engine.begin() as conn:
@@ -80,7 +78,7 @@ def child(args) -> None:
         errors: list[str] = []
         barrier = threading.Barrier(args.writers)
 
-        def write(writer: int) -> None:
+        def write(writer: int, number=number, barrier=barrier, errors=errors) -> None:
             with app.app_context():
                 barrier.wait()
                 try:

@@ -4,6 +4,7 @@ finding 19), on the page and in the API, and the page escapes everything."""
 from __future__ import annotations
 
 import html
+import itertools
 import re
 
 import numpy as np
@@ -68,7 +69,7 @@ def reference_cores(doc: str) -> list[tuple[int, int]]:
     for run in re.finditer(r"\S+", doc):
         starts = [i for i in range(run.start(), run.end()) if word(i) and (i == run.start() or not word(i - 1))]
         cuts = [run.start(), *starts[1:], run.end()]
-        for start, end in zip(cuts, cuts[1:]):
+        for start, end in itertools.pairwise(cuts):
             inside = [i for i in range(start, end) if word(i)]
             cores.append((inside[0], inside[-1] + 1) if inside else (start, end))
     return cores
