@@ -7,26 +7,26 @@ from flask import jsonify, url_for
 from .. import tasks
 from . import bp
 
+#: What a job's JSON copies from its state (``tasks.find_job_state``); ``url`` and ``page`` come on top.
+JOB_FIELDS = (
+    "id",
+    "kind",
+    "label",
+    "status",
+    "phase",
+    "done",
+    "total",
+    "message",
+    "usernames",
+    "error",
+    "retries",
+    "enqueued_at",
+    "updated_at",
+)
+
 
 def job_json(state: dict) -> dict:
-    return {
-        key: state[key]
-        for key in (
-            "id",
-            "kind",
-            "label",
-            "status",
-            "phase",
-            "done",
-            "total",
-            "message",
-            "usernames",
-            "error",
-            "retries",
-            "enqueued_at",
-            "updated_at",
-        )
-    } | {
+    return {key: state[key] for key in JOB_FIELDS} | {
         "url": url_for("api.job", job_id=state["id"], _external=True),
         "page": url_for("web.job", job_id=state["id"], _external=True),
     }

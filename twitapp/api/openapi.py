@@ -7,6 +7,7 @@ from typing import Any
 from flask import jsonify
 
 from . import bp
+from .job_status import JOB_FIELDS
 
 
 def _error(description: str, retry_after: bool = False, always: bool = False) -> dict[str, Any]:
@@ -103,19 +104,7 @@ SCHEMAS: dict[str, Any] = {
     "Job": {
         "type": "object",
         "required": [
-            "id",
-            "kind",
-            "label",
-            "status",
-            "phase",
-            "done",
-            "total",
-            "message",
-            "usernames",
-            "error",
-            "retries",
-            "enqueued_at",
-            "updated_at",
+            *JOB_FIELDS,
             "url",
             "page",
         ],

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy.exc import IntegrityError
-
 from ..exceptions import ImportFailed
 from ..extensions import DbSession
 from ..formatting import is_blank
@@ -24,7 +22,7 @@ from ..sources.csvfile import stream_csv
 from ..sources.demo import read_demo_folder
 from ..sources.records import DEFAULT_MAX_POSTS_PER_ACCOUNT
 from .embedding import Embedder
-from .ingest import AccountData, IngestResult, NewTweet, archive_account_id, local_account_id, store
+from .ingest import AccountData, IngestResult, NewTweet, archive_account_id, committed, local_account_id, store
 from .progress import Progress, no_progress
 
 ARCHIVE_SUFFIXES = (".zip", ".js")
@@ -110,21 +108,7 @@ def import_accounts(
     comes); an error of the reader or the store rolls back all of it. Without ``may_update`` (the admin's
     permission) an import only creates accounts (``ownership``). ``before_commit(summary)`` adds to the
     same transaction (a job's receipt)."""
-    for attempt in (1, 2):
-        try:
-            summary = _import_once(session, accounts, embedder, progress, may_update)
-            if before_commit is not None:
-                before_commit(summary)
-            session.commit()
-            return summary
-        except IntegrityError:
-            session.rollback()
-            if attempt == 2:
-                raise
-        except Exception:
-            session.rollback()
-            raise
-    raise AssertionError("unreachable")
+    return committed(session, lambda: _import_once(session, accounts, embedder, progress, may_update), before_commit)
 
 
 def import_demo(

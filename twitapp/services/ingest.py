@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from .ownership import writable_account
 from .progress import Progress, iter_chunks, no_progress, step_counter
 
 ID_CHUNK = 500
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,16 @@ def store(
     """
     if not commit:
         return _store_once(session, data, tweets, embedder, progress, may_update)
+    return committed(session, lambda: _store_once(session, data, tweets, embedder, progress, may_update), before_commit)
+
+
+def committed(session: DbSession, work: Callable[[], R], before_commit: Callable[[R], None] | None = None) -> R:
+    """Run ``work()`` and commit its result (with ``before_commit(result)`` in the same transaction); on a
+    unique-key conflict (another request stored the same account meanwhile) roll back and run it once
+    more; on any error roll back, so nothing of it stays."""
     for attempt in (1, 2):
         try:
-            result = _store_once(session, data, tweets, embedder, progress, may_update)
+            result = work()
             if before_commit is not None:
                 before_commit(result)
             session.commit()
