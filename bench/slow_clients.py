@@ -113,8 +113,7 @@ SLOW_KINDS = {
     # (what is sent at once, what is then trickled a byte at a time)
     "headers": (b"GET / HTTP/1.1\r\nHost: bench\r\n", b"X-Slow: " + b"a" * 10_000),
     "body": (
-        b"POST /api/predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 10000\r\n\r\n",
+        b"POST /api/predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n",
         b"{" + b" " * 9_999,
     ),
     "post-headers": (b"POST /api/predict HTTP/1.1\r\nHost: bench\r\nContent-Ty", b"pe: application/json" * 500),

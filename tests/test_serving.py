@@ -108,7 +108,9 @@ def served(tmp_path_factory, sqlite_schema):
         for _ in range(240):
             assert process.poll() is None, log.read_text()
             try:
-                if exchange(port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 200"):
+                if exchange(port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").startswith(
+                    b"HTTP/1.1 200"
+                ):
                     break
             except OSError:
                 time.sleep(0.5)
