@@ -13,6 +13,8 @@ import socket
 import threading
 
 import pytest
+from click.testing import CliRunner
+from flask.cli import FlaskGroup
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -41,6 +43,24 @@ def test_postgresql_connections_carry_every_timeout():
         "-c statement_timeout=600000 -c lock_timeout=600000 -c idle_in_transaction_session_timeout=1200000"
     )
     assert job["tcp_user_timeout"] == 4000  # a partition still ends a job within seconds
+
+
+def test_flask_commands_and_the_worker_get_the_job_timeouts_the_web_app_the_short_ones():
+    """``flask worker`` (RQ), imports and migrations build the app inside a click command: the longer bound."""
+    seen = []
+
+    def factory():
+        app = create_app(settings.TestConfig(DATABASE_URL="postgresql://postgres@127.0.0.1:9/none"))
+        seen.append(app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"])
+        return app
+
+    result = CliRunner().invoke(FlaskGroup(create_app=factory), ["routes"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["-c statement_timeout=600000 -c lock_timeout=600000 -c idle_in_transaction_session_timeout=1200000"]
+    web = factory()  # built outside a command, as wsgi.py does for gunicorn
+    assert seen[-1] == "-c statement_timeout=15000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=30000"
+    with web.app_context():
+        db.engine.dispose()
 
 
 def test_sqlite_waits_for_a_lock_as_long_as_the_process_may():

@@ -73,6 +73,17 @@ def test_slow_senders_expire_header_first_then_when_idle():
     request.spool.close()
 
 
+def test_a_body_trickled_below_a_kilobyte_a_second_expires_even_without_pauses():
+    request = BufferedRequest(10**6)
+    request.feed(b"POST /x HTTP/1.1\r\nContent-Length: 10240\r\n\r\n")  # 10 s for the headers + 10 s of body
+    began = request.last
+    for second in range(1, 20):
+        request.last = began + second  # a byte every second: never idle
+        assert not request.expired(began + second)
+    assert request.expired(began + 21)
+    request.spool.close()
+
+
 # --- a real gunicorn, started as the Procfile says ---------------------------------------------------
 
 

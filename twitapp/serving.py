@@ -7,8 +7,9 @@ ask for a buffering proxy in front of such workers (nginx); Heroku's router does
 worker is that buffer: its main loop reads every request, headers and body, without blocking, alongside all
 the other connections, and only a complete request reaches a thread, which then reads it from memory (or
 from a temporary file past ``MEMORY_BYTES``), so the app's CPU-bound fits keep real threads while slow
-clients cost a socket each. A client gets ``HEADER_SECONDS`` to send its headers and may pause at most
-``IDLE_SECONDS`` while sending its body; then it is closed.
+clients cost a socket each. A client gets ``HEADER_SECONDS`` to send its headers, may pause at most
+``IDLE_SECONDS`` while sending its body and must average ``MIN_BYTES_PER_SECOND`` over it; else it is closed
+(a trickle of a byte a second would otherwise keep a socket forever).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 HEADER_SECONDS = 10.0  # a request line and headers must arrive within this (nginx: client_header_timeout)
 IDLE_SECONDS = 10.0  # longest pause while a body is sent (nginx: client_body_timeout)
+MIN_BYTES_PER_SECOND = 1024  # a body of N bytes gets HEADER_SECONDS + N / this to arrive (100 MB: 28 h)
 HEADER_BYTES = 64 * 1024  # past this without an empty line the request goes to gunicorn, which refuses it
 MEMORY_BYTES = 16 * 1024  # per connection; a larger body is buffered in a temporary file
 DEFAULT_BODY_BYTES = 100 * 1024 * 1024  # when the app says nothing (Flask's MAX_CONTENT_LENGTH)
@@ -83,6 +85,7 @@ class BufferedRequest:
         self.spool = tempfile.SpooledTemporaryFile(max_size=MEMORY_BYTES)  # noqa: SIM115 (closed by BufferedSocket)
         self.started = time.monotonic()
         self.last = self.started
+        self.deadline = self.started + HEADER_SECONDS  # for the headers; then for the whole body
         self.expects_continue = False
 
     def feed(self, data: bytes) -> bool:
@@ -105,6 +108,7 @@ class BufferedRequest:
             if length > self.max_body:
                 return True  # the app answers 413 from the headers alone
             self.body_left = length - len(body)
+            self.deadline = self.last + HEADER_SECONDS + length / MIN_BYTES_PER_SECOND
             return self.body_left <= 0
         if self.chunked is not None:
             return self.chunked.feed(data) is not None
@@ -113,8 +117,8 @@ class BufferedRequest:
 
     def expired(self, now: float) -> bool:
         if self.body_left is None and self.chunked is None:
-            return now - self.started > HEADER_SECONDS
-        return now - self.last > IDLE_SECONDS
+            return now > self.deadline
+        return now - self.last > IDLE_SECONDS or (self.body_left is not None and now > self.deadline)
 
 
 class BufferedSocket:
