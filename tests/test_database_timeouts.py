@@ -172,3 +172,22 @@ def test_the_server_applies_the_timeouts_and_cancels_a_long_statement(make_app):
             db.session.execute(text("SELECT pg_sleep(5)"))
         db.session.rollback()
         assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+def test_the_connection_socket_is_armed_against_a_partition(make_app):
+    """A partition after connecting (packets dropped, no reset) cannot be faked on 127.0.0.1, where the kernel
+    always acknowledges: check instead that the socket carries the options that notice one."""
+    app = make_app(DATABASE_TIMEOUT=3)
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            sock = socket.socket(fileno=os.dup(raw.driver_connection.fileno()))
+            with sock:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 3
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 3000
+        finally:
+            raw.close()

@@ -127,7 +127,8 @@ def engine_options(url: str, config: Config, serving: bool) -> dict[str, Any]:
     statement, below gunicorn's 25 s. A process that serves no requests (``flask worker``, imports, the
     demo, migrations) gets ``DATABASE_JOB_STATEMENT_TIMEOUT`` for both instead: its jobs run for minutes and
     may wait for a row lock another job holds, which must not fail them, while a partition still ends them
-    within seconds through the TCP timeouts. On SQLite, the process's lock wait is the busy timeout.
+    within seconds through the TCP timeouts. On SQLite, the process's lock wait is the busy timeout. (A
+    connection pooler such as PgBouncer must pass the startup ``options`` through, or be told to ignore it.)
     """
     options: dict[str, Any] = dict(config.SQLALCHEMY_ENGINE_OPTIONS)
     timeout = config.DATABASE_TIMEOUT
