@@ -14,6 +14,7 @@ clients cost a socket each. A client gets ``HEADER_SECONDS`` to send its headers
 
 from __future__ import annotations
 
+import errno
 import re
 import selectors
 import tempfile
@@ -163,15 +164,17 @@ class BufferingWorker(ThreadWorker):
         super().init_process()
 
     def max_body(self) -> int:
+        """The largest body worth reading: the app's ``MAX_CONTENT_LENGTH``; a larger one gets its 413 at once."""
         config = getattr(self.wsgi, "config", None) or {}
         return int(config.get("MAX_CONTENT_LENGTH") or DEFAULT_BODY_BYTES)
 
     def accept(self, listener: Any) -> None:
+        """A new connection: read its request in the main loop (gunicorn's would hand it to a thread)."""
         try:
             client_sock, client_addr = listener.accept()
-        except BlockingIOError:
-            return
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise  # as gunicorn's: the arbiter starts a new worker
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, BufferedSocket(client_sock), client_addr, listener.getsockname())
@@ -184,11 +187,13 @@ class BufferingWorker(ThreadWorker):
         self.start_reading(conn)
 
     def start_reading(self, conn: TConn) -> None:
+        """Watch ``conn`` for the bytes of its next request, without a thread."""
         conn.sock.setblocking(False)
         self.reading[conn] = BufferedRequest(self.max_body())
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, conn))
 
     def on_request_bytes(self, conn: TConn, client: Any) -> None:
+        """Bytes arrived: keep them; once the request is whole, hand it to a thread (or say 100 Continue)."""
         request = self.reading[conn]
         try:
             data = conn.sock._sock.recv(256 * 1024)
