@@ -12,7 +12,7 @@ import secrets
 import click
 from flask import Flask
 
-from .config import Config, database_url
+from .config import Config, database_url, engine_options
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
 
@@ -35,6 +35,9 @@ def configure(app: Flask, config: Config) -> None:
     app.config.from_object(config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(config.DATABASE_URL, app.instance_path)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], config, serving=serves_requests()
+    )
     if app.config.get("SECRET_KEY") is None:  # debug or a CLI command: validate() refused a production server
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 

@@ -7,6 +7,7 @@ the suite is pointed at. A production server refuses to start without a real ``S
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ DEFAULT_TWEETS_PER_ACCOUNT = 3200
 SETTINGS = (
     Setting("SECRET_KEY"),
     Setting("DATABASE_URL"),
+    Setting("DATABASE_TIMEOUT", _number, 5.0),  # connect, lock wait, dead connection (see engine_options)
     Setting("X_BEARER_TOKEN"),
     Setting("X_API_URL", default="https://api.twitter.com"),
     Setting("X_TIMEOUT", _number, 10.0),
@@ -115,6 +117,44 @@ def database_url(raw: str | None, instance_path: str) -> str:
     return raw
 
 
+def engine_options(url: str, config: Config, serving: bool) -> dict[str, Any]:
+    """SQLAlchemy engine options bounding every wait on the database, so a database that stops answering
+    gives a 503 within seconds (``errors.py``) instead of a request hung until gunicorn kills it.
+
+    On PostgreSQL: ``DATABASE_TIMEOUT`` bounds connecting (libpq's ``connect_timeout``, at least 2 s), data
+    left unacknowledged (``tcp_user_timeout``: a partition) and, with keepalives, a silent idle connection;
+    a web request also waits at most that long for a lock and ``Config.DATABASE_STATEMENT_TIMEOUT`` for one
+    statement, below gunicorn's 25 s. A process that serves no requests (``flask worker``, imports, the
+    demo, migrations) gets ``DATABASE_JOB_STATEMENT_TIMEOUT`` for both instead: its jobs run for minutes and
+    may wait for a row lock another job holds, which must not fail them, while a partition still ends them
+    within seconds through the TCP timeouts. On SQLite, the process's lock wait is the busy timeout. (A
+    connection pooler such as PgBouncer must pass the startup ``options`` through, or be told to ignore it.)
+    """
+    options: dict[str, Any] = dict(config.SQLALCHEMY_ENGINE_OPTIONS)
+    timeout = config.DATABASE_TIMEOUT
+    statement = config.DATABASE_STATEMENT_TIMEOUT if serving else config.DATABASE_JOB_STATEMENT_TIMEOUT
+    lock = timeout if serving else statement
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": lock or 3600.0}
+    elif url.startswith("postgresql"):
+        ms = {name: int(seconds * 1000) for name, seconds in (("statement", statement), ("lock", lock))}
+        server = (
+            f"-c statement_timeout={ms['statement']} -c lock_timeout={ms['lock']} "
+            f"-c idle_in_transaction_session_timeout={2 * ms['statement']}"
+        )
+        options["pool_timeout"] = timeout
+        options["connect_args"] = {
+            "connect_timeout": max(2, math.ceil(timeout)),
+            "keepalives": 1,
+            "keepalives_idle": max(1, math.ceil(timeout)),
+            "keepalives_interval": 1,
+            "keepalives_count": 3,
+            "tcp_user_timeout": int(timeout * 1000),
+            "options": server,
+        }
+    return options
+
+
 class Config:
     """Production and development settings: the table above, read from ``environ``, and the fixed ones."""
 
@@ -124,6 +164,8 @@ class Config:
     TWEETS_PER_PAGE = 50
     SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry ?v=<mtime> (web/ui.py)
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    DATABASE_STATEMENT_TIMEOUT = 15.0  # seconds, a web request's statements: below the Procfile's --timeout 25
+    DATABASE_JOB_STATEMENT_TIMEOUT = 600.0  # the worker's jobs and flask commands (0: none); see engine_options
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     TRUSTED_PROXIES: int  # (read from the table; None there becomes a default in __init__)
@@ -166,6 +208,8 @@ class Config:
                 raise ConfigError(
                     f"{name} must look like '5 per minute;50 per day', got {getattr(self, name)!r}"
                 ) from exc
+        if self.DATABASE_TIMEOUT <= 0 or self.DATABASE_STATEMENT_TIMEOUT < 0 or self.DATABASE_JOB_STATEMENT_TIMEOUT < 0:
+            raise ConfigError("DATABASE_TIMEOUT must be over 0 seconds, the statement timeouts 0 (none) or more")
         if self.TRUSTED_PROXIES < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 (no proxy) or more; Heroku is 1")
 
