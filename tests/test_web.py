@@ -178,3 +178,32 @@ def test_form_without_csrf_token_is_refused(make_app, fake_x):
 def test_error_pages_are_friendly(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404 and "There is nothing at this address" in response.get_data(as_text=True)
+
+
+def test_avatars_tell_senators_apart_by_initials_and_colour():
+    from twitapp.web.ui import avatar_hue, initials
+
+    names = {
+        "SenWarren": "Senator Elizabeth Warren",
+        "SenSanders": "Sen. Bernie Sanders",
+        "SenBooker": "Senator Cory Booker",
+        "ChuckGrassley": "Chuck Grassley",
+    }
+    shown = {handle: initials(name, handle) for handle, name in names.items()}
+    assert shown == {"SenWarren": "EW", "SenSanders": "BS", "SenBooker": "CB", "ChuckGrassley": "CG"}
+    assert (initials("Senator", "SenWarren"), initials("", "SenatorTimScott"), initials(None, "marcorubio")) == (
+        "Wa",
+        "TS",
+        "Ma",
+    )
+    hues = {avatar_hue(handle) for handle in names}
+    assert len(hues) > 1 and avatar_hue("SenWarren") == avatar_hue("senwarren")
+
+
+def test_the_guess_form_says_it_is_working_and_shows_whole_tweet_counts(client, seed):
+    seed("SenWarren", ["one post", "two posts"], name="Senator Elizabeth Warren")
+    seed("marcorubio", ["three posts", "four posts"])
+    page = client.get("/").get_data(as_text=True)
+    assert 'class="guess-form"' in page and 'data-busy="Working…' in page
+    assert '<span class="choice-meta">2 tweets</span>' in page
+    assert re.search(r'class="avatar avatar-hue-\d avatar-small"', page)

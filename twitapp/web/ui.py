@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 
 from flask import current_app
 
@@ -33,15 +34,32 @@ def static_version(endpoint: str, values: dict) -> None:
     values["v"] = version
 
 
+#: Words a display name starts with that tell accounts apart no better than "Se" did: left out of initials.
+HONORIFICS = frozenset(
+    "senator sen rep representative congressman congresswoman gov governor mayor dr mr mrs ms mx prof the hon us".split()
+)
+AVATAR_HUES = 10  # .avatar-hue-0 ... -9 in style.css (classes: the CSP allows no inline style)
+
+
 @bp.app_template_filter("initials")
 def initials(name: str | None, username: str = "") -> str:
-    """Up to two letters for an avatar: the first letters of the name's words, else of the handle."""
-    words = re.findall(r"[^\W\d_]+", name or "") or re.findall(r"[^\W\d_]+", username or "")
+    """Up to two letters for an avatar: the first letters of the name's first and last words (titles such
+    as "Senator" left out), else of the handle."""
+    words = [w for w in re.findall(r"[^\W\d_]+", name or "") if w.lower() not in HONORIFICS]
+    if not words:  # the handle's words, split where its case changes (SenWarren: Sen, Warren)
+        parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", username or "")
+        words = [w for w in parts if w.lower() not in HONORIFICS] or parts
     if not words:
         return (username or "?")[:1].upper()
     if len(words) == 1:
         return words[0][:2].capitalize() if len(words[0]) > 1 else words[0].upper()
     return (words[0][0] + words[-1][0]).upper()
+
+
+@bp.app_template_filter("avatar_hue")
+def avatar_hue(key: str) -> int:
+    """A colour (0 to AVATAR_HUES - 1) of its own for an account, the same on every page and process."""
+    return zlib.crc32((key or "").lower().encode()) % AVATAR_HUES
 
 
 @bp.app_template_filter("percent")
