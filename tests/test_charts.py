@@ -112,6 +112,11 @@ def test_styles_are_stable_and_distinct():
     assert styles["Amy"].css_class == "series-0"
 
 
+def test_ten_accounts_are_ten_looks():
+    styles = charts.styles_for([f"acct{i:02d}" for i in range(10)])
+    assert len({(s.colour, s.shape) for s in styles.values()}) == 10
+
+
 @pytest.mark.parametrize("shape", charts.SHAPES)
 def test_every_marker_shape_is_a_closed_path_near_its_centre(shape):
     path = charts.marker_path(shape, 50, 40, 5)

@@ -42,9 +42,13 @@ class Style:
 
 
 def styles_for(usernames: Iterable[str]) -> dict[str, Style]:
-    """A stable style per account: by case-insensitive username, so a set always looks the same."""
+    """A stable style per account: by case-insensitive username, so a set always looks the same. Past the
+    palette's eight colours (MAX_CANDIDATES goes to 10) a colour comes back with another shape."""
     ordered = sorted(usernames, key=str.lower)
-    return {name: Style(i, PALETTE[i % len(PALETTE)], SHAPES[i % len(SHAPES)]) for i, name in enumerate(ordered)}
+    return {
+        name: Style(i, PALETTE[i % len(PALETTE)], SHAPES[(i + i // len(PALETTE)) % len(SHAPES)])
+        for i, name in enumerate(ordered)
+    }
 
 
 def marker_path(shape: str, x: float, y: float, r: float) -> str:

@@ -36,7 +36,8 @@ def static_version(endpoint: str, values: dict) -> None:
 
 #: Words a display name starts with that tell accounts apart no better than "Se" did: left out of initials.
 HONORIFICS = frozenset(
-    "senator sen rep representative congressman congresswoman gov governor mayor dr mr mrs ms mx prof the hon us".split()
+    {"senator", "sen", "rep", "representative", "congressman", "congresswoman", "gov", "governor", "mayor"}
+    | {"dr", "mr", "mrs", "ms", "mx", "prof", "the", "hon", "us"}
 )
 AVATAR_HUES = 10  # .avatar-hue-0 ... -9 in style.css (classes: the CSP allows no inline style)
 
