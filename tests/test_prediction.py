@@ -157,3 +157,22 @@ def test_reliability_grades_how_far_the_model_beats_guessing(cv_accuracy, chance
         n_tweets=0,
     )
     assert prediction.reliability == level
+
+
+def test_ten_candidates_are_answered_on_the_api_and_the_page(make_app, fake_x, seed, senate_tweets):
+    """MAX_CANDIDATES goes up to 10: ten accounts (halves of the real sample's six) in one question."""
+    app = make_app(X_API_URL=fake_x.url, MAX_CANDIDATES=10)
+    handles = []
+    for author, rows in sorted(senate_tweets.items()):
+        texts = [text for _, text in rows[-160:]]
+        for part, chunk in enumerate((texts[:80], texts[80:])):
+            if len(handles) < 10:
+                handles.append(f"{author[:12]}_{part}")
+                seed(handles[-1], chunk)
+    client = app.test_client()
+    answer = client.post("/api/predict", json={"accounts": handles, "text": "Our farmers need this bill passed."})
+    assert answer.status_code == 200, answer.get_json()
+    probabilities = answer.get_json()["probabilities"]
+    assert len(probabilities) == 10 and abs(sum(probabilities.values()) - 1) < 1e-6
+    too_many = client.post("/api/predict", json={"accounts": [*handles, "another"], "text": "hello there"})
+    assert too_many.status_code == 400 and "at most 10" in too_many.get_json()["error"]
