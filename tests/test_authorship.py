@@ -376,3 +376,19 @@ def test_word_shares_and_the_rest_add_up_to_the_targets_score_against_the_others
             for evidence in model.explain(text, embedding, target, top=100):
                 assert evidence.weight == pytest.approx(by_word.pop(evidence.term.lower()), rel=1e-6)
             assert all(share <= 0 for share in by_word.values())
+
+
+
+def test_out_of_fold_probabilities_are_those_of_models_that_did_not_see_the_post(sample):
+    """Each stored post's out-of-fold probabilities follow the training order and sum to one; they are
+    right about as often as the cross-validated accuracy says, and less sure than the full model is of the
+    posts it learned from."""
+    texts, embeddings, labels = sample["train"]
+    fitted, accuracy = fit_with_cv(texts, embeddings, labels)
+    oof = fitted.out_of_fold_proba()
+    assert oof.shape == (len(texts), len(fitted.classes_))
+    np.testing.assert_allclose(oof.sum(axis=1), 1, rtol=1e-6)
+    truth = np.array([fitted.classes_.index(label) for label in labels])
+    assert np.mean(oof.argmax(axis=1) == truth) == pytest.approx(accuracy)
+    seen = fitted.predict_proba(texts, embeddings)
+    assert oof.max(axis=1).mean() < seen.max(axis=1).mean()

@@ -57,6 +57,12 @@ class AuthorshipModel(BaseEstimator):
         self.direct_block_ = stacking.direct_block
         return self
 
+    def out_of_fold_proba(self) -> np.ndarray:
+        """The probabilities of each training text (rows in the order given to :func:`fit_with_cv`) from the
+        cross-validation's models, which did not see it: where the model places the stored posts honestly."""
+        self._require_fitted()
+        return softmax(self.out_of_fold_logits_ / self.temperature, axis=1)
+
     def stacking_features(self, texts: Sequence[str], embeddings: np.ndarray) -> sparse.csr_matrix:
         """The final regression's features of texts (``regression_`` reads them)."""
         self._require_fitted()
@@ -213,4 +219,7 @@ def fit_with_cv(
             accuracy, scores = cross_validate(stacking, random_state, pool)
             regression = final.result()
         temperature = calibrated_temperature(scores, stacking.y_in_fold_order())
-        return AuthorshipModel(random_state, temperature)._fit_stacking(stacking, regression), accuracy
+        model = AuthorshipModel(random_state, temperature)._fit_stacking(stacking, regression)
+        model.out_of_fold_logits_ = np.empty_like(scores)
+        model.out_of_fold_logits_[np.concatenate(stacking.folds)] = scores
+        return model, accuracy
