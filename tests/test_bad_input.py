@@ -153,7 +153,8 @@ def test_api_predict_refuses_bad_text(client, app, two_senators, text, status, w
 def test_a_10_mb_body_is_413_with_the_limit_in_the_message(client, app, fake_x, path, kwargs):
     before = snapshot(app)
     response = client.post(path, **kwargs)
-    assert_refused(response, 413, "larger than this server accepts (64 KB at most)", app, before, fake_x)
+    limit = "1 MB at most): send at most 200 posts" if path.endswith("predict") else "64 KB at most"
+    assert_refused(response, 413, f"larger than this server accepts ({limit}", app, before, fake_x)
 
 
 def test_the_upload_route_keeps_its_own_larger_limit(make_app, fake_x):
@@ -264,7 +265,7 @@ def test_api_predict_refuses_bad_account_lists(client, app, two_senators, accoun
 def test_an_array_over_the_body_limit_is_413(client, app, two_senators):
     before = snapshot(app)
     response = client.post("/api/predict", json={"accounts": ["SenWarren"] * 100_000, "text": "hi"})
-    assert_refused(response, 413, "64 KB at most", app, before)
+    assert_refused(response, 413, "1 MB at most", app, before)
 
 
 def test_an_account_deleted_meanwhile(client, app, two_senators, seed):

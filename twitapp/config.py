@@ -177,6 +177,7 @@ class Config:
         if self.TRUSTED_PROXIES is None:  # trust X-Forwarded-For only where a proxy is known to set it
             self.TRUSTED_PROXIES = 1 if environ.get("DYNO") else 0
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_MB * 1024 * 1024  # the upload's; other routes: security.py
+        self.MAX_FORM_MEMORY_SIZE = 1024 * 1024  # a form's text fields: 200 pasted posts, percent-encoded
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"  # Redis is shared by every process
 
     def __getattr__(self, name: str) -> Any:

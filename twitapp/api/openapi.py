@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
+from ..services.questions import MAX_POSTS, MIN_POSTS
 from . import bp
 from .job_status import JOB_FIELDS
 
@@ -148,9 +149,18 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
+    "Evidence": {
+        "type": "object",
+        "required": ["term", "weight", "spans"],
+        "properties": {
+            "term": {"type": "string"},
+            "weight": {"type": "number"},
+            "spans": {"type": "array", "description": "[start, end) offsets in its post's text"},
+        },
+    },
     "Prediction": {
         "type": "object",
-        "required": ["author", "probabilities", "trust", "evidence", "similar"],
+        "required": ["author", "probabilities", "trust", "evidence", "similar", "posts", "weighed_most"],
         "properties": {
             "author": {"type": "string"},
             "probabilities": {"type": "object", "additionalProperties": {"type": "number"}},
@@ -163,15 +173,19 @@ SCHEMAS: dict[str, Any] = {
                     "level": {"type": "string"},
                 },
             },
-            "evidence": {
+            "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}},
+            "posts": {"type": "integer", "minimum": 1, "description": "posts taken to share one author"},
+            "weighed_most": {
                 "type": "array",
+                "description": "of several posts, those that moved the verdict most towards the author",
                 "items": {
                     "type": "object",
-                    "required": ["term", "weight", "spans"],
+                    "required": ["post", "text", "weight", "evidence"],
                     "properties": {
-                        "term": {"type": "string"},
+                        "post": {"type": "integer", "description": "its number, from 1, in the order given"},
+                        "text": {"type": "string"},
                         "weight": {"type": "number"},
-                        "spans": {"type": "array"},
+                        "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}},
                     },
                 },
             },
@@ -256,11 +270,23 @@ SPEC: dict[str, Any] = {
                 "requestBody": _json_body(
                     {
                         "type": "object",
-                        "required": ["accounts", "text"],
+                        "required": ["accounts"],
                         "properties": {
                             "accounts": {"type": "array", "items": {"type": "string"}},
-                            "text": {"type": "string"},
+                            "text": {"type": "string", "description": "one post"},
+                            "texts": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "minItems": MIN_POSTS,
+                                "maxItems": MAX_POSTS,
+                                "description": "posts taken to share one author",
+                            },
+                            "unknown": {
+                                "type": "string",
+                                "description": "a stored account whose posts are compared (never its own candidate)",
+                            },
                         },
+                        "oneOf": [{"required": ["text"]}, {"required": ["texts"]}, {"required": ["unknown"]}],
                     }
                 ),
                 "responses": {

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..formatting import iso_utc
 from ..security import rate_limited
 from ..services import accounts as account_service
+from ..services import questions
 from ..services.prediction import predict_author
 from . import bp
 from .job_status import accepted
@@ -71,12 +72,14 @@ def add_account():
 @bp.post("/predict")
 @rate_limited("RATE_LIMIT_PREDICT", "predict")
 def predict():
-    body = json_body(("accounts", list), ("text", str))
+    body = json_body(("accounts", list))
+    embedder = runtime.embedder()
+    question = questions.from_json(body, db.session, embedder.model_name, current_app.config["MAX_TWEET_LENGTH"])
     prediction = predict_author(
         db.session,
         body["accounts"],
-        body["text"],
-        runtime.embedder(),
+        question,
+        embedder,
         runtime.model_cache(),
         max_candidates=current_app.config["MAX_CANDIDATES"],
         max_length=current_app.config["MAX_TWEET_LENGTH"],
@@ -86,12 +89,21 @@ def predict():
         author=prediction.author,
         probabilities=prediction.probabilities,
         trust={"cv_accuracy": prediction.cv_accuracy, "chance": prediction.chance, "level": prediction.reliability},
-        evidence=[{"term": e.term, "weight": e.weight, "spans": e.spans} for e in prediction.evidence],
+        evidence=[evidence_json(e) for e in prediction.evidence],
+        posts=prediction.posts,
+        weighed_most=[
+            {"post": p.number, "text": p.text, "weight": p.weight, "evidence": [evidence_json(e) for e in p.evidence]}
+            for p in prediction.weighed_most
+        ],
         similar={
             user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
             for user, tweets in prediction.similar.items()
         },
     )
+
+
+def evidence_json(evidence) -> dict:
+    return {"term": evidence.term, "weight": evidence.weight, "spans": evidence.spans}
 
 
 def _valid_unicode(value) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import func, over, select
@@ -19,14 +19,16 @@ from ..authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from ..config import DEFAULT_TWEETS_PER_ACCOUNT
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
-from ..formatting import is_blank
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
 from .charts import MapLayout, TweetMap, set_map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
+from .questions import Question, one_post
 
 SIMILAR_PER_ACCOUNT = 3
+WEIGHED_POSTS = 3  # the posts of a set shown as having weighed most
+EXPLAINED_POSTS = 20  # the posts of a set whose words are weighed for its explanation (the heaviest)
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,20 @@ class FittedSet:
 RELIABILITY_LEVELS = (("high", 0.75), ("fair", 0.5), ("some", 0.25), ("low", float("-inf")))
 
 
+@dataclass(frozen=True)
+class WeighedPost:
+    """A post of a set and how far it moved the verdict towards the guessed account (its log-odds for it
+    against the others), with the words that did."""
+
+    number: int  # 1-based, in the order given
+    text: str
+    weight: float
+    evidence: list[Evidence]
+
+
 @dataclass
 class Prediction:
-    text: str
+    text: str  # the post, or a set's first post
     author: str
     probabilities: dict[str, float]  # username -> probability, most likely first
     cv_accuracy: float
@@ -69,6 +82,9 @@ class Prediction:
     seconds: float
     n_tweets: int
     tweet_map: TweetMap | None = None  # the chosen accounts' tweets and this one, in 2-D
+    posts: int = 1  # posts taken to share one author
+    weighed_most: list[WeighedPost] = field(default_factory=list)  # a set's heaviest posts
+    unknown: str | None = None  # the stored account whose posts these are
 
     @property
     def candidates(self) -> list[str]:
@@ -83,20 +99,6 @@ class Prediction:
         between 2 (a fifth of the way) as barely better than guessing."""
         skill = (self.cv_accuracy - self.chance) / (1 - self.chance)
         return next(level for level, floor in RELIABILITY_LEVELS if skill >= floor)
-
-
-def question_text(raw: str | None, max_length: int) -> str:
-    """The text to attribute, stripped, or InvalidInput (nothing visible, a NUL, longer than ``max_length``)."""
-    text = (raw or "").strip()
-    if not text:
-        raise InvalidInput("Type the tweet whose author you want to guess.")
-    if "\x00" in text:
-        raise InvalidInput("The text contains a null character; remove it and try again.")
-    if is_blank(text):
-        raise InvalidInput("The text has only invisible characters (zero-width spaces, direction marks); type a tweet.")
-    if len(text) > max_length:
-        raise InvalidInput(f"A tweet has at most {max_length} characters; this text has {len(text)}.")
-    return text
 
 
 def resolve_candidates(session: DbSession, handles: Sequence[str], max_candidates: int) -> list[Account]:
@@ -131,44 +133,100 @@ def cache_key(accounts: Sequence[Account]) -> tuple:
 def predict_author(
     session: DbSession,
     handles: Sequence[str],
-    text: str,
+    question: Question | str,
     embedder: Embedder,
     cache: ModelCache,
     max_candidates: int = 4,
     max_length: int = 280,
     tweets_per_account: int = DEFAULT_TWEETS_PER_ACCOUNT,
 ) -> Prediction:
-    """Guess which of ``handles`` wrote ``text``; the model learns from each account's newest
-    ``tweets_per_account`` posts (the TWEETS_PER_ACCOUNT setting)."""
+    """Guess which of ``handles`` wrote ``question`` (a post, or posts of one author: see
+    :mod:`.questions`); the model learns from each account's newest ``tweets_per_account`` posts (the
+    TWEETS_PER_ACCOUNT setting)."""
     started = time.perf_counter()
-    text = question_text(text, max_length)
+    if isinstance(question, str):
+        question = one_post(question, max_length)
     accounts = resolve_candidates(session, handles, max_candidates)
+    if question.unknown is not None and any(a.id == question.unknown.id for a in accounts):
+        raise InvalidInput(f"@{question.unknown.username} is the account asked about; it cannot also be a candidate.")
     _require_enough_tweets(accounts)
     key = (*cache_key(accounts), tweets_per_account)
     fitted, cached = cache.get_or_build(
         key, lambda: with_map(fit_set(session, accounts, embedder.model_name, tweets_per_account))
     )
-
-    vector = embedder.embed([text])
-    probs, evidence = fitted.model.predict_and_explain(text, vector[0])
-    order = np.argsort(-probs, kind="stable")  # (ties: the first, as predict_and_explain explains)
+    vectors = question.vectors if question.vectors is not None else embedder.embed(list(question.texts))
     classes = fitted.model.classes_
-    probabilities = {fitted.usernames[classes[i]]: float(probs[i]) for i in order}
+    if question.posts == 1:
+        probs, evidence = fitted.model.predict_and_explain(question.texts[0], vectors[0])
+        weighed: list[WeighedPost] = []
+    else:
+        probs, evidence, weighed = _predict_posts(fitted.model, question.texts, vectors)
+    order = np.argsort(-probs, kind="stable")  # (ties: the first, as predict_and_explain explains)
     winner = classes[order[0]]
+    centre = vectors.mean(axis=0)
     return Prediction(
-        text=text,
+        text=question.texts[0],
         author=fitted.usernames[winner],
-        probabilities=probabilities,
+        probabilities={fitted.usernames[classes[i]]: float(probs[i]) for i in order},
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
         evidence=evidence,
-        similar={fitted.usernames[a]: _most_similar(fitted, a, vector[0]) for a in classes},
+        similar={fitted.usernames[a]: _most_similar(fitted, a, centre) for a in classes},
         cached=cached,
         fit_seconds=fitted.fit_seconds,
         seconds=time.perf_counter() - started,
         n_tweets=fitted.n_tweets,
-        tweet_map=_tweet_map(fitted, vector[0]),
+        tweet_map=_tweet_map(fitted, centre),
+        posts=question.posts,
+        weighed_most=weighed,
+        unknown=question.unknown.username if question.unknown is not None else None,
     )
+
+
+def _predict_posts(
+    model, texts: Sequence[str], vectors: np.ndarray
+) -> tuple[np.ndarray, list[Evidence], list[WeighedPost]]:
+    """Probabilities of a set of posts of one author, the words that weighed most across its heaviest
+    posts, and those posts."""
+    combined = _combine(model, texts, vectors)
+    target = int(np.argmax(combined.probabilities))
+    winner = model.classes_[target]
+    heaviest = np.argsort(-combined.weights, kind="stable")[:EXPLAINED_POSTS]
+    explained = {
+        int(i): model.explain(texts[i], vectors[i], winner, probabilities=combined.post_probabilities[i])
+        for i in heaviest
+    }
+    totals: dict[str, tuple[str, float]] = {}
+    for evidence in explained.values():
+        for e in evidence:
+            term, weight = totals.get(e.term.lower(), (e.term, 0.0))
+            totals[e.term.lower()] = (term, weight + e.weight)
+    words = sorted(totals.values(), key=lambda item: -item[1])[:8]
+    weighed = [
+        WeighedPost(int(i) + 1, texts[i], float(combined.weights[i]), explained[int(i)])
+        for i in heaviest[:WEIGHED_POSTS]
+        if combined.weights[i] > 0
+    ]
+    return combined.probabilities, [Evidence(term, weight, ()) for term, weight in words], weighed
+
+
+@dataclass
+class _Combined:
+    probabilities: np.ndarray
+    post_probabilities: np.ndarray
+    weights: np.ndarray
+
+
+def _combine(model, texts: Sequence[str], vectors: np.ndarray) -> _Combined:
+    """PROVISIONAL: the product of the posts' probabilities (to be replaced by the model's predict_set)."""
+    post = model.predict_proba(list(texts), vectors)
+    logs = np.log(np.clip(post, 1e-12, 1))
+    total = logs.sum(axis=0)
+    probabilities = np.exp(total - total.max())
+    probabilities /= probabilities.sum()
+    target = int(np.argmax(probabilities))
+    others = np.delete(np.arange(post.shape[1]), target)
+    return _Combined(probabilities, post, logs[:, target] - logs[:, others].mean(axis=1))
 
 
 def fit_set(
