@@ -18,8 +18,9 @@ def unknown_warren(seed, senate_tweets, two_senators):
 
 
 def held_out(senate_tweets, author: str, count: int) -> list[str]:
-    """Older posts of ``author`` (of at most 280 characters) than the 150 the two_senators fixture stores."""
-    older = [text for _, text in senate_tweets[author][:-150] if len(text) <= 280]
+    """Older posts of ``author`` than the 150 the two_senators fixture stores (of at most 280 characters, in
+    one paragraph, so that they can be pasted one per paragraph)."""
+    older = [text for _, text in senate_tweets[author][:-150] if len(text) <= 280 and len(paragraphs(text)) == 1]
     return older[-count:]
 
 
@@ -45,9 +46,11 @@ def test_ten_posts_are_surer_than_one_of_them(client, two_senators, senate_tweet
     one = [client.post("/api/predict", json={"accounts": accounts, "text": p}).json for p in posts]
     together = client.post("/api/predict", json={"accounts": accounts, "texts": posts}).json
     assert together["author"] == "SenWarren"
-    assert together["probabilities"]["SenWarren"] > max(
-        answer["probabilities"]["SenWarren"] for answer in one if answer["author"] == "SenWarren"
-    ) or together["probabilities"]["SenWarren"] > 0.99
+    assert (
+        together["probabilities"]["SenWarren"]
+        > max(answer["probabilities"]["SenWarren"] for answer in one if answer["author"] == "SenWarren")
+        or together["probabilities"]["SenWarren"] > 0.99
+    )
     assert all(answer["posts"] == 1 and answer["weighed_most"] == [] for answer in one)
 
 
@@ -106,7 +109,7 @@ def test_pasted_paragraphs_are_posts():
     [
         ("posts.txt", b"first post\n\nsecond post\nstill second\n", ("first post", "second post\nstill second")),
         ("posts.txt", "\ufefffirst\nsecond\nthird\n".encode(), ("first", "second", "third")),
-        ("posts.csv", b"id,Text\n1,first\n2,\"second, with a comma\"\n3,\n", ("first", "second, with a comma")),
+        ("posts.csv", b'id,Text\n1,first\n2,"second, with a comma"\n3,\n', ("first", "second, with a comma")),
     ],
 )
 def test_a_file_of_posts(name, data, expected):
@@ -131,3 +134,40 @@ def test_bad_files_of_posts_are_refused(name, data, words):
     with pytest.raises(InvalidInput) as refused:
         file_posts(io.BytesIO(data), name, 280)
     assert words in refused.value.message.lower()
+
+
+def test_the_page_takes_posts_one_per_paragraph(client, two_senators, senate_tweets):
+    posts = held_out(senate_tweets, "marcorubio", 6)
+    page = client.post("/predict", data={"accounts": list(two_senators), "posts": "\n\n".join(posts)})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "these 6 posts" in html and "@marcorubio" in html
+    assert "The posts that weighed most towards @marcorubio" in html
+
+
+def test_the_page_takes_a_file_of_posts(client, two_senators, senate_tweets):
+    posts = held_out(senate_tweets, "SenWarren", 5)
+    upload = (io.BytesIO("\n\n".join(posts).encode()), "posts.txt")
+    page = client.post(
+        "/predict",
+        data={"accounts": list(two_senators), "posts_file": upload},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 200 and "these 5 posts" in page.get_data(as_text=True)
+
+
+def test_the_page_takes_a_stored_account_as_the_unknown(client, unknown_warren, two_senators):
+    page = client.post("/predict", data={"accounts": list(two_senators), "unknown": "Anon"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "the 110 newest posts of" in html and "@Anon" in html
+
+
+def test_the_page_refuses_two_ways_in_at_once(client, two_senators):
+    page = client.post("/predict", data={"accounts": list(two_senators), "text": "a post", "posts": "one\n\ntwo"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and "this form had a tweet and several posts" in html
+    assert 'name="posts"' in html and "one\n\ntwo" in html  # what was typed is kept
+
+
+def test_an_empty_guess_form_says_what_to_give(client, two_senators):
+    page = client.post("/predict", data={"accounts": list(two_senators)})
+    assert page.status_code == 400 and "Type the tweet whose author you want to guess" in page.get_data(as_text=True)

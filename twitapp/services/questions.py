@@ -52,7 +52,9 @@ def post_text(raw: object, max_length: int, number: int | None = None) -> str:
     if is_blank(text):
         raise InvalidInput(f"{where}the text has only invisible characters (zero-width spaces, direction marks).")
     if len(text) > max_length:
-        raise InvalidInput(f"{where}a post has at most {max_length} characters here; this one has {len(text)}.")
+        if number:
+            raise InvalidInput(f"{where}a post has at most {max_length} characters here; this one has {len(text)}.")
+        raise InvalidInput(f"A tweet has at most {max_length} characters; this text has {len(text)}.")
     return text
 
 
@@ -148,6 +150,43 @@ def from_json(body: dict, session: DbSession, embedding_model: str, max_length: 
     if "texts" in body:
         return several_posts(body["texts"], max_length)
     return stored_posts(session, body["unknown"], embedding_model)
+
+
+def from_form(
+    text: str | None,
+    pasted: str | None,
+    upload: tuple[BinaryIO, str] | None,
+    unknown: str | None,
+    session: DbSession,
+    embedding_model: str,
+    max_length: int,
+) -> Question:
+    """The question of the guess form: a post, several pasted one per paragraph, a file of posts (its
+    stream and name) or a stored account's handle; exactly one of them."""
+    given = [
+        what
+        for what, value in (
+            ("a tweet", (text or "").strip()),
+            ("several posts", (pasted or "").strip()),
+            ("a file", upload),
+            ("a stored account", unknown),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise InvalidInput(f"Give one thing to attribute: this form had {' and '.join(given)}. Clear all but one.")
+    if upload:
+        return file_posts(*upload, max_length)
+    if unknown:
+        return stored_posts(session, unknown, embedding_model)
+    if (pasted or "").strip():
+        return pasted_posts(pasted or "", max_length)
+    if not (text or "").strip():
+        raise InvalidInput(
+            "Type the tweet whose author you want to guess, or give several posts (pasted, in a file, or a stored "
+            "account's)."
+        )
+    return one_post(text, max_length)
 
 
 def _text_posts(text: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import PasswordField, SelectMultipleField, StringField, TextAreaField
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -25,9 +25,15 @@ class PredictForm(FlaskForm):
     )
     text = TextAreaField(
         "The tweet",
-        validators=[DataRequired(message="Type the tweet to attribute.")],
         render_kw={"data-max": 280, "rows": 4, "placeholder": "Type a tweet none of them wrote…"},
     )
+    # or posts taken to share one author, in one of three ways (the service takes exactly one of the four)
+    posts = TextAreaField(
+        "Several posts, one per paragraph",
+        render_kw={"rows": 6, "placeholder": "First post…\n\nSecond post…"},
+    )
+    posts_file = FileField("Or a file of posts", render_kw={"accept": ".txt,.csv,text/plain,text/csv"})
+    unknown = SelectField("Or a stored account's posts", choices=[], validate_choice=False)
 
 
 class ConfirmForm(FlaskForm):

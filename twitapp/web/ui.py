@@ -68,9 +68,9 @@ def percent(value: float, digits: int = 0) -> str:
     """A probability as a percentage that never claims certainty: ">99%", "<1%" at the ends."""
     floor = 10**-digits
     shown = value * 100
-    if 0 < shown < floor:
+    if shown < floor:
         return f"<{floor:.{digits}f}%"
-    if 100 - floor < shown < 100:
+    if 100 - floor < shown:
         return f">{100 - floor:.{digits}f}%"
     return f"{shown:.{digits}f}%"
 

@@ -9,7 +9,7 @@ from ..exceptions import HypoTweetError
 from ..extensions import db
 from ..security import admin_permission, admin_required, rate_limited
 from ..services import accounts as account_service
-from ..services import charts
+from ..services import charts, questions
 from ..services.prediction import predict_author
 from ..sources import DEMO_CREDIT
 from . import bp
@@ -28,6 +28,9 @@ def _home(status: int = 200, add_form=None, predict_form=None, prediction=None, 
     summaries = account_service.list_accounts(db.session)
     predict_form = predict_form or PredictForm()
     predict_form.accounts.choices = [(s.account.username, s.account.username) for s in summaries]
+    predict_form.unknown.choices = [("", "None: the text above")] + [
+        (s.account.username, f"@{s.account.username}") for s in summaries
+    ]
     template = "result.html" if prediction else "index.html"
     return render_template(
         template,
@@ -194,12 +197,23 @@ def predict():
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return _home(400, predict_form=form)
+    upload = form.posts_file.data
     try:
+        embedder = runtime.embedder()
+        question = questions.from_form(
+            form.text.data,
+            form.posts.data,
+            (upload.stream, upload.filename or "posts.txt") if upload and upload.filename else None,
+            form.unknown.data or None,
+            db.session,
+            embedder.model_name,
+            current_app.config["MAX_TWEET_LENGTH"],
+        )
         prediction = predict_author(
             db.session,
             form.accounts.data,
-            form.text.data,
-            runtime.embedder(),
+            question,
+            embedder,
             runtime.model_cache(),
             max_candidates=current_app.config["MAX_CANDIDATES"],
             max_length=current_app.config["MAX_TWEET_LENGTH"],
