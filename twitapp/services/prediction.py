@@ -85,6 +85,7 @@ class Prediction:
     posts: int = 1  # posts taken to share one author
     weighed_most: list[WeighedPost] = field(default_factory=list)  # a set's heaviest posts
     unknown: str | None = None  # the stored account whose posts these are
+    this_guess: object | None = None  # how sure this one guess is (level, reason)
 
     @property
     def candidates(self) -> list[str]:
