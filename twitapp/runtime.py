@@ -6,10 +6,14 @@ the first call that needs it.
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, current_app
 
+from .redis_client import connection_options
 from .services.embedding import Embedder
 from .services.model_cache import ModelCache
+from .services.model_store import FolderStore, ModelStore, RedisStore, SignedModels
 from .sources.x import XClient
 
 KEY = "hypotweet"
@@ -18,8 +22,25 @@ KEY = "hypotweet"
 def init_runtime(app: Flask) -> None:
     app.extensions[KEY] = {
         "embedder": Embedder(app.config["SPACY_MODEL"]),
-        "models": ModelCache(app.config["MODEL_CACHE_SIZE"]),
+        "models": ModelCache(app.config["MODEL_CACHE_SIZE"], shared_models(app)),
     }
+
+
+def shared_models(app: Flask) -> SignedModels | None:
+    """The store every process shares fitted models through: Redis with ``REDIS_URL``, else the instance
+    folder; None when ``MODEL_STORE_MB`` is 0."""
+    limit = app.config["MODEL_STORE_MB"] * 1024 * 1024
+    if not limit:
+        return None
+    url = app.config.get("REDIS_URL")
+    store: ModelStore
+    if url:
+        from redis import Redis
+
+        store = RedisStore(Redis.from_url(url, socket_timeout=5, **connection_options(url)), limit)
+    else:
+        store = FolderStore(app.config.get("MODEL_STORE_FOLDER") or os.path.join(app.instance_path, "models"), limit)
+    return SignedModels(store, app.config["SECRET_KEY"])
 
 
 def embedder() -> Embedder:

@@ -91,6 +91,7 @@ def predict():
         trust={"cv_accuracy": prediction.cv_accuracy, "chance": prediction.chance, "level": prediction.reliability},
         evidence=[evidence_json(e) for e in prediction.evidence],
         posts=prediction.posts,
+        model={"cached": prediction.cached, "source": prediction.model_source, "fit_seconds": prediction.fit_seconds},
         weighed_most=[
             {"post": p.number, "text": p.text, "weight": p.weight, "evidence": [evidence_json(e) for e in p.evidence]}
             for p in prediction.weighed_most

@@ -86,6 +86,7 @@ class Prediction:
     weighed_most: list[WeighedPost] = field(default_factory=list)  # a set's heaviest posts
     unknown: str | None = None  # the stored account whose posts these are
     this_guess: object | None = None  # how sure this one guess is (level, reason)
+    model_source: str = "fitted"  # "memory" (this process's), "shared" (fitted by another process) or "fitted" now
 
     @property
     def candidates(self) -> list[str]:
@@ -152,7 +153,7 @@ def predict_author(
         raise InvalidInput(f"@{question.unknown.username} is the account asked about; it cannot also be a candidate.")
     _require_enough_tweets(accounts)
     key = (*cache_key(accounts), tweets_per_account)
-    fitted, cached = cache.get_or_build(
+    fitted, source = cache.lookup(
         key, lambda: with_map(fit_set(session, accounts, embedder.model_name, tweets_per_account))
     )
     vectors = question.vectors if question.vectors is not None else embedder.embed(list(question.texts))
@@ -173,7 +174,8 @@ def predict_author(
         chance=1 / len(classes),
         evidence=evidence,
         similar={fitted.usernames[a]: _most_similar(fitted, a, centre) for a in classes},
-        cached=cached,
+        cached=source != "fitted",
+        model_source=source,
         fit_seconds=fitted.fit_seconds,
         seconds=time.perf_counter() - started,
         n_tweets=fitted.n_tweets,
