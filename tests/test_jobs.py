@@ -463,3 +463,47 @@ def test_real_worker_outlives_a_redis_restart_mid_job(make_app, fake_x, tmp_path
         log.close()
         server.kill()
         server.wait(10)
+
+
+def test_a_guess_that_needs_a_long_fit_runs_as_a_job_and_its_page_shows_the_answer(
+    make_app, fake_x, redis_url, redis_db, two_senators, tmp_path
+):
+    """With Redis, a first guess over more than BACKGROUND_FIT_POSTS posts is fitted by a worker: the page
+    shows the progress, then the verdict; the API answers 202, then the job's JSON holds the answer. The
+    worker's model is shared, so the next guess is answered at once, in the request."""
+    app = make_app(
+        X_API_URL=fake_x.url,
+        REDIS_URL=redis_url,
+        BACKGROUND_FIT_POSTS=100,
+        MODEL_STORE_MB=64,
+        MODEL_STORE_FOLDER=str(tmp_path / "models"),
+    )
+    client = app.test_client()
+    text = "Billionaires should pay their fair share in taxes"
+    page = client.post("/predict", data={"accounts": list(two_senators), "text": text})
+    assert page.status_code == 303 and "/jobs/predict-" in page.headers["Location"]
+    waiting = client.get(page.headers["Location"])
+    assert waiting.status_code == 200 and b"posts for your guess" in waiting.data
+    api = client.post("/api/predict", json={"accounts": list(two_senators), "texts": [text, "Florida"]})
+    assert api.status_code == 202 and api.json["job"]["prediction"] is None
+
+    run_queued(app)
+    answered = client.get(page.headers["Location"]).get_data(as_text=True)
+    assert 'id="verdict"' in answered and "Most likely" in answered and ">Billionaires</mark>" in answered
+    job = client.get(api.headers["Location"]).json["job"]
+    assert job["status"] == "finished" and job["prediction"]["posts"] == 2
+    assert job["prediction"]["author"] in two_senators
+
+    warm = client.post("/api/predict", json={"accounts": list(two_senators), "text": "Thank you"})
+    assert warm.status_code == 200 and warm.json["model"]["cached"] is True
+
+
+def test_a_guess_over_few_posts_is_answered_in_the_request_even_with_redis(qapp, qclient, two_senators):
+    response = qclient.post("/api/predict", json={"accounts": list(two_senators), "text": "Florida"})
+    assert response.status_code == 200 and response.json["model"]["source"] == "fitted"
+    assert list(redis_db_jobs(qapp)) == []
+
+
+def redis_db_jobs(app):
+    with app.app_context():
+        return jobs.queue().job_ids

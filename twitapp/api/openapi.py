@@ -126,6 +126,11 @@ SCHEMAS: dict[str, Any] = {
             "url": {"type": "string"},
             "page": {"type": "string"},
             "joined": {"type": "boolean"},
+            "prediction": {
+                "allOf": [{"$ref": "#/components/schemas/Prediction"}],
+                "nullable": True,
+                "description": "the answer of a finished background prediction (a fit over many posts)",
+            },
         },
     },
     "JobAnswer": {

@@ -11,7 +11,7 @@ from ..formatting import iso_utc
 from ..security import rate_limited
 from ..services import accounts as account_service
 from ..services import questions
-from ..services.prediction import predict_author
+from ..services.answers import prediction_json
 from . import bp
 from .job_status import accepted
 
@@ -75,36 +75,10 @@ def predict():
     body = json_body(("accounts", list))
     embedder = runtime.embedder()
     question = questions.from_json(body, db.session, embedder.model_name, current_app.config["MAX_TWEET_LENGTH"])
-    prediction = predict_author(
-        db.session,
-        body["accounts"],
-        question,
-        embedder,
-        runtime.model_cache(),
-        max_candidates=current_app.config["MAX_CANDIDATES"],
-        max_length=current_app.config["MAX_TWEET_LENGTH"],
-        tweets_per_account=current_app.config["TWEETS_PER_ACCOUNT"],
-    )
-    return jsonify(
-        author=prediction.author,
-        probabilities=prediction.probabilities,
-        trust={"cv_accuracy": prediction.cv_accuracy, "chance": prediction.chance, "level": prediction.reliability},
-        evidence=[evidence_json(e) for e in prediction.evidence],
-        posts=prediction.posts,
-        model={"cached": prediction.cached, "source": prediction.model_source, "fit_seconds": prediction.fit_seconds},
-        weighed_most=[
-            {"post": p.number, "text": p.text, "weight": p.weight, "evidence": [evidence_json(e) for e in p.evidence]}
-            for p in prediction.weighed_most
-        ],
-        similar={
-            user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
-            for user, tweets in prediction.similar.items()
-        },
-    )
-
-
-def evidence_json(evidence) -> dict:
-    return {"term": evidence.term, "weight": evidence.weight, "spans": evidence.spans}
+    submitted = tasks.submit("predict", accounts=body["accounts"], **questions.as_params(question))
+    if submitted.queued:
+        return accepted(submitted)  # 202: a fit over many posts runs as a job; its JSON gets the answer
+    return jsonify(prediction_json(submitted.result))
 
 
 def _valid_unicode(value) -> bool:

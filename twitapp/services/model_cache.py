@@ -39,6 +39,10 @@ class ModelCache(Generic[T]):
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
 
+    def has(self, key: Hashable) -> bool:
+        """Whether ``key``'s model is here or in the shared store (a prediction of it needs no fit)."""
+        return key in self._items or (self.shared is not None and self.shared.has(key))
+
     def get_or_build(self, key: Hashable, build: Callable[[], T]) -> tuple[T, bool]:
         """Return ``(value, was_cached)``, building and storing the value on a miss."""
         value, source = self.lookup(key, build)

@@ -28,6 +28,8 @@ MODEL_CODE = ("authorship", "services/prediction.py", "services/charts.py")  # w
 class ModelStore(Protocol):
     def get(self, name: str) -> bytes | None: ...
 
+    def has(self, name: str) -> bool: ...
+
     def put(self, name: str, blob: bytes) -> None: ...
 
 
@@ -57,6 +59,13 @@ class SignedModels:
             log.warning("event=model_store_bad_signature name=%s", name[:16])
             return None
         return pickle.loads(payload)
+
+    def has(self, key: Hashable) -> bool:
+        """Whether a model of ``key`` is stored (unchecked: reading it may still refuse it)."""
+        try:
+            return self.store.has(self.name(key))
+        except Exception:
+            return False
 
     def put(self, key: Hashable, value: Any) -> int:
         """Store ``value``; its size in bytes (0 when the store failed)."""
@@ -88,6 +97,9 @@ class FolderStore:
             return None
         os.utime(path)  # recently used
         return blob
+
+    def has(self, name: str) -> bool:
+        return (self.folder / f"{name}.model").exists()
 
     def put(self, name: str, blob: bytes) -> None:
         if len(blob) > self.max_bytes:
@@ -132,6 +144,9 @@ class RedisStore:
                 pipe.zadd(self.prefix + "used", {name: time.time()})
                 pipe.execute()
         return blob
+
+    def has(self, name: str) -> bool:
+        return bool(self.redis.exists(self.prefix + name))
 
     def put(self, name: str, blob: bytes) -> None:
         if len(blob) > self.max_bytes:

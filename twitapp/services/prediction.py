@@ -132,6 +132,26 @@ def cache_key(accounts: Sequence[Account]) -> tuple:
     return tuple(sorted((a.id, a.created_at, a.content_version, a.username) for a in accounts))
 
 
+def model_key(accounts: Sequence[Account], tweets_per_account: int) -> tuple:
+    return (*cache_key(accounts), tweets_per_account)
+
+
+def fit_needed(
+    session: DbSession,
+    handles: Sequence[str],
+    cache: ModelCache,
+    max_candidates: int,
+    tweets_per_account: int = DEFAULT_TWEETS_PER_ACCOUNT,
+) -> int:
+    """How many posts a prediction among ``handles`` must fit on first (0: their model is fitted already,
+    here or in the shared store); refuses what :func:`predict_author` refuses about the accounts."""
+    accounts = resolve_candidates(session, handles, max_candidates)
+    _require_enough_tweets(accounts)
+    if cache.has(model_key(accounts, tweets_per_account)):
+        return 0
+    return sum(min(a.tweet_count, tweets_per_account) for a in accounts)
+
+
 def predict_author(
     session: DbSession,
     handles: Sequence[str],
@@ -152,7 +172,7 @@ def predict_author(
     if question.unknown is not None and any(a.id == question.unknown.id for a in accounts):
         raise InvalidInput(f"@{question.unknown.username} is the account asked about; it cannot also be a candidate.")
     _require_enough_tweets(accounts)
-    key = (*cache_key(accounts), tweets_per_account)
+    key = model_key(accounts, tweets_per_account)
     fitted, source = cache.lookup(
         key, lambda: with_map(fit_set(session, accounts, embedder.model_name, tweets_per_account))
     )

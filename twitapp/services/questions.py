@@ -133,6 +133,13 @@ def stored_posts(session: DbSession, handle: object, embedding_model: str) -> Qu
     return Question(tuple(row.text for row in rows), vectors, account)
 
 
+def as_params(question: Question) -> dict:
+    """The question as a background job's parameters (plain data: an unknown account by its handle)."""
+    if question.unknown is not None:
+        return {"texts": None, "unknown": question.unknown.username}
+    return {"texts": list(question.texts), "unknown": None}
+
+
 def from_json(body: dict, session: DbSession, embedding_model: str, max_length: int) -> Question:
     """The question of an API request: exactly one of ``text`` (a post), ``texts`` (2 to ``MAX_POSTS``
     posts of one author) or ``unknown`` (a stored account's handle)."""

@@ -8,7 +8,7 @@
   var every = Math.max(1, parseInt(card.getAttribute("data-job-refresh"), 10) || 2) * 500;
   var names = {queued: "Waiting for a worker", starting: "Starting", downloading: "Downloading",
                fetching: "Fetching tweets from X", embedding: "Reading the tweets' style",
-               storing: "Storing", done: "Done"};
+               storing: "Storing", fitting: "Learning the accounts' posts", done: "Done"};
   var phase = card.querySelector("[data-job-phase]");
   var count = card.querySelector("[data-job-count]");
   var bar = card.querySelector("[data-job-bar]");

@@ -64,9 +64,9 @@ def submit(kind: str, *, progress: Progress | None = None, **params: Any) -> Sub
     """
     task = get_kind(kind)
     params = task.prepare(params)
-    if not enabled():
+    if not enabled() or task.runs_inline(params):
         return Submitted(kind, result=task.run(params, progress or no_progress, None))
-    job_id, joined = enqueue(kind, params)
+    job_id, joined = enqueue(kind, task.queued(params))
     return Submitted(kind, job_id=job_id, joined=joined)
 
 

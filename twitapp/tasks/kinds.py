@@ -34,6 +34,10 @@ class TaskKind:
     result_json: Callable[[Any], dict[str, Any]]
     prepare: Callable[[Params], Params] = lambda params: params
     uploads: bool = False  # params["stream"] holds a file; queued, its bytes wait in Redis (queue.py)
+    # True where the task is quick enough to run in the request even with a queue (a warm prediction)
+    runs_inline: Callable[[Params], bool] = lambda params: False
+    result_ttl: int | None = None  # seconds a finished job's result is kept (None: the queue's default)
+    queued: Callable[[Params], Params] = lambda params: params  # the params of a job (not of inline work)
 
 
 KINDS: dict[str, TaskKind] = {}
@@ -144,5 +148,64 @@ register(
         job_id=lambda params: "demo",
         timeout=30 * 60,
         result_json=_summary_json,
+    )
+)
+
+
+# --- a prediction whose model takes long to fit -----------------------------------------------------------
+
+
+def _question(params: Params):
+    from ..services.questions import Question, stored_posts
+
+    if params.get("unknown"):
+        return stored_posts(db.session, params["unknown"], runtime.embedder().model_name)
+    return Question(tuple(params["texts"]))
+
+
+def _run_predict(params: Params, progress: Progress, before_commit: BeforeCommit) -> Any:
+    from ..services.prediction import predict_author
+
+    config = current_app.config
+    progress("fitting", 0, None)
+    prediction = predict_author(
+        db.session,
+        params["accounts"],
+        _question(params),
+        runtime.embedder(),
+        runtime.model_cache(),
+        max_candidates=config["MAX_CANDIDATES"],
+        max_length=config["MAX_TWEET_LENGTH"],
+        tweets_per_account=config["TWEETS_PER_ACCOUNT"],
+    )
+    if params.get("answer"):  # a job: its page reads the answer back (tasks/answers.py)
+        from .answers import keep
+
+        keep(params["answer"], prediction)
+    return prediction
+
+
+def _predict_runs_inline(params: Params) -> bool:
+    """Warm, or a fit over few posts (about 2 s for BACKGROUND_FIT_POSTS): answered in the request."""
+    from ..services.prediction import fit_needed
+
+    config = current_app.config
+    posts = fit_needed(
+        db.session, params["accounts"], runtime.model_cache(), config["MAX_CANDIDATES"], config["TWEETS_PER_ACCOUNT"]
+    )
+    return posts <= config["BACKGROUND_FIT_POSTS"]
+
+
+register(
+    TaskKind(
+        name="predict",
+        run=_run_predict,
+        runs_inline=_predict_runs_inline,
+        describe=lambda params: "Learning the accounts' posts for your guess",
+        queued=lambda params: params | {"answer": uuid.uuid4().hex},
+        job_id=lambda params: f"predict-{params['answer']}",  # unguessable: its page shows the question
+        timeout=10 * 60,
+        result_json=lambda prediction: {"message": f"Most likely @{prediction.author}.", "usernames": []},
+        result_ttl=3600,  # the question is kept no longer than needed to read the answer
     )
 )

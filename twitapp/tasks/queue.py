@@ -68,7 +68,7 @@ def enqueue(kind_name: str, params: Params) -> tuple[str, bool]:
             args=(kind_name, params),
             job_id=job_id,
             job_timeout=kind.timeout,
-            result_ttl=RESULT_TTL,
+            result_ttl=kind.result_ttl or RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             description=label,
             meta={
@@ -161,11 +161,21 @@ def state(job) -> dict[str, Any]:
         "total": meta.get("total"),
         "message": (result or {}).get("message"),
         "usernames": (result or {}).get("usernames") or [],
+        "prediction": _answer(job) if status == "finished" and meta.get("kind") == "predict" else None,
         "error": error if status in ("failed", "scheduled") else None,
         "retries": job.number_of_retries or 0,
         "enqueued_at": iso_utc(job.enqueued_at),
         "updated_at": meta.get("updated_at"),
     }
+
+
+def _answer(job) -> Any:
+    """A finished background prediction's answer (tasks/answers.py), from the answer id in its params."""
+    from .answers import read
+
+    args = list(job.args or [])
+    params = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+    return read(params["answer"]) if params.get("answer") else None
 
 
 def _discard_uploads_of(job) -> None:

@@ -10,6 +10,8 @@ from flask import render_template, url_for
 
 from ..tasks import find_job_state
 from . import bp
+from .forms import PredictForm
+from .views import home_page
 
 REFRESH_SECONDS = 2
 
@@ -23,6 +25,10 @@ def next_url(job: dict) -> str:
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):
     state = find_job_state(job_id)  # JobNotFound: the 404 page
+    if state["kind"] == "predict" and state["prediction"] is not None:  # a background guess, answered
+        prediction = state["prediction"]
+        form = PredictForm(formdata=None, data={"accounts": list(prediction.probabilities)})
+        return home_page(predict_form=form, prediction=prediction)
     return render_template(
         "job.html",
         job=state,

@@ -10,7 +10,6 @@ from ..extensions import db
 from ..security import admin_permission, admin_required, rate_limited
 from ..services import accounts as account_service
 from ..services import charts, questions
-from ..services.prediction import predict_author
 from ..sources import DEMO_CREDIT
 from . import bp
 from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
@@ -19,12 +18,12 @@ from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
 def _refused(exc: HypoTweetError, **forms):
     """The home page again with the error flashed, its status, and when to retry a rate limit."""
     flash(exc.message, "error")
-    page, status = _home(exc.status, **forms)
+    page, status = home_page(exc.status, **forms)
     retry_after = getattr(exc, "retry_after", None)
     return page, status, {"Retry-After": str(retry_after)} if retry_after else {}
 
 
-def _home(status: int = 200, add_form=None, predict_form=None, prediction=None, import_form=None):
+def home_page(status: int = 200, add_form=None, predict_form=None, prediction=None, import_form=None):
     summaries = account_service.list_accounts(db.session)
     predict_form = predict_form or PredictForm()
     predict_form.accounts.choices = [(s.account.username, s.account.username) for s in summaries]
@@ -47,7 +46,7 @@ def _home(status: int = 200, add_form=None, predict_form=None, prediction=None, 
 
 @bp.get("/")
 def index():
-    return _home()
+    return home_page()
 
 
 @bp.get("/accounts")
@@ -62,7 +61,7 @@ def add_account():
     form = AddAccountForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
-        return _home(400, add_form=form)
+        return home_page(400, add_form=form)
     try:
         submitted = tasks.submit("ingest", handle=form.handle.data)
     except HypoTweetError as exc:
@@ -76,7 +75,7 @@ def import_file():
     form = ImportForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
-        return _home(400, import_form=form)
+        return home_page(400, import_form=form)
     upload = form.file.data
     try:
         may_update = admin_permission(form.admin_password.data, "Adding posts to a stored account")
@@ -196,7 +195,7 @@ def predict():
     form = PredictForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
-        return _home(400, predict_form=form)
+        return home_page(400, predict_form=form)
     upload = form.posts_file.data
     try:
         embedder = runtime.embedder()
@@ -209,19 +208,12 @@ def predict():
             embedder.model_name,
             current_app.config["MAX_TWEET_LENGTH"],
         )
-        prediction = predict_author(
-            db.session,
-            form.accounts.data,
-            question,
-            embedder,
-            runtime.model_cache(),
-            max_candidates=current_app.config["MAX_CANDIDATES"],
-            max_length=current_app.config["MAX_TWEET_LENGTH"],
-            tweets_per_account=current_app.config["TWEETS_PER_ACCOUNT"],
-        )
+        submitted = tasks.submit("predict", accounts=form.accounts.data, **questions.as_params(question))
     except HypoTweetError as exc:
         return _refused(exc, predict_form=form)
-    return _home(predict_form=form, prediction=prediction)
+    if submitted.queued:  # a fit over many posts: its page shows the progress, then the answer
+        return redirect(url_for("web.job", job_id=submitted.job_id), code=303)
+    return home_page(predict_form=form, prediction=submitted.result)
 
 
 def _after_submit(submitted: tasks.Submitted, destination):
