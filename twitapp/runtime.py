@@ -21,7 +21,7 @@ KEY = "hypotweet"
 
 def init_runtime(app: Flask) -> None:
     app.extensions[KEY] = {
-        "embedder": Embedder(app.config["SPACY_MODEL"]),
+        "embedder": Embedder(app.config["SPACY_MODEL"], app.config["EMBED_PROCESSES"]),
         "models": ModelCache(app.config["MODEL_CACHE_SIZE"], shared_models(app)),
     }
 

@@ -6,17 +6,26 @@ makes embedding several times faster.
 
 Its layers multiply matrices with numpy's BLAS rather than thinc's default, BLIS, which is slower on a
 tweet's small matrices, with the same vectors to rounding (measurements: ``docs/model.md``).
+
+Given ``processes`` > 1 (imports, commands and the job worker; a web request embeds in its own process),
+batches of at least ``POOL_MIN_TEXTS`` are split among that many worker processes, each with its own copy
+of the model, loaded once per pool: embedding is pure CPU, and threads would share one core under the GIL.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 EXCLUDED_COMPONENTS = ("tagger", "parser", "ner", "lemmatizer", "attribute_ruler", "senter")
 BATCH_SIZE = 256
+POOL_MIN_TEXTS = 512  # fewer texts are embedded here: handing them to the pool costs more than it saves
 
 _models: dict[str, object] = {}
 _lock = threading.Lock()
@@ -41,8 +50,9 @@ def load_spacy(model_name: str):
 class Embedder:
     """Turns texts into float32 vectors; empty texts give a zero vector."""
 
-    def __init__(self, model_name: str):
+    def __init__(self, model_name: str, processes: int = 1):
         self.model_name = model_name
+        self.processes = max(1, processes)
 
     @property
     def nlp(self):
@@ -58,6 +68,8 @@ class Embedder:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Embed ``texts`` in batches; returns an array of shape ``(len(texts), dim)``, dtype float32."""
+        if self.processes > 1 and len(texts) >= POOL_MIN_TEXTS:
+            return self._embed_in_pool(texts, progress)
         dim = self.dim
         out = np.zeros((len(texts), dim), dtype=np.float32)
         for i, doc in enumerate(self.nlp.pipe(_clean(texts), batch_size=BATCH_SIZE)):
@@ -69,6 +81,61 @@ class Embedder:
         if progress is not None and len(texts) % BATCH_SIZE:
             progress(len(texts) % BATCH_SIZE)
         return out
+
+    def _embed_in_pool(self, texts: Sequence[str], progress: Callable[[int], None] | None) -> np.ndarray:
+        """``embed`` split into one contiguous share per process (and a few more, to even out their pace)."""
+        pool = _pool(self.model_name, self.processes)
+        shares = np.array_split(np.arange(len(texts)), self.processes * 2)
+        parts = [[texts[i] for i in share] for share in shares if share.size]
+        out = []
+        for vectors in pool.map(_embed_in_child, [self.model_name] * len(parts), parts):
+            out.append(vectors)
+            if progress is not None:
+                progress(len(vectors))
+        return np.vstack(out)
+
+
+_pools: dict[tuple[str, int], ProcessPoolExecutor] = {}
+os.register_at_fork(after_in_child=_pools.clear)  # a forked process (a job's work horse) starts its own
+
+
+def _pool(model_name: str, processes: int) -> ProcessPoolExecutor:
+    """This process's pool of embedding processes (spawned, not forked: a web or job process has threads)."""
+    with _lock:
+        pool = _pools.get((model_name, processes))
+        if pool is None:
+            context = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(
+                processes, mp_context=context, initializer=_start_child, initargs=(model_name, os.getpid())
+            )
+            _pools[model_name, processes] = pool
+    return pool
+
+
+def shutdown_pools() -> None:
+    """End this process's embedding processes (they start again on the next large batch)."""
+    with _lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.shutdown()
+
+
+def _start_child(model_name: str, parent: int) -> None:
+    """An embedding process: the model loaded, and a watch that ends it once its parent is gone (a job's
+    work horse ends with ``os._exit``, and a killed one says nothing; the pool's queues would keep it)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    load_spacy(model_name)
+
+
+def _embed_in_child(model_name: str, texts: list[str]) -> np.ndarray:
+    return Embedder(model_name).embed(texts)
 
 
 def _clean(texts: Iterable[str]) -> Iterable[str]:
