@@ -88,7 +88,7 @@ def predict():
         trust={"cv_accuracy": prediction.cv_accuracy, "chance": prediction.chance, "level": prediction.reliability},
         evidence=[{"term": e.term, "weight": e.weight, "spans": e.spans} for e in prediction.evidence],
         similar={
-            user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
+            user: [{"id": t.id, "text": t.text, "shared": list(t.shared)} for t in tweets]
             for user, tweets in prediction.similar.items()
         },
     )

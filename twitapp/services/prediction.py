@@ -1,8 +1,8 @@
 """Who wrote this tweet: validate the question, fit (or reuse) a model over the chosen accounts, explain.
 
-A fitted model is cached with everything a prediction needs (cross-validated accuracy, the accounts'
-normalised embeddings for the most similar tweets), so a warm prediction embeds one text and does a few
-small matrix products; no database read beyond the key.
+A fitted model is cached with everything a prediction needs (cross-validated accuracy, the map of its
+posts, the word index of its posts for the similar ones), so a warm prediction embeds one text and does a
+few small matrix products; no database read beyond the key.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import ctypes
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, over, select
@@ -22,18 +23,10 @@ from ..extensions import DbSession
 from ..formatting import is_blank
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
-from .charts import MapLayout, TweetMap, set_map_layout, tweet_map
+from .charts import MapLayout, TweetMap, map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
-
-SIMILAR_PER_ACCOUNT = 3
-
-
-@dataclass(frozen=True)
-class SimilarTweet:
-    id: str
-    text: str
-    similarity: float
+from .similar import SimilarTweet, StoredPosts, similar_for_accounts, stored_posts
 
 
 @dataclass
@@ -48,7 +41,10 @@ class FittedSet:
     unit_vectors: dict[str, np.ndarray]  # account id -> (n, dim) L2-normalised embeddings
     fit_seconds: float
     n_tweets: int
-    map_layout: MapLayout | None = None  # the map of a PCA of a sample of the tweets (charts.map_layout)
+    rows: dict[str, np.ndarray] = field(default_factory=dict)  # account id -> its rows in the fit's order
+    # set by with_map: the map in the model's space, and each account's posts indexed by word
+    map_layout: MapLayout | None = None
+    posts: dict[str, StoredPosts] = field(default_factory=dict)
 
 
 # (level, least skill): the skill score of Prediction.reliability at which each level starts
@@ -162,12 +158,12 @@ def predict_author(
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
         evidence=evidence,
-        similar={fitted.usernames[a]: _most_similar(fitted, a, vector[0]) for a in classes},
+        similar=_most_similar(fitted, text, vector[0], probs, evidence),
         cached=cached,
         fit_seconds=fitted.fit_seconds,
         seconds=time.perf_counter() - started,
         n_tweets=fitted.n_tweets,
-        tweet_map=_tweet_map(fitted, vector[0]),
+        tweet_map=_tweet_map(fitted, probs),
     )
 
 
@@ -211,14 +207,28 @@ def fit_set(
         tweet_ids={i: [rows[int(j)][1] for j in per[i]] for i in ids},
         tweet_texts={i: [texts[j] for j in per[i]] for i in ids},
         unit_vectors={i: unit[per[i]] for i in ids},
+        rows=per,
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
     )
 
 
 def with_map(fitted: FittedSet) -> FittedSet:
-    """``fitted`` with the layout of its map (a PCA of its tweets), drawn once and cached with it."""
-    fitted.map_layout = set_map_layout(fitted.unit_vectors, fitted.usernames)
+    """``fitted`` with what its map and similar posts need, built once and cached with it: the map of its
+    posts at their out-of-fold probabilities, and each account's word index of its posts."""
+    model: Any = fitted.model
+    classes = list(model.classes_)
+    if not hasattr(model, "out_of_fold_logits_") or not fitted.rows:  # (a model fitted without its CV)
+        fitted.posts = {a: stored_posts(fitted.tweet_ids[a], fitted.tweet_texts[a]) for a in classes}
+        return fitted
+    proba = model.out_of_fold_proba()
+    per_account = {a: proba[fitted.rows[a]] for a in classes}
+    fitted.posts = {
+        a: stored_posts(fitted.tweet_ids[a], fitted.tweet_texts[a], per_account[a][:, column])
+        for column, a in enumerate(classes)
+    }
+    totals = {a: len(fitted.rows[a]) for a in classes}
+    fitted.map_layout = map_layout(per_account, fitted.usernames, classes, totals=totals)
     return fitted
 
 
@@ -231,21 +241,18 @@ def release_free_memory() -> None:
         pass
 
 
-def _tweet_map(fitted: FittedSet, vector: np.ndarray) -> TweetMap | None:
-    return tweet_map(fitted.map_layout, vector) if fitted.map_layout is not None else None
+def _tweet_map(fitted: FittedSet, probabilities: np.ndarray) -> TweetMap | None:
+    return tweet_map(fitted.map_layout, probabilities) if fitted.map_layout is not None else None
 
 
-def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> list[SimilarTweet]:
-    norm = np.linalg.norm(vector)
-    if norm == 0:
-        return []
-    scores = fitted.unit_vectors[account_id] @ (vector / norm)
-    count = min(SIMILAR_PER_ACCOUNT, scores.size)
-    best = np.argpartition(-scores, count - 1)[:count] if count else np.zeros(0, int)  # (no full sort)
-    top = best[np.argsort(-scores[best], kind="stable")]
-    return [
-        SimilarTweet(fitted.tweet_ids[account_id][i], fitted.tweet_texts[account_id][i], float(scores[i])) for i in top
-    ]
+def _most_similar(
+    fitted: FittedSet, text: str, vector: np.ndarray, probabilities: np.ndarray, evidence: list[Evidence]
+) -> dict[str, list[SimilarTweet]]:
+    """username -> its posts sharing the text's words that point to it, most probable account first."""
+    if not fitted.posts:  # (a set built without with_map)
+        return {}
+    chosen = similar_for_accounts(fitted.model, fitted.posts, text, vector, probabilities, evidence)
+    return {fitted.usernames[a]: posts for a, posts in chosen.items()}
 
 
 def _require_embeddings_of(model: str, accounts: Sequence[Account], rows) -> None:
