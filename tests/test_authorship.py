@@ -378,6 +378,7 @@ def test_word_shares_and_the_rest_add_up_to_the_targets_score_against_the_others
             assert all(share <= 0 for share in by_word.values())
 
 
+
 def test_out_of_fold_probabilities_are_those_of_models_that_did_not_see_the_post(sample):
     """Each stored post's out-of-fold probabilities follow the training order and sum to one; they are
     right about as often as the cross-validated accuracy says, and less sure than the full model is of the
