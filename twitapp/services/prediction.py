@@ -158,7 +158,7 @@ def predict_author(
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
         evidence=evidence,
-        similar=_most_similar(fitted, text, vector[0], probs, evidence),
+        similar=_most_similar(fitted, text, probs, evidence),
         cached=cached,
         fit_seconds=fitted.fit_seconds,
         seconds=time.perf_counter() - started,
@@ -246,12 +246,12 @@ def _tweet_map(fitted: FittedSet, probabilities: np.ndarray) -> TweetMap | None:
 
 
 def _most_similar(
-    fitted: FittedSet, text: str, vector: np.ndarray, probabilities: np.ndarray, evidence: list[Evidence]
+    fitted: FittedSet, text: str, probabilities: np.ndarray, evidence: list[Evidence]
 ) -> dict[str, list[SimilarTweet]]:
     """username -> its posts sharing the text's words that point to it, most probable account first."""
     if not fitted.posts:  # (a set built without with_map)
         return {}
-    chosen = similar_for_accounts(fitted.model, fitted.posts, text, vector, probabilities, evidence)
+    chosen = similar_for_accounts(fitted.model, fitted.posts, text, probabilities, evidence)
     return {fitted.usernames[a]: posts for a, posts in chosen.items()}
 
 
