@@ -29,6 +29,11 @@ def names(k: int) -> dict[str, str]:
     return {f"id-{i}": f"acct{i}" for i in range(k)}
 
 
+def long_names(k: int) -> dict[str, str]:
+    """Handles of 15 characters, X's longest (sorted as ``names``)."""
+    return {f"id-{i}": f"acct{i}_longhandle"[:15] for i in range(k)}
+
+
 @pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 10])
 def test_the_star_is_nearest_the_corner_of_the_most_probable_account(k):
     """The map and the verdict agree by construction: whatever the probabilities, the typed text lands
@@ -59,12 +64,12 @@ def test_a_plain_polygon_would_put_some_texts_nearer_another_corner():
     assert np.hypot(*placed) == pytest.approx(np.hypot(*plain))  # as far from the centre: as unsure
 
 
-@pytest.mark.parametrize("k", [2, 3, 4, 7, 10])
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 8, 9, 10])
 def test_the_map_fits_its_view_box_and_every_dot_lies_in_its_posts_most_probable_part(k):
     rows = probability_rows(k, n=500)
     columns = [f"id-{i}" for i in range(k)]
-    layout = charts.map_layout(rows, names(k), columns, totals={"id-0": 1200})
-    assert [s.username for s in layout.series] == sorted(names(k).values())
+    layout = charts.map_layout(rows, long_names(k), columns, totals={"id-0": 1200})
+    assert [s.username for s in layout.series] == sorted(long_names(k).values())
     corners = np.array([s.corner for s in sorted(layout.series, key=lambda s: s.username)])
     for series in layout.series:
         assert series.shown == charts.MAX_POINTS_PER_ACCOUNT  # a seeded sample of at most 300
@@ -72,16 +77,20 @@ def test_the_map_fits_its_view_box_and_every_dot_lies_in_its_posts_most_probable
             assert 0 <= point.x <= layout.width and 0 <= point.y <= layout.height
             assert point.path.startswith("M") and point.path.endswith("Z")
         x, y = series.label
-        assert x >= 0 and x + charts.LABEL_EM * 15 * (len(series.username) + 1) <= layout.width + 0.1
+        assert x >= 0 and x + charts.LABEL_EM * 15 * len(series.label_text) <= layout.width + 0.1
         assert 10 <= y <= layout.height
         assert series.region.startswith("M") and series.region.endswith("Z")
     assert layout.series[0].total == 1200 and layout.series[1].total == 500
+    boxes = [(s.label[0], s.label[0] + charts.LABEL_EM * 15 * len(s.label_text), s.label[1]) for s in layout.series]
+    for i, (left, right, y) in enumerate(boxes):  # no two labels on one line overlap
+        for other_left, other_right, other_y in boxes[i + 1 :]:
+            assert abs(y - other_y) >= 15 or right <= other_left or other_right <= left
     if k > 2:  # (on a line the dots are spread across it; the sides are still the halves)
         sample = {s.username: s for s in layout.series}
         picked = charts.subsample(500, charts.MAX_POINTS_PER_ACCOUNT)
         for i in range(k):
             owners = np.argmax(rows[f"id-{i}"][picked], axis=1)
-            for point, owner in zip(sample[f"acct{i}"].points, owners):
+            for point, owner in zip(sample[long_names(k)[f"id-{i}"]].points, owners):
                 assert np.argmin(np.hypot(corners[:, 0] - point.x, corners[:, 1] - point.y)) == owner
 
 

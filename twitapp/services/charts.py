@@ -163,6 +163,7 @@ class MapSeries:
     total: int  # posts of the account in the model, shown or not
     corner: tuple[float, float]
     label: tuple[float, float]  # the start of its label's baseline
+    label_text: str  # "@handle", shortened with "…" where neighbouring corners leave less room
     region: str  # SVG path of the part of the map nearest its corner
 
     @property
@@ -241,6 +242,8 @@ def map_layout(
             relative = _into_slices(relative + rng.uniform(-5, 5, relative.shape), np.argmax(sample, 1), corners)
         placed = np.round(np.asarray(centre) + relative, 1)
         column = list(columns).index(key)
+        room = width / 2 if k == 2 else 2 * radius * float(np.sin(np.pi / k)) - 6
+        text = fit_label("@" + usernames[key], room)
         layout.series.append(
             MapSeries(
                 usernames[key],
@@ -248,7 +251,8 @@ def map_layout(
                 [MapPoint(float(x), float(y), marker_path(style.shape, float(x), float(y), dot)) for x, y in placed],
                 (totals or {}).get(key, len(rows)),
                 _point(centre, radius, corners[column]),
-                _label_at(centre, radius, corners[column], "@" + usernames[key], width),
+                _label_at(centre, radius, corners[column], text, width, k == 2),
+                text,
                 _region(centre, radius, corners, column),
             )
         )
@@ -267,13 +271,19 @@ def _point(centre: tuple[float, float], radius: float, direction: np.ndarray) ->
     return round(centre[0] + radius * float(direction[0]), 1), round(centre[1] + radius * float(direction[1]), 1)
 
 
-def _label_at(centre, radius: float, direction: np.ndarray, label: str, width: int) -> tuple[float, float]:
+def fit_label(label: str, room: float, size: float = 15) -> str:
+    """``label``, cut with "…" to the characters that fit ``room`` units at ``size`` (LABEL_EM a character)."""
+    fits = max(int(room / (LABEL_EM * size)), 4)
+    return label if len(label) <= fits else label[: fits - 1] + "…"
+
+
+def _label_at(centre, radius: float, direction: np.ndarray, label: str, width: int, line: bool) -> tuple[float, float]:
     """Where a corner's label starts: above an upper (or level) corner, below a lower one, centred on the
     corner and kept inside the view box (its width estimated at LABEL_EM a character of 15 units)."""
     x, y = _point(centre, radius, direction)
     estimated = LABEL_EM * 15 * len(label)
     left = min(max(x - estimated / 2, 4.0), width - 4.0 - estimated)
-    if abs(direction[1]) < 1e-9 and abs(direction[0]) == 1:  # the ends of the line: above its band
+    if line:  # the ends of the line: above its band
         return round(max(left, 4.0), 1), round(y - BAND - 10, 1)
     return round(max(left, 4.0), 1), round(y + 30 if direction[1] > 0.2 else y - 14, 1)
 
