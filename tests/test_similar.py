@@ -93,3 +93,5 @@ def test_the_index_matches_words_as_the_model_sees_them():
     assert index.posts_with("now").size == 0  # a stop word is not indexed
     assert telling("#ab") and telling("farm") and not telling("now") and not telling("us")
     assert telling("bill")  # (scikit-learn's list has it as a stop word)
+    odd = index_posts(["farm\x1fbill", "farm"])  # a post holding the separator is still one post
+    assert odd.size == 2 and odd.posts_with("bill").tolist() == [0] and odd.posts_with("farm").tolist() == [0, 1]

@@ -3,10 +3,8 @@
 Nothing here touches Flask or the database. The templates ``_map.html`` and ``_month_chart.html`` draw
 what these functions return, as server-side SVG: no JavaScript, no CDN, nothing a strict CSP refuses.
 
-* ``map_layout`` draws the map in the model's own space, once per fitted set: each account at a corner of
-  a regular polygon (the ends of a line for 2), each stored post (a seeded sample of at most
-  ``MAX_POINTS_PER_ACCOUNT`` per account) at its out-of-fold probabilities; ``tweet_map`` places the typed
-  text at its own, so the map and the verdict agree by construction (``place_by_probabilities``).
+* ``map_layout`` draws the map in the model's space once per fitted set (each account at a corner, a
+  sample of its posts at their out-of-fold probabilities); ``tweet_map`` places the typed text at its own.
 * ``month_counts`` and ``month_chart`` give the bars of an account's tweets per month.
 """
 
@@ -123,17 +121,11 @@ def place_by_probabilities(probabilities: np.ndarray, corners: np.ndarray) -> np
     most probable account; only a perfect tie sits at the centre."""
     p = np.atleast_2d(np.asarray(probabilities, dtype=np.float64))
     p = p / np.where(p.sum(axis=1, keepdims=True) > 0, p.sum(axis=1, keepdims=True), 1)
-    points = p @ corners
-    ordered = np.sort(p, axis=1)
-    decided = ordered[:, -1] > ordered[:, -2]
-    radius = np.hypot(points[:, 0], points[:, 1])
-    owners = np.argmax(p, axis=1)
-    if corners.shape[0] == 2:
-        return np.column_stack([np.where(decided, np.maximum(radius, MIN_RADIUS), 0) * corners[owners, 0], 0 * radius])
-    placed = _into_slices(points, owners, corners)
-    grow = np.where(decided & (radius < MIN_RADIUS), MIN_RADIUS / np.maximum(radius, 1e-12), 1.0)
-    turned = np.where(decided[:, None] & (radius[:, None] > 0), placed * grow[:, None], points)
-    return np.where((decided & (radius == 0))[:, None], MIN_RADIUS * corners[owners], turned)
+    owners, top_two = np.argmax(p, axis=1), np.sort(p, axis=1)[:, -2:]
+    points = p @ corners if corners.shape[0] == 2 else _into_slices(p @ corners, owners, corners)
+    radius = np.hypot(points[:, 0], points[:, 1])[:, None]
+    direction = np.where(radius > 1e-12, points / np.maximum(radius, 1e-12), corners[owners])
+    return np.where((top_two[:, 1] > top_two[:, 0])[:, None], direction * np.maximum(radius, MIN_RADIUS), points)
 
 
 def _into_slices(points: np.ndarray, owners: np.ndarray, corners: np.ndarray) -> np.ndarray:

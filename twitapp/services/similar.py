@@ -24,7 +24,7 @@ from ..authorship.ngrams import _WORD, normalize
 
 SIMILAR_PER_ACCOUNT = 3
 TERMS_PER_ACCOUNT = 12  # deciding words asked of the explanation per account
-HABIT_SHARE = 0.1
+HABIT_SHARE = 0.1  # a word in more of an account's posts than this is a habit of it, not a topic
 _SEPARATOR = "\x1f"  # between posts when tokenizing an account's posts in one pass (whitespace to links)
 _TOKEN = re.compile(_WORD.pattern + "|" + _SEPARATOR)
 _NONE = np.zeros(0, dtype=np.int32)
@@ -73,7 +73,8 @@ def index_posts(texts: Sequence[str]) -> PostIndex:
     regular-expression pass over them all."""
     postings: dict[str, list[int]] = {}
     post = 0
-    for token in _TOKEN.findall(normalize(_SEPARATOR.join(texts)).lower()):
+    joined = _SEPARATOR.join(text.replace(_SEPARATOR, " ") for text in texts)  # (one post, one separator)
+    for token in _TOKEN.findall(normalize(joined).lower()):
         if token == _SEPARATOR:
             post += 1
             continue
