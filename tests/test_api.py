@@ -87,7 +87,14 @@ def test_predict(client, two_senators):
     assert 0.5 < body["trust"]["cv_accuracy"] <= 1 and body["trust"]["chance"] == 0.5
     skill = (body["trust"]["cv_accuracy"] - 0.5) / 0.5  # the level grades this share of the way from chance
     assert body["trust"]["level"] == next(level for level, floor in RELIABILITY_LEVELS if skill >= floor)
-    assert all(len(v) == 3 for v in body["similar"].values())
+    assert set(body["similar"]) == set(two_senators) and all(len(v) <= 3 for v in body["similar"].values())
+    assert body["similar"][body["author"]], "the guessed account has posts sharing its deciding words"
+    deciding = {e["term"] for e in body["evidence"]}
+    for posts in body["similar"].values():
+        for post in posts:
+            assert set(post) == {"id", "text", "shared"} and post["shared"]
+            assert all(isinstance(word, str) and word.lower() in post["text"].lower() for word in post["shared"])
+    assert all(set(p["shared"]) <= deciding for p in body["similar"][body["author"]])
 
 
 @pytest.mark.parametrize(

@@ -245,14 +245,18 @@ def test_guess_with_real_tweets(page, senators, live, screenshots):
     assert tweet_map.is_visible()
     assert tweet_map.get_attribute("role") == "img"
     assert "@marcorubio and @SenWarren" in tweet_map.locator("title").text_content()
-    assert "Your tweet" in tweet_map.locator("desc").text_content()
+    author = verdict.split("@")[1].split()[0]
+    assert f"Your text is the large ringed star, nearest @{author}'s corner" in tweet_map.locator("desc").text_content()
     assert tweet_map.locator("path.map-series").count() == 2
     assert tweet_map.locator(".map-typed").count() == 1
-    assert page.locator(".legend li").count() == 3  # two accounts and "your tweet"
+    assert page.locator(".legend li").count() == 3  # two accounts and "your text"
+    assert f"nearest @{author}'s corner" in page.locator(".map-caption").inner_text()
 
     similar = page.locator(".similar-col")
-    assert similar.count() == 2 and page.locator(".similar li").count() == 6
+    assert similar.count() == 2 and 1 <= page.locator(".similar li").count() <= 6
+    assert similar.first.get_by_role("link").inner_text() == f"@{author}"  # the guess first
     assert similar.first.get_by_role("link").get_attribute("href").startswith("/accounts/")
+    assert "similarity" not in page.locator(".similar-grid").inner_text()
 
     kept = page.locator("input[name=accounts]:checked").evaluate_all("els => els.map(e => e.value)")
     assert sorted(kept) == ["SenWarren", "marcorubio"]  # the form again, choices kept
@@ -404,6 +408,45 @@ def test_pages_fit_a_360_px_phone(page, seed, live):
     page.get_by_role("button", name="Guess the author").click()
     page.wait_for_selector("#verdict")
     assert no_horizontal_scroll(page), "the result scrolls sideways at 360 px"
+    assert_clean(page)
+
+
+@pytest.mark.parametrize("accounts", [2, 3, 4])
+def test_the_map_and_the_similar_posts_fit_a_360_px_phone(page, seed, senate_tweets, live, accounts, screenshots):
+    """With 2, 3 and 4 accounts, on a 360 px phone: no sideways scroll, the map inside the viewport, its
+    corner labels inside the map, and the similar posts one column each, the guess first (and on a wide
+    screen the columns side by side in one row)."""
+    handles = ["SenWarren", "marcorubio", "ChuckGrassley", "brianschatz"][:accounts]
+    for handle in handles:
+        seed(handle, real_tweets(senate_tweets, handle, 150))
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    choose(page, *handles)
+    page.get_by_label("The tweet").fill("Our farmers and ranchers in Iowa need this farm bill passed now.")
+    page.get_by_role("button", name="Guess the author").click()
+    page.wait_for_selector("#verdict")
+    assert no_horizontal_scroll(page), "the result scrolls sideways at 360 px"
+    author = page.locator("#verdict a").inner_text()
+    box = page.locator("svg.map-svg").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["width"] >= 280
+    for label in page.locator("svg.map-svg .map-label").all():
+        inner = label.bounding_box()
+        assert box["x"] - 1 <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"] + 1
+        assert inner["height"] >= 10  # readable: the 15-unit labels stay at least 10 px tall
+    columns = page.locator(".similar-col")
+    assert columns.count() == accounts and columns.first.locator("h3 a").inner_text() == author
+    for column in columns.all():
+        edge = column.bounding_box()
+        assert edge["x"] >= 0 and edge["x"] + edge["width"] <= PHONE["width"]
+    if screenshots:  # for looking at by hand (not in the README)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator(".tweet-map").screenshot(path=str(ARTIFACTS / f"map-phone-{accounts}.png"))
+    page.set_viewport_size(DESKTOP)
+    tops = {round(c.bounding_box()["y"]) for c in columns.all()}
+    assert len(tops) == 1, tops  # one row on a wide screen: never the guess alone under the others
+    if screenshots:
+        page.locator(".similar-grid").screenshot(path=str(ARTIFACTS / f"similar-desktop-{accounts}.png"))
+        page.locator(".tweet-map").screenshot(path=str(ARTIFACTS / f"map-desktop-{accounts}.png"))
     assert_clean(page)
 
 

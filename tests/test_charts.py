@@ -1,4 +1,5 @@
-"""The pictures' geometry (services/charts.py): PCA map, tweets per month, styles; highlighted evidence."""
+"""The pictures' geometry (services/charts.py): the map in the model's space, tweets per month, styles;
+highlighted evidence."""
 
 from __future__ import annotations
 
@@ -13,95 +14,109 @@ from twitapp.services import charts
 from twitapp.web.highlight import Piece, highlight
 
 
-def unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
-
-
-def two_clusters(n: int = 80, dim: int = 20, seed: int = 1) -> dict[str, np.ndarray]:
+def probability_rows(k: int, n: int = 120, seed: int = 1) -> dict[str, np.ndarray]:
+    """Out-of-fold-like probabilities of n posts per account, each mostly sure of its own account."""
     rng = np.random.default_rng(seed)
-    a = np.zeros(dim)
-    a[0] = 1
-    b = np.zeros(dim)
-    b[1] = 1
-    return {"id-a": unit(a + 0.1 * rng.normal(size=(n, dim))), "id-b": unit(b + 0.1 * rng.normal(size=(n, dim)))}
+    rows = {}
+    for column in range(k):
+        alpha = np.ones(k)
+        alpha[column] = 6
+        rows[f"id-{column}"] = rng.dirichlet(alpha, size=n)
+    return rows
 
 
-def test_projection_separates_clusters_on_the_first_axis():
-    vectors = two_clusters()
-    projection = charts.fit_projection(vectors)
-    xa, xb = projection.points["id-a"][:, 0], projection.points["id-b"][:, 0]
-    assert (xa.max() < xb.min()) or (xb.max() < xa.min())  # the main direction is the one between them
-    assert projection.components.shape == (2, 20)
-    assert np.allclose(projection.components @ projection.components.T, np.eye(2), atol=1e-8)
-    assert projection.explained[0] > projection.explained[1] > 0
-    assert sum(projection.explained) <= 1 + 1e-9
+def names(k: int) -> dict[str, str]:
+    return {f"id-{i}": f"acct{i}" for i in range(k)}
 
 
-def test_projection_is_deterministic_and_subsampled():
-    vectors = two_clusters(n=500)
-    first = charts.fit_projection(vectors, max_per_account=300)
-    second = charts.fit_projection(vectors, max_per_account=300)
-    assert first.points["id-a"].shape == (300, 2) and first.points["id-b"].shape == (300, 2)
-    assert np.array_equal(first.points["id-a"], second.points["id-a"])
-    assert np.array_equal(first.components, second.components)
+def long_names(k: int) -> dict[str, str]:
+    """Handles of 15 characters, X's longest (sorted as ``names``)."""
+    return {f"id-{i}": f"acct{i}_longhandle"[:15] for i in range(k)}
 
 
-def test_projecting_a_stored_tweet_gives_its_point():
-    vectors = two_clusters(n=30)
-    projection = charts.fit_projection(vectors)
-    assert np.allclose(projection.project(vectors["id-a"][3] * 7.5), projection.points["id-a"][3])
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 10])
+def test_the_star_is_nearest_the_corner_of_the_most_probable_account(k):
+    """The map and the verdict agree by construction: whatever the probabilities, the typed text lands
+    nearest the corner of its most probable account (with 4 or more, where the flat polygon alone would
+    not guarantee it)."""
+    layout = charts.map_layout(probability_rows(k), names(k), [f"id-{i}" for i in range(k)])
+    rng = np.random.default_rng(k)
+    for probabilities in [*rng.dirichlet(np.ones(k) * 0.7, size=400), np.array([0.4, 0.3, 0.3] + [0] * (k - 3))[:k]]:
+        if k == 2:
+            probabilities = probabilities[:2] / probabilities[:2].sum() if probabilities[:2].sum() else [0.6, 0.4]
+        winner = f"acct{int(np.argmax(probabilities))}"
+        placed = charts.tweet_map(layout, np.asarray(probabilities))
+        assert placed.nearest == winner
+        corners = {s.username: s.corner for s in layout.series}
+        distances = {u: np.hypot(placed.typed[0] - x, placed.typed[1] - y) for u, (x, y) in corners.items()}
+        assert min(distances, key=distances.get) == winner
+
+
+def test_a_plain_polygon_would_put_some_texts_nearer_another_corner():
+    """Why the slices: among 4 accounts, (0.4, 0.3, 0.3, 0) averaged over a square's corners lies nearer
+    the second corner than the first; the map turns it into the first account's slice."""
+    corners = charts.corner_directions(4)
+    p = np.array([0.4, 0.3, 0.3, 0.0])
+    plain = p @ corners
+    assert np.argmin(np.hypot(*(corners - plain).T)) != 0
+    placed = charts.place_by_probabilities(p, corners)[0]
+    assert np.argmin(np.hypot(*(corners - placed).T)) == 0
+    assert np.hypot(*placed) == pytest.approx(np.hypot(*plain))  # as far from the centre: as unsure
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 8, 9, 10])
+def test_the_map_fits_its_view_box_and_every_dot_lies_in_its_posts_most_probable_part(k):
+    rows = probability_rows(k, n=500)
+    columns = [f"id-{i}" for i in range(k)]
+    layout = charts.map_layout(rows, long_names(k), columns, totals={"id-0": 1200})
+    assert [s.username for s in layout.series] == sorted(long_names(k).values())
+    corners = np.array([s.corner for s in sorted(layout.series, key=lambda s: s.username)])
+    for series in layout.series:
+        assert series.shown == charts.MAX_POINTS_PER_ACCOUNT  # a seeded sample of at most 300
+        for point in series.points:
+            assert 0 <= point.x <= layout.width and 0 <= point.y <= layout.height
+            assert point.path.startswith("M") and point.path.endswith("Z")
+        x, y = series.label
+        assert x >= 0 and x + charts.LABEL_EM * 15 * len(series.label_text) <= layout.width + 0.1
+        assert 10 <= y <= layout.height
+        assert series.region.startswith("M") and series.region.endswith("Z")
+    assert layout.series[0].total == 1200 and layout.series[1].total == 500
+    boxes = [(s.label[0], s.label[0] + charts.LABEL_EM * 15 * len(s.label_text), s.label[1]) for s in layout.series]
+    for i, (left, right, y) in enumerate(boxes):  # no two labels on one line overlap
+        for other_left, other_right, other_y in boxes[i + 1 :]:
+            assert abs(y - other_y) >= 15 or right <= other_left or other_right <= left
+    if k > 2:  # (on a line the dots are spread across it; the sides are still the halves)
+        sample = {s.username: s for s in layout.series}
+        picked = charts.subsample(500, charts.MAX_POINTS_PER_ACCOUNT)
+        for i in range(k):
+            owners = np.argmax(rows[f"id-{i}"][picked], axis=1)
+            for point, owner in zip(sample[long_names(k)[f"id-{i}"]].points, owners):
+                assert np.argmin(np.hypot(corners[:, 0] - point.x, corners[:, 1] - point.y)) == owner
+
+
+def test_the_map_is_deterministic_and_reused_for_every_text():
+    rows, columns = probability_rows(3), ["id-0", "id-1", "id-2"]
+    first, second = charts.map_layout(rows, names(3), columns), charts.map_layout(rows, names(3), columns)
+    assert [p.path for p in first.series[0].points] == [p.path for p in second.series[0].points]
+    a, b = charts.tweet_map(first, np.array([0.9, 0.05, 0.05])), charts.tweet_map(first, np.array([0.1, 0.1, 0.8]))
+    assert a.series is b.series and (a.nearest, b.nearest) == ("acct0", "acct2")
+    even = charts.tweet_map(first, np.ones(3) / 3)  # no evidence either way: the centre
+    assert even.typed == pytest.approx(first.centre, abs=0.1)
+
+
+def test_corners_are_a_regular_polygon():
+    for k in range(3, 11):
+        corners = charts.corner_directions(k)
+        assert np.allclose(np.hypot(*corners.T), 1)
+        sides = np.hypot(*(corners - np.roll(corners, 1, axis=0)).T)
+        assert np.allclose(sides, sides[0])
+    assert charts.corner_directions(2).tolist() == [[-1.0, 0.0], [1.0, 0.0]]
 
 
 def test_subsample_keeps_all_when_small_and_is_sorted():
     assert list(charts.subsample(5, 10)) == [0, 1, 2, 3, 4]
     picked = charts.subsample(1000, 300, seed=3)
     assert len(picked) == 300 == len(set(picked)) and list(picked) == sorted(picked)
-
-
-def test_tweet_map_fits_the_view_box_and_marks_the_typed_tweet():
-    vectors = two_clusters()
-    projection = charts.fit_projection(vectors)
-    typed = vectors["id-b"][0] + 0.01
-    layout = charts.map_layout(
-        projection,
-        {"id-a": "Alice", "id-b": "bob"},
-        totals={"id-a": 80, "id-b": 1200},
-        width=640,
-        height=400,
-        margin=18,
-    )
-    tweet_map = charts.tweet_map(layout, typed)
-    assert [s.username for s in tweet_map.series] == ["Alice", "bob"]  # by name, case-insensitively
-    for series in tweet_map.series:
-        for point in series.points:
-            assert 18 - 0.1 <= point.x <= 622 + 0.1 and 18 - 0.1 <= point.y <= 382 + 0.1
-            assert point.path.startswith("M") and point.path.endswith("Z")
-    assert 0 <= tweet_map.typed[0] <= 640 and 0 <= tweet_map.typed[1] <= 400
-    assert tweet_map.nearest == "bob"
-    assert tweet_map.series[1].total == 1200 and tweet_map.series[1].shown == 80
-    assert tweet_map.points_shown == 160
-    shapes = {s.style.shape for s in tweet_map.series}
-    colours = {s.style.colour for s in tweet_map.series}
-    assert len(shapes) == 2 and len(colours) == 2  # colour is never the only difference
-
-
-def test_tweet_map_handles_a_typed_tweet_far_outside_the_cloud():
-    vectors = two_clusters(n=10)
-    projection = charts.fit_projection(vectors)
-    far = np.zeros(20)
-    far[5] = 1  # orthogonal to both clusters: lands near the mean, inside
-    far = far - 5 * projection.components[0]
-    layout = charts.map_layout(projection, {"id-a": "a", "id-b": "b"}, width=300, height=200, margin=10)
-    tweet_map = charts.tweet_map(layout, far)
-    assert 10 - 0.1 <= tweet_map.typed[0] <= 290 + 0.1 and 10 - 0.1 <= tweet_map.typed[1] <= 190 + 0.1
-
-
-def test_the_layout_is_reused_for_every_typed_tweet():
-    vectors = two_clusters()
-    layout = charts.map_layout(charts.fit_projection(vectors), {"id-a": "a", "id-b": "b"})
-    first, second = charts.tweet_map(layout, vectors["id-a"][0]), charts.tweet_map(layout, vectors["id-b"][0])
-    assert first.series is second.series  # the sample's geometry is built once per fitted set
-    assert (first.nearest, second.nearest) == ("a", "b") and first.typed != second.typed
 
 
 def test_styles_are_stable_and_distinct():

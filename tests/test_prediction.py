@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -113,20 +112,45 @@ def test_a_failed_build_is_not_cached():
     assert cache.get_or_build("k", lambda: "ok") == ("ok", False)
 
 
-def test_similar_tweets_are_each_accounts_nearest_by_cosine(app, two_senators):
+def test_similar_posts_share_the_deciding_words_and_the_guess_comes_first(app, two_senators):
+    """Each account's similar posts are its stored posts that use the text's words pointing to it: the
+    guessed account's column first, each post's shared words among the words shown as deciding, in the
+    post itself, and no post kept that shares none."""
+    from twitapp.services.similar import word_of, words_of
+
     with app.app_context():
         prediction = predict()
-        text_vector = runtime.embedder().embed([TEXT])[0]
-        for username, similar in prediction.similar.items():
-            rows = db.session.execute(
-                select(Tweet.id, Tweet.embedding).join(Account).where(Account.username == username)
-            ).all()
-            vectors = np.vstack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows])
-            cosine = vectors @ text_vector / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(text_vector))
-            expected = np.sort(cosine)[::-1][:3]
-            np.testing.assert_allclose([s.similarity for s in similar], expected, atol=1e-5)
-            by_id = dict(zip((r.id for r in rows), cosine))
-            assert all(abs(by_id[s.id] - s.similarity) < 1e-5 for s in similar)
+        stored = {t.id: (t.text, a) for t, a in db.session.execute(select(Tweet, Account.username).join(Account)).all()}
+    assert list(prediction.similar) == list(prediction.probabilities)  # most probable first
+    assert next(iter(prediction.similar)) == prediction.author
+    winner = prediction.similar[prediction.author]
+    assert winner, "no post of the guessed account shares a deciding word"
+    deciding = [e.term for e in prediction.evidence]
+    for username, posts in prediction.similar.items():
+        assert len(posts) <= 3 and len({p.id for p in posts}) == len(posts)
+        for post in posts:
+            text, author = stored[post.id]
+            assert author == username and text == post.text
+            assert post.shared and all(word_of(w) in words_of(text) for w in post.shared)
+            assert all(word_of(w) in words_of(TEXT) for w in post.shared)
+    assert all(set(p.shared) <= set(deciding) for p in winner)
+    weight = {e.term: e.weight for e in prediction.evidence}
+    scores = [sum(weight[w] for w in p.shared) for p in winner]
+    assert scores == sorted(scores, reverse=True)  # the posts using the most of the evidence first
+
+
+def test_a_text_without_deciding_words_shows_no_similar_post(app, two_senators):
+    with app.app_context():
+        prediction = predict(text="zzqx qqzx")
+    assert all(posts == [] for posts in prediction.similar.values())
+
+
+def test_the_map_puts_the_text_nearest_the_guessed_account(app, two_senators):
+    with app.app_context():
+        for text in (TEXT, "Florida families deserve better", "hello"):
+            prediction = predict(text=text)
+            assert prediction.tweet_map is not None and prediction.tweet_map.nearest == prediction.author
+            assert sum(s.shown for s in prediction.tweet_map.series) == prediction.n_tweets  # 150 each, all shown
 
 
 @pytest.mark.parametrize(

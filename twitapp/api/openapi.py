@@ -196,15 +196,22 @@ SCHEMAS: dict[str, Any] = {
             },
             "similar": {
                 "type": "object",
+                "description": "per account, up to 3 of its stored posts that share the words of the text which "
+                "point to it (the model's explanation towards that account); none when no post shares one",
                 "additionalProperties": {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["id", "text", "similarity"],
+                        "required": ["id", "text", "shared"],
                         "properties": {
                             "id": {"type": "string"},
                             "text": {"type": "string"},
-                            "similarity": {"type": "number"},
+                            "shared": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "description": "the words of the text pointing to this account that the post "
+                                "uses too, as written in the text, strongest first",
+                            },
                         },
                     },
                 },

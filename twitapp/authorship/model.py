@@ -105,6 +105,19 @@ class AuthorshipModel(BaseEstimator):
         shares = self._shares(len(spans), probabilities, column, self._block_rows(text))
         return top_evidence(text, spans, shares, top)
 
+    def explain_each(self, text: str, probabilities: np.ndarray, top: int = 8) -> list[list[Evidence]]:
+        """:meth:`explain` towards every account (in ``classes_`` order) in one pass over the text's n-grams;
+        ``probabilities`` are ``predict_proba`` of this text (the similar posts of every account use it)."""
+        self._require_fitted()
+        spans = chunk_spans(text)
+        if not spans:
+            return [[] for _ in self.classes_]
+        rows = self._block_rows(text)
+        return [
+            top_evidence(text, spans, self._shares(len(spans), probabilities, column, rows), top)
+            for column in range(len(self.classes_))
+        ]
+
     def decompose(self, text: str, embedding: np.ndarray, target: str) -> Decomposition:
         """The target's score against the other candidates split exactly into each word's share of the
         n-grams and the rest (see :class:`Decomposition`)."""

@@ -29,7 +29,7 @@ def prediction_json(prediction: Prediction) -> dict[str, Any]:
             for p in prediction.weighed_most
         ],
         "similar": {
-            user: [{"id": t.id, "text": t.text, "similarity": t.similarity} for t in tweets]
+            user: [{"id": t.id, "text": t.text, "shared": list(t.shared)} for t in tweets]
             for user, tweets in prediction.similar.items()
         },
     }

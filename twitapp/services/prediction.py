@@ -1,8 +1,8 @@
 """Who wrote this tweet: validate the question, fit (or reuse) a model over the chosen accounts, explain.
 
-A fitted model is cached with everything a prediction needs (cross-validated accuracy, the accounts'
-normalised embeddings for the most similar tweets), so a warm prediction embeds one text and does a few
-small matrix products; no database read beyond the key.
+A fitted model is cached with everything a prediction needs (cross-validated accuracy, the map of its
+posts, the word index of its posts for the similar ones), so a warm prediction embeds one text and does a
+few small matrix products; no database read beyond the key.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import ctypes
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, over, select
@@ -21,21 +22,14 @@ from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEm
 from ..extensions import DbSession
 from ..models import Account, Tweet
 from ..sources.handles import validate_handle
-from .charts import MapLayout, TweetMap, set_map_layout, tweet_map
+from .charts import MapLayout, TweetMap, map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
 from .questions import Question, one_post
+from .similar import SimilarTweet, StoredPosts, similar_for_accounts, stored_posts
 
-SIMILAR_PER_ACCOUNT = 3
 WEIGHED_POSTS = 3  # the posts of a set shown as having weighed most
 EXPLAINED_POSTS = 20  # the posts of a set whose words are weighed for its explanation (the heaviest)
-
-
-@dataclass(frozen=True)
-class SimilarTweet:
-    id: str
-    text: str
-    similarity: float
 
 
 @dataclass
@@ -50,7 +44,10 @@ class FittedSet:
     unit_vectors: dict[str, np.ndarray]  # account id -> (n, dim) L2-normalised embeddings
     fit_seconds: float
     n_tweets: int
-    map_layout: MapLayout | None = None  # the map of a PCA of a sample of the tweets (charts.map_layout)
+    rows: dict[str, np.ndarray] = field(default_factory=dict)  # account id -> its rows in the fit's order
+    # set by with_map: the map in the model's space, and each account's posts indexed by word
+    map_layout: MapLayout | None = None
+    posts: dict[str, StoredPosts] = field(default_factory=dict)
 
 
 # (level, least skill): the skill score of Prediction.reliability at which each level starts
@@ -185,7 +182,8 @@ def predict_author(
         probs, evidence, weighed = _predict_posts(fitted.model, question.texts, vectors)
     order = np.argsort(-probs, kind="stable")  # (ties: the first, as predict_and_explain explains)
     winner = classes[order[0]]
-    centre = vectors.mean(axis=0)
+    # the similar posts share the words of the text, or of a set's heaviest posts
+    explained_text = question.texts[0] if not weighed else "\n".join(post.text for post in weighed)
     return Prediction(
         text=question.texts[0],
         author=fitted.usernames[winner],
@@ -193,13 +191,13 @@ def predict_author(
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
         evidence=evidence,
-        similar={fitted.usernames[a]: _most_similar(fitted, a, centre) for a in classes},
+        similar=_most_similar(fitted, explained_text, probs, evidence),
         cached=source != "fitted",
         model_source=source,
         fit_seconds=fitted.fit_seconds,
         seconds=time.perf_counter() - started,
         n_tweets=fitted.n_tweets,
-        tweet_map=_tweet_map(fitted, centre),
+        tweet_map=_tweet_map(fitted, probs),
         posts=question.posts,
         weighed_most=weighed,
         unknown=question.unknown.username if question.unknown is not None else None,
@@ -292,14 +290,28 @@ def fit_set(
         tweet_ids={i: [rows[int(j)][1] for j in per[i]] for i in ids},
         tweet_texts={i: [texts[j] for j in per[i]] for i in ids},
         unit_vectors={i: unit[per[i]] for i in ids},
+        rows=per,
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
     )
 
 
 def with_map(fitted: FittedSet) -> FittedSet:
-    """``fitted`` with the layout of its map (a PCA of its tweets), drawn once and cached with it."""
-    fitted.map_layout = set_map_layout(fitted.unit_vectors, fitted.usernames)
+    """``fitted`` with what its map and similar posts need, built once and cached with it: the map of its
+    posts at their out-of-fold probabilities, and each account's word index of its posts."""
+    model: Any = fitted.model
+    classes = list(model.classes_)
+    if not hasattr(model, "out_of_fold_logits_") or not fitted.rows:  # (a model fitted without its CV)
+        fitted.posts = {a: stored_posts(fitted.tweet_ids[a], fitted.tweet_texts[a]) for a in classes}
+        return fitted
+    proba = model.out_of_fold_proba()
+    per_account = {a: proba[fitted.rows[a]] for a in classes}
+    fitted.posts = {
+        a: stored_posts(fitted.tweet_ids[a], fitted.tweet_texts[a], per_account[a][:, column])
+        for column, a in enumerate(classes)
+    }
+    totals = {a: len(fitted.rows[a]) for a in classes}
+    fitted.map_layout = map_layout(per_account, fitted.usernames, classes, totals=totals)
     return fitted
 
 
@@ -312,21 +324,18 @@ def release_free_memory() -> None:
         pass
 
 
-def _tweet_map(fitted: FittedSet, vector: np.ndarray) -> TweetMap | None:
-    return tweet_map(fitted.map_layout, vector) if fitted.map_layout is not None else None
+def _tweet_map(fitted: FittedSet, probabilities: np.ndarray) -> TweetMap | None:
+    return tweet_map(fitted.map_layout, probabilities) if fitted.map_layout is not None else None
 
 
-def _most_similar(fitted: FittedSet, account_id: str, vector: np.ndarray) -> list[SimilarTweet]:
-    norm = np.linalg.norm(vector)
-    if norm == 0:
-        return []
-    scores = fitted.unit_vectors[account_id] @ (vector / norm)
-    count = min(SIMILAR_PER_ACCOUNT, scores.size)
-    best = np.argpartition(-scores, count - 1)[:count] if count else np.zeros(0, int)  # (no full sort)
-    top = best[np.argsort(-scores[best], kind="stable")]
-    return [
-        SimilarTweet(fitted.tweet_ids[account_id][i], fitted.tweet_texts[account_id][i], float(scores[i])) for i in top
-    ]
+def _most_similar(
+    fitted: FittedSet, text: str, probabilities: np.ndarray, evidence: list[Evidence]
+) -> dict[str, list[SimilarTweet]]:
+    """username -> its posts sharing the text's words that point to it, most probable account first."""
+    if not fitted.posts:  # (a set built without with_map)
+        return {}
+    chosen = similar_for_accounts(fitted.model, fitted.posts, text, probabilities, evidence)
+    return {fitted.usernames[a]: posts for a, posts in chosen.items()}
 
 
 def _require_embeddings_of(model: str, accounts: Sequence[Account], rows) -> None:
