@@ -326,7 +326,7 @@ def test_probabilities_are_scikit_learns(sample, accounts):
     test_texts, test_embeddings, _ = sample["test"]
     features = fitted.stacking_features(test_texts, test_embeddings)
     gain = support_gain(fitted.support(test_texts), fitted.support_scale)
-    assert 0 < gain.min() and gain.max() < 1
+    assert gain.min() > 0 and gain.max() < 1
     np.testing.assert_allclose(
         AuthorshipModel._probabilities(fitted, features, np.full(len(test_texts), 1e15)),
         fitted.regression_.predict_proba(features),

@@ -19,7 +19,7 @@ from .calibration import SUPPORT_SCALE, TEMPERATURE, calibrate, support_gain
 from .explain import Decomposition, Evidence, chunk_shares, chunk_spans, contrast, top_evidence
 from .features import style_features
 from .ngrams import Ngrams, normalize
-from .sets import SetPrediction, combine, fit_exponent, post_weights, set_evidence, set_factor
+from .sets import SetPrediction, combine, fit_exponent, others_mix, post_weights, set_evidence, set_factor
 from .stacking import Stacking, cross_validate, final_regression, join
 from .support import support_of
 
@@ -143,18 +143,19 @@ class AuthorshipModel(BaseEstimator):
         support = np.array([float(s[0]) for _, s in stacked])
         with _one_thread():
             per_post = self._probabilities(sparse.vstack([f for f, _ in stacked], format="csr"), support)
-        logs = np.log(np.clip(per_post, 1e-300, 1))
+        logs = np.log(np.clip(per_post.astype(np.float64), 1e-300, 1))
         combined = combine(logs, self.set_exponent)
         winner, factor = int(np.argmax(combined)), set_factor(len(texts), self.set_exponent)
+        mix = others_mix(logs, self.set_exponent)  # (the others' shares, without underflow)
         shares = []
         for text, rows, gain_support in zip(texts, post_rows, support):
             spans = chunk_spans(text)
-            values = self._shares(len(spans), combined, winner, rows, gain_support) * factor if spans else np.zeros(0)
+            values = self._shares(len(spans), mix, winner, rows, gain_support) * factor if spans else np.zeros(0)
             shares.append((text, spans, values))
         return SetPrediction(
             probabilities=combined,
             per_post=per_post,
-            weights=post_weights(logs, combined, self.set_exponent),
+            weights=post_weights(logs, self.set_exponent),
             support=support,
             words=np.array([len(text.split()) for text in texts]),
             evidence=set_evidence(shares, top),

@@ -60,14 +60,26 @@ def combine(log_probabilities: np.ndarray, exponent: float) -> np.ndarray:
     return np.exp(log_softmax(set_factor(n, exponent) * log_probabilities.sum(axis=-2), axis=-1))
 
 
-def post_weights(log_probabilities: np.ndarray, combined: np.ndarray, exponent: float) -> np.ndarray:
+def others_mix(log_probabilities: np.ndarray, exponent: float) -> np.ndarray:
+    """The combined probabilities with the others' (all but the winner's) replaced by their shares among
+    the others, computed from the logits (no underflow however sure the verdict is): what
+    :func:`explain.contrast` weighs the others by."""
+    scores = set_factor(len(log_probabilities), exponent) * log_probabilities.sum(axis=0)
+    winner = int(np.argmax(scores))
+    others = np.delete(np.arange(scores.size), winner)
+    mix = np.exp(log_softmax(scores))
+    mix[others] = np.exp(log_softmax(scores[others]))
+    return mix
+
+
+def post_weights(log_probabilities: np.ndarray, exponent: float) -> np.ndarray:
     """Each post's share of the combined winner's log-probability against the others' (weighted by their
     combined probabilities); the shares add up to it exactly."""
-    winner = int(np.argmax(combined))
-    others = np.delete(np.arange(combined.size), winner)
-    mix = combined[others] / max(combined[others].sum(), EPS)
+    mix = others_mix(log_probabilities, exponent)
+    winner = int(np.argmax(log_probabilities.sum(axis=0)))
+    others = np.delete(np.arange(mix.size), winner)
     factor = set_factor(len(log_probabilities), exponent)
-    return factor * (log_probabilities[:, winner] - log_probabilities[:, others] @ mix)
+    return factor * (log_probabilities[:, winner] - log_probabilities[:, others] @ mix[others])
 
 
 def fit_exponent(probabilities: np.ndarray, y: np.ndarray, folds: list[np.ndarray], random_state: int = 0) -> float:
