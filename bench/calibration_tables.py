@@ -49,7 +49,7 @@ def trial_rows(model, texts, embeddings, truth, train_labels, free_embeddings, s
         "temperature": model.temperature,
     }
     rng = np.random.default_rng(seed)
-    logs = np.log(np.clip(after, 1e-300, 1))
+    logs = np.log(np.clip(after.astype(np.float64), 1e-300, 1))
     sets = {}
     for n in SET_SIZES:
         picks, labels = [], []
