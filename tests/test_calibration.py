@@ -8,7 +8,7 @@ import pytest
 from scipy.special import softmax
 
 from twitapp.authorship import fit_with_cv
-from twitapp.authorship.calibration import MIN_GAIN, SUPPORT_DRIFT_MARGIN, calibrate, support_gain
+from twitapp.authorship.calibration import MIN_GAIN, SUPPORT_DRIFT_MARGIN, SUPPORT_SCALE, calibrate, support_gain
 from twitapp.authorship.confidence import guess_confidence
 from twitapp.authorship.sets import combine, fit_exponent
 from twitapp.services.embedding import Embedder
@@ -92,9 +92,19 @@ def test_calibrate_recovers_a_synthetic_miscalibration(temperature, scale):
     support = rng.integers(0, 25, rows).astype(float)
     true = softmax(scores * (support_gain(support, scale) / temperature)[:, None], axis=1)
     labels = (rng.random(rows)[:, None] > np.cumsum(true, axis=1)).sum(axis=1)
-    found_temperature, found_scale = calibrate(scores, support, labels)
+    found_temperature, found_scale = calibrate(scores, support, labels, prior_weight=0)
     assert found_temperature == pytest.approx(temperature * SUPPORT_DRIFT_MARGIN, rel=0.08)
     assert found_scale == pytest.approx(scale, rel=0.25)
+
+
+def test_the_scale_stays_near_its_prior_where_the_posts_cannot_tell_it():
+    """Every post with a large support: the likelihood hardly depends on the scale, the weak prior keeps
+    it near ``SUPPORT_SCALE`` instead of at a bound."""
+    rng = np.random.default_rng(5)
+    scores = rng.normal(0, 4, (300, 2))
+    labels = scores.argmax(axis=1)  # always right: sharper is always more likely
+    _, scale = calibrate(scores, np.full(300, 40.0), labels)
+    assert scale == pytest.approx(SUPPORT_SCALE, rel=0.3)
 
 
 def test_fit_exponent_tells_independent_posts_from_repeated_ones():

@@ -39,6 +39,10 @@ def calibrated_temperature(scores: np.ndarray, y: np.ndarray) -> float:
 # argmax, never changes: probabilities near chance, not at it).
 SUPPORT_SCALE = 1.0
 SUPPORT_SCALE_BOUNDS = (0.05, 200.0)
+# A weak prior on the fitted scale, toward ``SUPPORT_SCALE`` (as much as this many posts' log-likelihood
+# per unit of log scale squared): with a few hundred easy posts the likelihood barely tells the scale, and
+# unchecked it ran to the bound, where one known word keeps nearly all of a text's logits.
+SCALE_PRIOR_WEIGHT = 20.0
 MIN_GAIN = 0.02
 # The margin for drift with the shrinkage by support (on the tuning half, 4 trials, 1.0 left the
 # probabilities 1-2 points over the accuracy: see docs/model.md).
@@ -53,10 +57,13 @@ def support_gain(support: np.ndarray | float, scale: float) -> np.ndarray:
     return np.maximum(support / (support + scale), MIN_GAIN)
 
 
-def calibrate(scores: np.ndarray, support: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def calibrate(
+    scores: np.ndarray, support: np.ndarray, y: np.ndarray, prior_weight: float = SCALE_PRIOR_WEIGHT
+) -> tuple[float, float]:
     """The temperature and support scale for a model whose out-of-fold logits on its training tweets are
     ``scores`` (rows), their supports ``support`` and true classes ``y``: those that make
-    softmax(scores * support_gain(support, scale) / T) most likely, the temperature then times
+    softmax(scores * support_gain(support, scale) / T) most likely (with a weak prior on the scale), the
+    temperature then times
     ``SUPPORT_DRIFT_MARGIN`` within ``TEMPERATURE_BOUNDS``.
 
     A short or content-free text's logits (driven by its style counts and the few n-grams it has) overstate
@@ -69,7 +76,8 @@ def calibrate(scores: np.ndarray, support: np.ndarray, y: np.ndarray) -> tuple[f
     def loss(params: np.ndarray) -> float:
         temperature, scale = np.exp(params)
         scaled = scores * (support_gain(support, scale) / temperature)[:, None]
-        return -float(log_softmax(scaled, axis=1)[rows, y].mean())
+        prior = prior_weight / len(y) * np.log(scale / SUPPORT_SCALE) ** 2
+        return -float(log_softmax(scaled, axis=1)[rows, y].sum()) / len(y) + prior
 
     margin = SUPPORT_DRIFT_MARGIN
     bounds = [(np.log(low / margin), np.log(high / margin)), tuple(np.log(SUPPORT_SCALE_BOUNDS))]

@@ -32,6 +32,7 @@ from .support import informative_words, out_of_fold_support
 
 STACK_C = 1.0  # inverse regularisation of the final logistic regression
 DIRECT_ANALYZER = "words"  # the block whose frequent n-grams are also direct features of the final regression
+SUPPORT_UNIGRAMS = False  # a text's support counts its known word bigrams too (see docs/model.md)
 
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (per-class sums, per-class rows) -> weights
 
@@ -114,7 +115,7 @@ class Stacking:
             if index == direct_block:
                 direct = DirectFeatures().fit(matrix)
                 direct_rows = direct.transform(matrix)
-                informative = informative_words(block, docs, matrix)
+                informative = informative_words(block, docs, matrix, unigrams=SUPPORT_UNIGRAMS)
                 support = out_of_fold_support(matrix, informative, bounds)
             del matrix
         vectors = np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)[order]
