@@ -34,9 +34,9 @@ def calibrated_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return float(np.clip(best.x * DRIFT_MARGIN, low, high))
 
 
-# A plain fit's support scale (the support at which a text's logits count half; fitted ones were 0.5-1.2
-# on the benchmark's senators), and the least share of its logits a text keeps (so that the guess, the
-# argmax, never changes: probabilities near chance, not at it).
+# A plain fit's support scale (the support at which a text's logits count half; the fitted ones, with the
+# prior below, were 0.99-1.03 on the benchmark's senators), and the least share of its logits a text keeps
+# (so that the guess, the argmax, never changes: probabilities near chance, not at it).
 SUPPORT_SCALE = 1.0
 SUPPORT_SCALE_BOUNDS = (0.05, 200.0)
 # A weak prior on the fitted scale, toward ``SUPPORT_SCALE`` (as much as this many posts' log-likelihood
