@@ -16,7 +16,12 @@ with accuracy on the newer held-out tweets), mean fit and predict seconds per tr
 the app stores embeddings with the tweets). Every tweet is embedded once per run.
 
     OPENBLAS_NUM_THREADS=1 python bench/accuracy.py --k 2,3,4 --trials 20 [--half tune|check]
-        [--models hypotweet,...] [--json]
+        [--models hypotweet,...] [--json] [--calibration]
+
+``--calibration`` (with ``hypotweet``) also prints, per k, the per-text calibration tables of issue 18
+(``bench/calibration_tables.py``): per length of the held-out posts (1-4, 5-9, 10-19, 20+ words) accuracy
+and the mean probability of the guess before (one temperature) and after (shrinkage by support), the
+content-free texts' probabilities against chance, and sets of 1-25 held-out posts of one author.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import calibration_tables  # noqa: E402
 
 from twitapp.authorship import fit_with_cv  # noqa: E402
 from twitapp.services.embedding import Embedder  # noqa: E402
@@ -137,7 +145,7 @@ class HypoTweet:
 MODELS = {"seed": Seed, "char-baseline": CharBaseline, "hypotweet": HypoTweet}
 
 
-def run_trial(model, texts, times, vectors, draw) -> dict[str, float]:
+def run_trial(model, texts, times, vectors, draw, extra=None) -> dict[str, float]:
     train = [(row, author) for author, (rows, _) in draw.items() for row in rows]
     test = [(row, author) for author, (_, rows) in draw.items() for row in rows]
     start = time.perf_counter()
@@ -151,6 +159,14 @@ def run_trial(model, texts, times, vectors, draw) -> dict[str, float]:
     probs = model.predict_proba([texts[r] for r, _ in test], vectors([r for r, _ in test]))
     done = time.perf_counter()
     chosen = np.asarray(model.classes_)[probs.argmax(axis=1)]
+    if extra is not None:
+        extra(
+            model,
+            [texts[r] for r, _ in test],
+            vectors([r for r, _ in test]),
+            [a for _, a in test],
+            [a for _, a in train],
+        )
     return {
         "accuracy": float(np.mean(chosen == np.asarray([a for _, a in test]))),
         "confidence": float(probs.max(axis=1).mean()),
@@ -196,6 +212,7 @@ def main(argv=None) -> dict:
         "--models", default=",".join(MODELS), help=f"models to run, comma-separated (default all: {','.join(MODELS)})"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
+    parser.add_argument("--calibration", action="store_true", help="the per-text calibration tables (hypotweet)")
     parser.add_argument(
         "--half",
         choices=("all", "tune", "check"),
@@ -217,13 +234,24 @@ def main(argv=None) -> dict:
     print(f"embedded {len(set(rows))} tweets in {time.perf_counter() - start:.0f}s", flush=True)
 
     results: dict[str, dict[str, dict[str, float]]] = {}
+    tables: dict[str, dict] = {}
+    free = Embedder(SPACY_MODEL).embed(list(calibration_tables.CONTENT_FREE)) if args.calibration else None
     print(f"{'k':>2} {'model':<14} {'mean':>6} {'worst':>6} {'conf':>6} {'trust':>6} {'fit_s':>7} {'predict_s':>9}")
     with threadpool_limits(1):
         for k in ks:
             results[str(k)] = {}
             for name in models:
                 factory = MODELS[name]
-                summary = summarize([run_trial(factory(), texts, times, vectors, draw) for draw in draws[k]])
+                calibration: list[dict] = []
+
+                def extra(model, test_texts, test_vectors, truth, train_labels, calibration=calibration):
+                    rows = calibration_tables.trial_rows(
+                        model.model, test_texts, test_vectors, truth, train_labels, free, args.seed + len(calibration)
+                    )
+                    calibration.append(rows)
+
+                wanted = extra if args.calibration and name == "hypotweet" else None
+                summary = summarize([run_trial(factory(), texts, times, vectors, draw, wanted) for draw in draws[k]])
                 results[str(k)][name] = summary
                 trust = "-" if summary["mean_trust"] is None else f"{summary['mean_trust']:.3f}"
                 print(
@@ -232,7 +260,15 @@ def main(argv=None) -> dict:
                     f"{summary['predict_s']:>9.3f}",
                     flush=True,
                 )
-    report = {"results": results, "data": str(args.data), "trials": args.trials, "half": args.half}
+                if calibration:
+                    tables[str(k)] = calibration_tables.print_tables(k, calibration)
+    report = {
+        "results": results,
+        "calibration": tables,
+        "data": str(args.data),
+        "trials": args.trials,
+        "half": args.half,
+    }
     if args.json:
         print(json.dumps(report))
     return report

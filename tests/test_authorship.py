@@ -6,10 +6,17 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 
 from twitapp.authorship import MIN_TWEETS_PER_ACCOUNT, AuthorshipModel, cross_validated_accuracy, fit_with_cv
 from twitapp.authorship.blocks import MASK_KEEP, MaskedBlock, TfidfBlock, new_blocks
-from twitapp.authorship.calibration import DRIFT_MARGIN, TEMPERATURE, TEMPERATURE_BOUNDS, calibrated_temperature
+from twitapp.authorship.calibration import (
+    DRIFT_MARGIN,
+    TEMPERATURE,
+    TEMPERATURE_BOUNDS,
+    calibrated_temperature,
+    support_gain,
+)
 from twitapp.authorship.features import (
     DIRECT_MIN_DF,
     DIRECT_SCALE,
@@ -124,9 +131,9 @@ def test_fit_with_cv_is_fit_plus_the_same_cross_validation(model, sample):
     assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0)
     texts, embeddings, _ = sample["test"]
     assert model.temperature == TEMPERATURE != fitted.temperature
-    again = AuthorshipModel(random_state=0, temperature=fitted.temperature).fit(*sample["train"])
+    again = AuthorshipModel(**fitted.get_params()).fit(*sample["train"])
     np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), again.predict_proba(texts, embeddings))
-    assert fitted.get_params() == {"random_state": 0, "temperature": fitted.temperature}
+    assert set(fitted.get_params()) == {"random_state", "temperature", "support_scale", "set_exponent"}
 
 
 def _scores_and_labels(temperature: float, rows: int = 20000, classes: int = 3):
@@ -195,7 +202,7 @@ def test_fit_with_cv_over_folds_in_time(model, sample):
     assert accuracy == cross_validated_accuracy(*sample["train"], folds=5, random_state=0, times=times)
     assert 0.6 < accuracy <= 1.0
     texts, embeddings, _ = sample["test"]
-    again = AuthorshipModel(random_state=0, temperature=fitted.temperature).fit(*sample["train"], times=times)
+    again = AuthorshipModel(**fitted.get_params()).fit(*sample["train"], times=times)
     np.testing.assert_array_equal(fitted.predict_proba(texts, embeddings), again.predict_proba(texts, embeddings))
 
 
@@ -311,17 +318,26 @@ def test_predict_and_explain_is_predict_proba_and_explain_of_the_winner(model, s
 @pytest.mark.parametrize("accounts", [2, 3])
 def test_probabilities_are_scikit_learns(sample, accounts):
     """The model computes its regression's probabilities itself (faster on one text): they must be
-    scikit-learn's, with the softmax of 3 or more accounts and the logistic function of 2."""
+    scikit-learn's, with the softmax of 3 or more accounts and the logistic function of 2, each text's
+    log-probabilities shrunk by its support's gain (the calibration)."""
     texts, embeddings, labels = sample["train"]
     kept = [i for i, label in enumerate(labels) if label in sorted(set(labels))[:accounts]]
     fitted = AuthorshipModel(random_state=0).fit([texts[i] for i in kept], embeddings[kept], [labels[i] for i in kept])
     test_texts, test_embeddings, _ = sample["test"]
     features = fitted.stacking_features(test_texts, test_embeddings)
+    gain = support_gain(fitted.support(test_texts), fitted.support_scale)
+    assert gain.min() > 0 and gain.max() < 1
     np.testing.assert_allclose(
-        fitted.predict_proba(test_texts, test_embeddings),
+        AuthorshipModel._probabilities(fitted, features, np.full(len(test_texts), 1e15)),
         fitted.regression_.predict_proba(features),
         rtol=1e-6,
         atol=1e-9,
+    )
+    scores = fitted.regression_.decision_function(features).reshape(len(test_texts), -1)
+    if accounts == 2:  # (the second account's logit against the first's)
+        scores = np.column_stack([np.zeros(len(scores)), scores])
+    np.testing.assert_allclose(
+        fitted.predict_proba(test_texts, test_embeddings), softmax(scores * gain[:, None], axis=1), rtol=1e-5, atol=1e-6
     )
 
 

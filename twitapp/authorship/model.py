@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -14,11 +15,13 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from .calibration import TEMPERATURE, calibrated_temperature
+from .calibration import SUPPORT_SCALE, TEMPERATURE, calibrate, support_gain
 from .explain import Decomposition, Evidence, chunk_shares, chunk_spans, contrast, top_evidence
 from .features import style_features
 from .ngrams import Ngrams, normalize
+from .sets import SetPrediction, combine, fit_exponent, others_mix, post_weights, set_evidence, set_factor
 from .stacking import Stacking, cross_validate, final_regression, join
+from .support import support_of
 
 STACK_FOLDS = 5  # folds of the stacking, and of the cross-validation shown as how far to trust a guess
 # fit_with_cv's 6 regressions (the model's and one per fold; independent, most of a cold fit's time) run in
@@ -26,14 +29,36 @@ STACK_FOLDS = 5  # folds of the stacking, and of the cross-validation shown as h
 FIT_THREADS = 2
 
 
+@dataclass(frozen=True)
+class TextPrediction:
+    """One text's probabilities (in ``classes_`` order), the words that decided its guess, its support
+    (distinct words beyond the accounts' commonest that their posts have used: see ``support.py``) and its
+    number of words."""
+
+    probabilities: np.ndarray
+    evidence: list[Evidence]
+    support: float
+    words: int
+
+
 class AuthorshipModel(BaseEstimator):
     """Which of the candidate accounts wrote a text, from their tweets, the tweets' stored embeddings and
     (optionally) their times; probabilities are those of the regression's logits divided by
-    ``temperature``."""
+    ``temperature`` and shrunk toward chance by the text's support (``support_scale``: see
+    :func:`calibration.support_gain`); several posts of one author combine with ``set_exponent`` (see
+    ``sets.py``)."""
 
-    def __init__(self, random_state: int = 0, temperature: float = TEMPERATURE):
+    def __init__(
+        self,
+        random_state: int = 0,
+        temperature: float = TEMPERATURE,
+        support_scale: float = SUPPORT_SCALE,
+        set_exponent: float = 0.0,
+    ):
         self.random_state = random_state
         self.temperature = temperature
+        self.support_scale = support_scale
+        self.set_exponent = set_exponent
 
     def fit(
         self, texts: Sequence[str], embeddings: np.ndarray, labels: Sequence[str], times: Sequence | None = None
@@ -55,40 +80,87 @@ class AuthorshipModel(BaseEstimator):
         self.style_ = stacking.style
         self.direct_ = stacking.direct
         self.direct_block_ = stacking.direct_block
+        self.informative_ = stacking.informative
         return self
 
     def out_of_fold_proba(self) -> np.ndarray:
         """The probabilities of each training text (rows in the order given to :func:`fit_with_cv`) from the
         cross-validation's models, which did not see it: where the model places the stored posts honestly."""
         self._require_fitted()
-        return softmax(self.out_of_fold_logits_ / self.temperature, axis=1)
+        gain = support_gain(self.out_of_fold_support_, self.support_scale)
+        return softmax(self.out_of_fold_logits_ * (gain / self.temperature)[:, None], axis=1)
 
     def stacking_features(self, texts: Sequence[str], embeddings: np.ndarray) -> sparse.csr_matrix:
         """The final regression's features of texts (``regression_`` reads them)."""
+        return self._features(texts, embeddings)[0]
+
+    def support(self, texts: Sequence[str]) -> np.ndarray:
+        """Each text's support: its distinct words beyond the accounts' commonest that their posts have
+        used (see ``support.py``)."""
         self._require_fitted()
-        docs = [normalize(t) for t in texts]
-        return self._stack([block.transform(docs) for block in self.blocks_], texts, embeddings)
+        block = self.blocks_[self.direct_block_]
+        return support_of(block.transform([normalize(t) for t in texts]), self.informative_)
 
     def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
         self._require_fitted()
         if not len(texts):
             return np.zeros((0, len(self.classes_)))
         with _one_thread():
-            return self._probabilities(self.stacking_features(texts, embeddings))
+            return self._probabilities(*self._features(texts, embeddings))
 
     def predict_and_explain(self, text: str, embedding: np.ndarray, top: int = 8) -> tuple[np.ndarray, list[Evidence]]:
         """``predict_proba`` of one text and ``explain`` for its most probable account, in one pass over its
         n-grams (the app's warm prediction: extracting them is most of the model's share of it)."""
+        prediction = self.predict_text(text, embedding, top)
+        return prediction.probabilities, prediction.evidence
+
+    def predict_text(self, text: str, embedding: np.ndarray, top: int = 8) -> TextPrediction:
+        """:meth:`predict_and_explain` with the text's support and number of words (for how sure the guess
+        is: see ``confidence.py``), from the same pass over its n-grams."""
         self._require_fitted()
         rows = self._block_rows(text)
-        features = self._stack([matrix for _, matrix in rows], [text], np.asarray(embedding).reshape(1, -1))
+        features, support = self._stack_rows(rows, [text], np.asarray(embedding).reshape(1, -1))
         with _one_thread():
-            probabilities = self._probabilities(features)[0]
+            probabilities = self._probabilities(features, support)[0]
         spans = chunk_spans(text)
-        if not spans:
-            return probabilities, []
-        shares = self._shares(len(spans), probabilities, int(np.argmax(probabilities)), rows)
-        return probabilities, top_evidence(text, spans, shares, top)
+        evidence: list[Evidence] = []
+        if spans:
+            shares = self._shares(len(spans), probabilities, int(np.argmax(probabilities)), rows, support[0])
+            evidence = top_evidence(text, spans, shares, top)
+        return TextPrediction(probabilities, evidence, float(support[0]), len(text.split()))
+
+    def predict_set(self, texts: Sequence[str], embeddings: np.ndarray, top: int = 8) -> SetPrediction:
+        """The verdict of several posts taken to share one author: their probabilities combined (see
+        ``sets.py``), each post's weight in it, and the words that weighed most over all posts."""
+        self._require_fitted()
+        if not len(texts):
+            raise ValueError("no posts to attribute")
+        vectors = np.asarray(embeddings).reshape(len(texts), -1)
+        post_rows = [self._block_rows(text) for text in texts]
+        stacked = [
+            self._stack_rows(rows, [text], vectors[i : i + 1]) for i, (rows, text) in enumerate(zip(post_rows, texts))
+        ]
+        support = np.array([float(s[0]) for _, s in stacked])
+        with _one_thread():
+            per_post = self._probabilities(sparse.vstack([f for f, _ in stacked], format="csr"), support)
+        logs = np.log(np.clip(per_post.astype(np.float64), 1e-300, 1))
+        combined = combine(logs, self.set_exponent)
+        winner, factor = int(np.argmax(combined)), set_factor(len(texts), self.set_exponent)
+        mix = others_mix(logs, self.set_exponent)  # (the others' shares, without underflow)
+        shares = []
+        for text, rows, gain_support in zip(texts, post_rows, support):
+            spans = chunk_spans(text)
+            values = self._shares(len(spans), mix, winner, rows, gain_support) * factor if spans else np.zeros(0)
+            shares.append((text, spans, values))
+        return SetPrediction(
+            probabilities=combined,
+            per_post=per_post,
+            weights=post_weights(logs, self.set_exponent),
+            support=support,
+            words=np.array([len(text.split()) for text in texts]),
+            evidence=set_evidence(shares, top),
+            exponent=self.set_exponent,
+        )
 
     def explain(
         self, text: str, embedding: np.ndarray, target: str, top: int = 8, probabilities: np.ndarray | None = None
@@ -100,9 +172,11 @@ class AuthorshipModel(BaseEstimator):
         spans = chunk_spans(text)
         if not spans:
             return []
+        rows = self._block_rows(text)
+        support = support_of(rows[self.direct_block_][1], self.informative_)[0]
         if probabilities is None:
             probabilities = self.predict_proba([text], np.asarray(embedding).reshape(1, -1))[0]
-        shares = self._shares(len(spans), probabilities, column, self._block_rows(text))
+        shares = self._shares(len(spans), probabilities, column, rows, support)
         return top_evidence(text, spans, shares, top)
 
     def explain_each(self, text: str, probabilities: np.ndarray, top: int = 8) -> list[list[Evidence]]:
@@ -123,9 +197,10 @@ class AuthorshipModel(BaseEstimator):
         n-grams and the rest (see :class:`Decomposition`)."""
         column = self._column(target)
         rows = self._block_rows(text)
-        features = self._stack([matrix for _, matrix in rows], [text], np.asarray(embedding).reshape(1, -1))
-        probabilities = self._probabilities(features)[0]
-        direction = contrast(self.regression_.coef_, probabilities, column)
+        features, support = self._stack_rows(rows, [text], np.asarray(embedding).reshape(1, -1))
+        probabilities = self._probabilities(features, support)[0]
+        gain = float(support_gain(support[0], self.support_scale))
+        direction = gain * contrast(self.regression_.coef_, probabilities, column)
         start = sum(weights.shape[1] for weights in self.block_weights_)  # after the blocks' scores
         stop = direction.size - self.direct_.n_features_  # before the direct features
         values = features.toarray()[0]
@@ -133,11 +208,25 @@ class AuthorshipModel(BaseEstimator):
         rest = np.zeros(direction.size, bool)  # the embedding's and the style counts' columns
         rest[start:stop] = True
         if spans:
-            shares = self._shares(len(spans), probabilities, column, rows)
+            shares = self._shares(len(spans), probabilities, column, rows, support[0])
         else:  # nothing to credit the n-grams (the words block's marks) to: they are part of the rest
             shares, rest[:] = np.zeros(0), True
-        intercept = contrast(self.regression_.intercept_[:, None], probabilities, column)[0]
+        intercept = gain * contrast(self.regression_.intercept_[:, None], probabilities, column)[0]
         return Decomposition(spans, shares, float(direction[rest] @ values[rest] + intercept))
+
+    def _features(self, texts: Sequence[str], embeddings: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """The final regression's features of texts and their supports."""
+        self._require_fitted()
+        docs = [normalize(t) for t in texts]
+        matrices = [block.transform(docs) for block in self.blocks_]
+        return self._stack(matrices, texts, embeddings), support_of(matrices[self.direct_block_], self.informative_)
+
+    def _stack_rows(
+        self, rows: list[tuple[Ngrams, sparse.csr_matrix]], texts: Sequence[str], embeddings: np.ndarray
+    ) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Features and support of a text from its :meth:`_block_rows`."""
+        matrices = [matrix for _, matrix in rows]
+        return self._stack(matrices, texts, embeddings), support_of(matrices[self.direct_block_], self.informative_)
 
     def _stack(self, matrices: list[sparse.csr_matrix], texts: Sequence[str], embeddings: np.ndarray):
         """The final regression's features from the blocks' TF-IDF rows, the embeddings and the texts."""
@@ -157,16 +246,23 @@ class AuthorshipModel(BaseEstimator):
         return rows
 
     def _shares(
-        self, n_chunks: int, probabilities: np.ndarray, target: int, rows: list[tuple[Ngrams, sparse.csr_matrix]]
+        self,
+        n_chunks: int,
+        probabilities: np.ndarray,
+        target: int,
+        rows: list[tuple[Ngrams, sparse.csr_matrix]],
+        support: float,
     ) -> np.ndarray:
-        direction = contrast(self.regression_.coef_, probabilities, target)
+        gain = float(support_gain(support, self.support_scale))
+        direction = gain * contrast(self.regression_.coef_, probabilities, target)
         return chunk_shares(n_chunks, direction, rows, self.block_weights_, self.direct_block_, self.direct_)
 
-    def _probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
-        """``predict_proba`` of the final regression, computed as scikit-learn does (softmax of the scores;
-        the logistic function of the one score between 2 accounts) without its input checks, which cost
-        more than the product itself on one text."""
+    def _probabilities(self, features: sparse.csr_matrix, support: np.ndarray) -> np.ndarray:
+        """The final regression's scores, each text's shrunk by its support's gain, turned into
+        probabilities as scikit-learn does (softmax of the scores; the logistic function of the one score
+        between 2 accounts) without its input checks, which cost more than the product itself on one text."""
         scores = np.asarray(features @ self.regression_.coef_.T) + self.regression_.intercept_
+        scores *= support_gain(support, self.support_scale)[:, None]
         if scores.shape[1] == 1:
             second = expit(scores[:, 0])
             return np.column_stack([1 - second, second])
@@ -222,17 +318,22 @@ def fit_with_cv(
     :func:`cross_validated_accuracy` with 5 folds and the same ``random_state`` and ``times`` (the app
     passes the tweets' times, so it is that of predicting stretches of time the model did not learn from).
 
-    The out-of-fold scores also set the model's ``temperature`` (:func:`calibrated_temperature`), so its
-    probabilities match how often it is right on these accounts; ``AuthorshipModel(**model.get_params())``
-    fitted on the same tweets gives the same model."""
+    The out-of-fold scores also set the model's ``temperature`` and ``support_scale`` (:func:`calibrate`),
+    so that its probabilities match how often it is right on these accounts whatever a text's length, and
+    its ``set_exponent`` (:func:`sets.fit_exponent`) for several posts at once;
+    ``AuthorshipModel(**model.get_params())`` fitted on the same tweets gives the same model."""
     with threadpool_limits(1):
         stacking = Stacking.build(texts, embeddings, labels, STACK_FOLDS, random_state, times)
         with ThreadPoolExecutor(FIT_THREADS) as pool:
             final = pool.submit(final_regression, stacking, random_state)
             accuracy, scores = cross_validate(stacking, random_state, pool)
             regression = final.result()
-        temperature = calibrated_temperature(scores, stacking.y_in_fold_order())
-        model = AuthorshipModel(random_state, temperature)._fit_stacking(stacking, regression)
+        temperature, scale = calibrate(scores, stacking.support, stacking.y_in_fold_order())
+        model = AuthorshipModel(random_state, temperature, scale)._fit_stacking(stacking, regression)
+        order = np.concatenate(stacking.folds)
         model.out_of_fold_logits_ = np.empty_like(scores)
-        model.out_of_fold_logits_[np.concatenate(stacking.folds)] = scores
+        model.out_of_fold_logits_[order] = scores
+        model.out_of_fold_support_ = np.empty_like(stacking.support)
+        model.out_of_fold_support_[order] = stacking.support
+        model.set_exponent = fit_exponent(model.out_of_fold_proba(), stacking.y, stacking.folds, random_state)
         return model, accuracy

@@ -28,9 +28,11 @@ from .features import (
 )
 from .folds import encode_labels, stratified_folds, time_blocked_folds
 from .ngrams import normalize
+from .support import informative_words, out_of_fold_support
 
 STACK_C = 1.0  # inverse regularisation of the final logistic regression
 DIRECT_ANALYZER = "words"  # the block whose frequent n-grams are also direct features of the final regression
+SUPPORT_UNIGRAMS = False  # a text's support counts its known word bigrams too (see docs/model.md)
 
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (per-class sums, per-class rows) -> weights
 
@@ -58,6 +60,8 @@ class Stacking:
     direct_block: int  # index of the block the direct features come from
     direct_rows: sparse.csr_matrix  # the direct features of all rows, in fold order
     scores: dict[tuple[int, frozenset[int]], np.ndarray]  # (fold, excluded folds) -> dense features of its rows
+    informative: np.ndarray  # the direct (words) block's columns that count in a text's support
+    support: np.ndarray  # each row's out-of-fold support (see ``support.py``), in fold order
 
     @classmethod
     def build(
@@ -111,6 +115,8 @@ class Stacking:
             if index == direct_block:
                 direct = DirectFeatures().fit(matrix)
                 direct_rows = direct.transform(matrix)
+                informative = informative_words(block, docs, matrix, unigrams=SUPPORT_UNIGRAMS)
+                support = out_of_fold_support(matrix, informative, bounds)
             del matrix
         vectors = np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)[order]
         standardizer = Standardizer().fit(vectors)
@@ -123,7 +129,20 @@ class Stacking:
             for (f, excluded), fold_scores in parts.items()
         }
         return cls(
-            classes, y, fold_rows, bounds, blocks, final, embedding, style, direct, direct_block, direct_rows, scores
+            classes,
+            y,
+            fold_rows,
+            bounds,
+            blocks,
+            final,
+            embedding,
+            style,
+            direct,
+            direct_block,
+            direct_rows,
+            scores,
+            informative,
+            support,
         )
 
     def features(self, fold: int, excluded: frozenset[int]) -> sparse.csr_matrix:
