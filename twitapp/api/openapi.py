@@ -165,21 +165,51 @@ SCHEMAS: dict[str, Any] = {
     },
     "Prediction": {
         "type": "object",
-        "required": ["author", "probabilities", "trust", "evidence", "similar", "posts", "weighed_most"],
+        "required": [
+            "author",
+            "probabilities",
+            "trust",
+            "this_guess",
+            "evidence",
+            "similar",
+            "posts",
+            "weighed_most",
+            "model",
+        ],
         "properties": {
             "author": {"type": "string"},
             "probabilities": {"type": "object", "additionalProperties": {"type": "number"}},
             "trust": {
                 "type": "object",
-                "required": ["cv_accuracy", "chance", "level"],
+                "description": "how good the model is on these accounts (not on this one guess)",
+                "required": ["cv_accuracy", "chance", "level", "summary"],
                 "properties": {
                     "cv_accuracy": {"type": "number", "nullable": True},
                     "chance": {"type": "number"},
-                    "level": {"type": "string"},
+                    "level": {"type": "string", "enum": ["high", "fair", "some", "low"]},
+                    "summary": {"type": "string", "description": "the same, in a plain sentence"},
+                },
+            },
+            "this_guess": {
+                "type": "object",
+                "description": "how sure this one guess is",
+                "required": ["level", "reason"],
+                "properties": {
+                    "level": {"type": "string", "enum": ["high", "fair", "some", "low"]},
+                    "reason": {"type": "string", "description": "why, in a plain sentence"},
                 },
             },
             "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Evidence"}},
             "posts": {"type": "integer", "minimum": 1, "description": "posts taken to share one author"},
+            "model": {
+                "type": "object",
+                "required": ["cached", "source", "fit_seconds"],
+                "properties": {
+                    "cached": {"type": "boolean", "description": "fitted before this request"},
+                    "source": {"type": "string", "enum": ["memory", "shared", "fitted"]},
+                    "fit_seconds": {"type": "number"},
+                },
+            },
             "weighed_most": {
                 "type": "array",
                 "description": "of several posts, those that moved the verdict most towards the author",

@@ -187,8 +187,9 @@ class AuthorshipModel(BaseEstimator):
         if not spans:
             return [[] for _ in self.classes_]
         rows = self._block_rows(text)
+        support = support_of(rows[self.direct_block_][1], self.informative_)[0]
         return [
-            top_evidence(text, spans, self._shares(len(spans), probabilities, column, rows), top)
+            top_evidence(text, spans, self._shares(len(spans), probabilities, column, rows, support), top)
             for column in range(len(self.classes_))
         ]
 

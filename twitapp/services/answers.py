@@ -16,7 +16,17 @@ def prediction_json(prediction: Prediction) -> dict[str, Any]:
     return {
         "author": prediction.author,
         "probabilities": prediction.probabilities,
-        "trust": {"cv_accuracy": prediction.cv_accuracy, "chance": prediction.chance, "level": prediction.reliability},
+        "trust": {
+            "cv_accuracy": prediction.cv_accuracy,
+            "chance": prediction.chance,
+            "level": prediction.reliability,
+            "summary": prediction.trust_sentence,
+        },
+        "this_guess": (
+            {"level": prediction.this_guess.level, "reason": prediction.this_guess.reason}
+            if prediction.this_guess is not None
+            else None
+        ),
         "evidence": [evidence_json(e) for e in prediction.evidence],
         "posts": prediction.posts,
         "model": {

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import func, over, select
 
 from ..authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
+from ..authorship.confidence import GuessConfidence, guess_confidence
 from ..config import DEFAULT_TWEETS_PER_ACCOUNT
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
@@ -82,12 +83,20 @@ class Prediction:
     posts: int = 1  # posts taken to share one author
     weighed_most: list[WeighedPost] = field(default_factory=list)  # a set's heaviest posts
     unknown: str | None = None  # the stored account whose posts these are
-    this_guess: object | None = None  # how sure this one guess is (level, reason)
+    this_guess: GuessConfidence | None = None  # how sure this one guess is (level, reason)
     model_source: str = "fitted"  # "memory" (this process's), "shared" (fitted by another process) or "fitted" now
 
     @property
     def candidates(self) -> list[str]:
         return list(self.probabilities)
+
+    @property
+    def trust_sentence(self) -> str:
+        """How good the model is on these accounts, in plain words (the page's and the API's)."""
+        return (
+            f"Right {round(self.cv_accuracy * 100)} of 100 times on their own tweets from other weeks, which it "
+            f"had not learnt from (guessing would be right {round(self.chance * 100)} of 100)."
+        )
 
     @property
     def reliability(self) -> str:
@@ -175,23 +184,22 @@ def predict_author(
     )
     vectors = question.vectors if question.vectors is not None else embedder.embed(list(question.texts))
     classes = fitted.model.classes_
+    names = [fitted.usernames[c] for c in classes]
     if question.posts == 1:
-        probs, evidence = fitted.model.predict_and_explain(question.texts[0], vectors[0])
-        weighed: list[WeighedPost] = []
+        answer = _predict_post(fitted.model, question.texts[0], vectors[0], names)
     else:
-        probs, evidence, weighed = _predict_posts(fitted.model, question.texts, vectors)
-    order = np.argsort(-probs, kind="stable")  # (ties: the first, as predict_and_explain explains)
+        answer = _predict_posts(fitted.model, question.texts, vectors, names)
+    probs = answer.probabilities
+    order = np.argsort(-probs, kind="stable")  # (ties: the first, as the model explains)
     winner = classes[order[0]]
-    # the similar posts share the words of the text, or of a set's heaviest posts
-    explained_text = question.texts[0] if not weighed else "\n".join(post.text for post in weighed)
     return Prediction(
         text=question.texts[0],
         author=fitted.usernames[winner],
         probabilities={fitted.usernames[classes[i]]: float(probs[i]) for i in order},
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
-        evidence=evidence,
-        similar=_most_similar(fitted, explained_text, probs, evidence),
+        evidence=answer.evidence,
+        similar=_most_similar(fitted, answer.explained_text, probs, answer.evidence),
         cached=source != "fitted",
         model_source=source,
         fit_seconds=fitted.fit_seconds,
@@ -199,55 +207,47 @@ def predict_author(
         n_tweets=fitted.n_tweets,
         tweet_map=_tweet_map(fitted, probs),
         posts=question.posts,
-        weighed_most=weighed,
+        weighed_most=answer.weighed_most,
+        this_guess=answer.this_guess,
         unknown=question.unknown.username if question.unknown is not None else None,
     )
 
 
-def _predict_posts(
-    model, texts: Sequence[str], vectors: np.ndarray
-) -> tuple[np.ndarray, list[Evidence], list[WeighedPost]]:
-    """Probabilities of a set of posts of one author, the words that weighed most across its heaviest
-    posts, and those posts."""
-    combined = _combine(model, texts, vectors)
-    target = int(np.argmax(combined.probabilities))
-    winner = model.classes_[target]
-    heaviest = np.argsort(-combined.weights, kind="stable")[:EXPLAINED_POSTS]
-    explained = {
-        int(i): model.explain(texts[i], vectors[i], winner, probabilities=combined.post_probabilities[i])
-        for i in heaviest
-    }
-    totals: dict[str, tuple[str, float]] = {}
-    for evidence in explained.values():
-        for e in evidence:
-            term, weight = totals.get(e.term.lower(), (e.term, 0.0))
-            totals[e.term.lower()] = (term, weight + e.weight)
-    words = sorted(totals.values(), key=lambda item: -item[1])[:8]
+def _predict_posts(model, texts: Sequence[str], vectors: np.ndarray, names: list[str]) -> _Answer:
+    """A set of posts of one author: the combined verdict (``AuthorshipModel.predict_set``), the words
+    that weighed most over the posts, and the heaviest posts with the words that pushed each."""
+    result = model.predict_set(list(texts), vectors)
+    winner = model.classes_[result.winner]
+    heaviest = [int(i) for i in np.argsort(-result.weights, kind="stable")[:WEIGHED_POSTS] if result.weights[i] > 0]
     weighed = [
-        WeighedPost(int(i) + 1, texts[i], float(combined.weights[i]), explained[int(i)])
-        for i in heaviest[:WEIGHED_POSTS]
-        if combined.weights[i] > 0
+        WeighedPost(
+            i + 1,
+            texts[i],
+            float(result.weights[i]),
+            model.explain(texts[i], vectors[i], winner, probabilities=result.per_post[i]),
+        )
+        for i in heaviest
     ]
-    return combined.probabilities, [Evidence(term, weight, ()) for term, weight in words], weighed
+    sure = guess_confidence(
+        result.probabilities, float(result.support.sum()), int(result.words.sum()), len(texts), names
+    )
+    evidence = [Evidence(e.term, e.weight, ()) for e in result.evidence]
+    return _Answer(result.probabilities, evidence, sure, weighed, "\n".join(p.text for p in weighed) or texts[0])
+
+
+def _predict_post(model, text: str, vector: np.ndarray, names: list[str]) -> _Answer:
+    result = model.predict_text(text, vector)
+    sure = guess_confidence(result.probabilities, result.support, result.words, 1, names)
+    return _Answer(result.probabilities, result.evidence, sure, [], text)
 
 
 @dataclass
-class _Combined:
-    probabilities: np.ndarray
-    post_probabilities: np.ndarray
-    weights: np.ndarray
-
-
-def _combine(model, texts: Sequence[str], vectors: np.ndarray) -> _Combined:
-    """PROVISIONAL: the product of the posts' probabilities (to be replaced by the model's predict_set)."""
-    post = model.predict_proba(list(texts), vectors)
-    logs = np.log(np.clip(post, 1e-12, 1))
-    total = logs.sum(axis=0)
-    probabilities = np.exp(total - total.max())
-    probabilities /= probabilities.sum()
-    target = int(np.argmax(probabilities))
-    others = np.delete(np.arange(post.shape[1]), target)
-    return _Combined(probabilities, post, logs[:, target] - logs[:, others].mean(axis=1))
+class _Answer:
+    probabilities: np.ndarray  # in the model's classes_ order
+    evidence: list[Evidence]
+    this_guess: GuessConfidence
+    weighed_most: list[WeighedPost]
+    explained_text: str  # the text whose words choose the similar posts
 
 
 def fit_set(
