@@ -7,10 +7,12 @@ the model's out-of-fold probabilities and the impostors' newest ``--per-impostor
 ``--impostors 0``, on the candidates alone). Tested: the candidates' newest 100 posts against the
 outsiders' newest 100, one at a time and in sets of ``--set-size`` posts of one author (``--sets`` per
 author). Printed per k: the outsider score's AUC, at the default threshold the share of candidates' texts
-flagged ("false") and of outsiders' texts caught, and the checker's added fit time (with the model's
-probabilities of the impostors' posts) and score time per post.
+flagged ("false") and of outsiders' texts caught, the checker's added fit time (with the model's
+probabilities of the impostors' posts), its score time per post in a batch and for one text alone
+("warm_ms"), and its pickled size (MiB). Sets' rows are named ``n@set_drift``: ``--drifts 1,1.5,2`` tries
+several set thresholds on the same fits; ``--one-class`` the fixed score without impostors.
 
-    OPENBLAS_NUM_THREADS=1 python bench/openset.py --k 2,4 --trials 3 --half tune [--impostors 8] [--json]
+    OPENBLAS_NUM_THREADS=1 python bench/openset.py --k 2,4 --trials 4 --half tune [--impostors 8] [--json]
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def run_trial(texts, times, by_author, vectors, people, args, rng) -> dict:
     imp_rows = [r for r, _ in imp]
     imp_texts = [texts[r] for r in imp_rows]
     imp_probabilities = model.predict_proba(imp_texts, vectors(imp_rows)) if imp else None
-    checker = OpenSetChecker().fit(
+    checker = OpenSetChecker(one_class=args.one_class).fit(
         [texts[r] for r in rows],
         vectors(rows),
         [a for _, a in train],
@@ -113,6 +115,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--sets", type=int, default=20)
     parser.add_argument("--drifts", default="1.5", help="set_drift values to try for the sets' threshold")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one-class", action="store_true", help="without impostors: the fixed distance score")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     texts, times, by_author = load_tweets(args.data)
