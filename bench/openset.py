@@ -3,7 +3,8 @@
 Per trial, from one half of the authors (``--half``), k candidates, ``--impostors`` impostors and
 ``--outsiders`` outsiders are drawn, all distinct. The app's model is fitted on each candidate's 1,000 posts
 before its newest 100 (as ``bench/accuracy.py``); the checker (``twitapp.authorship.openset``) on those,
-the model's out-of-fold probabilities and the impostors' newest ``--per-impostor`` posts (or, with
+the model's out-of-fold probabilities and the impostors' newest ``--per-impostor`` posts from before the
+candidates' held-out ones (or, with
 ``--impostors 0``, on the candidates alone). Tested: the candidates' newest 100 posts against the
 outsiders' newest 100, one at a time and in sets of ``--set-size`` posts of one author (``--sets`` per
 author). Printed per k: the outsider score's AUC, at the default threshold the share of candidates' texts
@@ -46,6 +47,13 @@ def draw(rng, eligible, k, impostors, outsiders):
     return sorted(picked[:k]), picked[k : k + impostors], picked[k + impostors :]
 
 
+def impostor_rows(by_author, times, candidates, author, count: int) -> list[int]:
+    """The impostor's newest ``count`` posts from before the candidates' held-out posts: in the app, the
+    stored accounts' posts are all older than the question."""
+    cutoff = min(times[by_author[a][-TEST]] for a in candidates)
+    return [r for r in by_author[author] if times[r] < cutoff][-count:]
+
+
 def run_trial(texts, times, by_author, vectors, people, args, rng) -> dict:
     candidates, impostors, outsiders = people
     train = [(r, a) for a in candidates for r in by_author[a][-TEST - TRAIN : -TEST]]
@@ -54,7 +62,7 @@ def run_trial(texts, times, by_author, vectors, people, args, rng) -> dict:
         [texts[r] for r in rows], vectors(rows), [a for _, a in train], times=[times[r] for r in rows]
     )
     started = time.perf_counter()
-    imp = [(r, a) for a in impostors for r in by_author[a][-args.per_impostor :]]
+    imp = [(r, a) for a in impostors for r in impostor_rows(by_author, times, candidates, a, args.per_impostor)]
     imp_rows = [r for r, _ in imp]
     imp_texts = [texts[r] for r in imp_rows]
     imp_probabilities = model.predict_proba(imp_texts, vectors(imp_rows)) if imp else None
@@ -134,7 +142,7 @@ def main(argv=None) -> dict:
             for a in cands:
                 needed.update(by_author[a][-TEST - TRAIN :])
             for a in imps:
-                needed.update(by_author[a][-args.per_impostor :])
+                needed.update(impostor_rows(by_author, times, cands, a, args.per_impostor))
             for a in outs:
                 needed.update(by_author[a][-TEST:])
     started = time.perf_counter()

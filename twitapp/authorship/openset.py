@@ -7,9 +7,9 @@ accounts that are not candidates), with its length and the model's own confidenc
 learns from the candidates' posts, each against profiles that did not see it (their other stretches of
 time), against impostors' posts, each against profiles without its own account. With no impostors, each
 candidate's posts stand in as outsiders to the other candidates. A threshold from the cross-validated
-scores keeps the candidates' own posts flagged at most ``target`` of the time; a set of posts is scored by
-its posts' mean, calibrated per set size on sets drawn from the cross-validated scores. How and how well
-it works: ``docs/model.md`` ("None of these").
+scores aims to flag at most ``FALSE_FLAG_TARGET`` of the candidates' own new posts; a set of posts is
+scored by its posts' mean, calibrated per set size on sets drawn from the cross-validated scores. How and
+how well it works: ``docs/model.md`` ("None of these").
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ FALSE_FLAG_TARGET = 0.05  # share of the candidates' own posts that may be flagg
 FIT_TARGET = 0.035
 FOLDS = 5  # stretches of each candidate's timeline, and groups of the outsiders, for out-of-fold scores
 MASK_KEEP = 50  # words the masked view keeps (the candidates' most frequent)
-SET_DRAWS = 400  # sets drawn per set size to calibrate the score of a set
+SET_DRAWS = 20  # sets drawn per group (a stretch of a candidate's time, an outsider) and size, to calibrate sets
 # the views: (name, analyzer, n-gram range); "masked" reads the raw text with topic words masked
 VIEWS = (("chars", "chars", (2, 4)), ("masked", "raw", (2, 4)), ("words", "words", (1, 1)))
 _WIDTH = 1 << HASH_BITS
@@ -134,7 +134,6 @@ class OpenSetChecker:
     """How likely a text is by none of the candidates (see the module's docstring). ``fit`` from the
     candidates' posts (and, optionally, impostors' posts); ``score`` and ``none_of_these`` answer."""
 
-    target: float = FALSE_FLAG_TARGET
     fit_target: float = FIT_TARGET
     random_state: int = 0
     one_class: bool = False  # without impostors: a fixed calibrated-distance score instead of a learnt one
@@ -230,6 +229,7 @@ class OpenSetChecker:
         group = np.concatenate(groups) * FOLDS + np.where(outside == 0, folds, 0)
         self.oof_ = (scores, group, outside == 0)
         self.sets_ = {}
+        self.set_calibration(1)  # (single texts, the common question, answered without a fit)
         return self
 
     def score(self, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
@@ -262,7 +262,7 @@ class OpenSetChecker:
             means, outside = [], []
             for g in np.unique(group):
                 members = np.flatnonzero(group == g)
-                draws = max(1, SET_DRAWS // 20)
+                draws = SET_DRAWS
                 if n == 1:
                     means.append(scores[members])
                 else:
