@@ -170,6 +170,7 @@ SCHEMAS: dict[str, Any] = {
             "probabilities",
             "trust",
             "this_guess",
+            "none_of_these",
             "evidence",
             "similar",
             "posts",
@@ -188,6 +189,15 @@ SCHEMAS: dict[str, Any] = {
                     "chance": {"type": "number"},
                     "level": {"type": "string", "enum": ["high", "fair", "some", "low"]},
                     "summary": {"type": "string", "description": "the same, in a plain sentence"},
+                },
+            },
+            "none_of_these": {
+                "type": "object",
+                "description": "whether the text is likely by none of the candidates",
+                "required": ["likely", "probability"],
+                "properties": {
+                    "likely": {"type": "boolean"},
+                    "probability": {"type": "number", "minimum": 0, "maximum": 1},
                 },
             },
             "this_guess": {

@@ -303,12 +303,13 @@ class OpenSetChecker:
             if own_impostor is not None:
                 imp[:, own_impostor] = -np.inf
             nearest = imp.max(axis=2)
+            nearest[np.isneginf(nearest)] = 0.0  # a sole impostor's own posts: no other impostor to be near
             columns += [nearest, top - nearest]
         length = length[None, :]
         columns += [length, top[:-1] * length]
         if self.impostors_ is not None:  # (without impostors the stand-in outsiders' would be skewed)
             columns.append(probabilities.max(axis=1)[None, :])
-        return np.vstack(columns).T
+        return np.nan_to_num(np.vstack(columns).T, nan=0.0, posinf=0.0, neginf=0.0)  # (a profile with no spread)
 
     def _regression(self, x: np.ndarray, y: np.ndarray) -> LogisticRegression:
         return LogisticRegression(C=1.0, class_weight="balanced", max_iter=500).fit(x, y)

@@ -27,6 +27,11 @@ def prediction_json(prediction: Prediction) -> dict[str, Any]:
             if prediction.this_guess is not None
             else None
         ),
+        "none_of_these": (
+            {"likely": prediction.none_of_these.likely, "probability": prediction.none_of_these.probability}
+            if prediction.none_of_these is not None
+            else None
+        ),
         "evidence": [evidence_json(e) for e in prediction.evidence],
         "posts": prediction.posts,
         "model": {

@@ -26,6 +26,7 @@ from ..sources.handles import validate_handle
 from .charts import MapLayout, TweetMap, map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
+from .outsiders import NoneOfThese, OutsiderCheck, fit_outsider_check
 from .questions import Question, one_post
 from .similar import SimilarTweet, StoredPosts, similar_for_accounts, stored_posts
 
@@ -40,12 +41,12 @@ class FittedSet:
     model: object
     cv_accuracy: float
     usernames: dict[str, str]  # account id -> username
-    tweet_ids: dict[str, list[str]]  # account id -> tweet ids, rows of ``unit_vectors``
+    tweet_ids: dict[str, list[str]]  # account id -> its tweets' ids, in the fit's order
     tweet_texts: dict[str, list[str]]
-    unit_vectors: dict[str, np.ndarray]  # account id -> (n, dim) L2-normalised embeddings
     fit_seconds: float
     n_tweets: int
     rows: dict[str, np.ndarray] = field(default_factory=dict)  # account id -> its rows in the fit's order
+    outsiders: OutsiderCheck | None = None  # is a text by none of them? (services/outsiders.py)
     # set by with_map: the map in the model's space, and each account's posts indexed by word
     map_layout: MapLayout | None = None
     posts: dict[str, StoredPosts] = field(default_factory=dict)
@@ -84,6 +85,7 @@ class Prediction:
     weighed_most: list[WeighedPost] = field(default_factory=list)  # a set's heaviest posts
     unknown: str | None = None  # the stored account whose posts these are
     this_guess: GuessConfidence | None = None  # how sure this one guess is (level, reason)
+    none_of_these: NoneOfThese | None = None  # is it likely by none of the candidates?
     model_source: str = "fitted"  # "memory" (this process's), "shared" (fitted by another process) or "fitted" now
 
     @property
@@ -190,6 +192,9 @@ def predict_author(
     else:
         answer = _predict_posts(fitted.model, question.texts, vectors, names)
     probs = answer.probabilities
+    outsider = (
+        fitted.outsiders.none_of_these(list(question.texts), vectors, answer.per_post) if fitted.outsiders else None
+    )
     order = np.argsort(-probs, kind="stable")  # (ties: the first, as the model explains)
     winner = classes[order[0]]
     return Prediction(
@@ -209,6 +214,7 @@ def predict_author(
         posts=question.posts,
         weighed_most=answer.weighed_most,
         this_guess=answer.this_guess,
+        none_of_these=outsider,
         unknown=question.unknown.username if question.unknown is not None else None,
     )
 
@@ -232,13 +238,14 @@ def _predict_posts(model, texts: Sequence[str], vectors: np.ndarray, names: list
         result.probabilities, float(result.support.sum()), int(result.words.sum()), len(texts), names
     )
     evidence = [Evidence(e.term, e.weight, ()) for e in result.evidence]
-    return _Answer(result.probabilities, evidence, sure, weighed, "\n".join(p.text for p in weighed) or texts[0])
+    explained = "\n".join(p.text for p in weighed) or texts[0]
+    return _Answer(result.probabilities, evidence, sure, weighed, explained, result.per_post)
 
 
 def _predict_post(model, text: str, vector: np.ndarray, names: list[str]) -> _Answer:
     result = model.predict_text(text, vector)
     sure = guess_confidence(result.probabilities, result.support, result.words, 1, names)
-    return _Answer(result.probabilities, result.evidence, sure, [], text)
+    return _Answer(result.probabilities, result.evidence, sure, [], text, result.probabilities[None, :])
 
 
 @dataclass
@@ -248,6 +255,7 @@ class _Answer:
     this_guess: GuessConfidence
     weighed_most: list[WeighedPost]
     explained_text: str  # the text whose words choose the similar posts
+    per_post: np.ndarray  # each post's own probabilities (rows)
 
 
 def fit_set(
@@ -277,10 +285,9 @@ def fit_set(
     texts = [r[2] for r in rows]
     vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
     model, cv_accuracy = fit_with_cv(texts, vectors, labels, times=[r.created_at for r in rows])
+    outsiders = fit_outsider_check(session, accounts, model, texts, vectors, labels, embedding_model)
     release_free_memory()
 
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = vectors / np.where(norms == 0, 1, norms)
     label_array = np.array(labels)
     per = {i: np.flatnonzero(label_array == i) for i in ids}
     return FittedSet(
@@ -289,8 +296,8 @@ def fit_set(
         usernames={a.id: a.username for a in accounts},
         tweet_ids={i: [rows[int(j)][1] for j in per[i]] for i in ids},
         tweet_texts={i: [texts[j] for j in per[i]] for i in ids},
-        unit_vectors={i: unit[per[i]] for i in ids},
         rows=per,
+        outsiders=outsiders,
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
     )
