@@ -176,7 +176,7 @@ def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, liv
             followers=1000 * (i + 1),
         )
         page.goto("/")
-        page.get_by_label("X handle").fill("@" + handle.lower())
+        page.get_by_label("Handle", exact=True).fill("@" + handle.lower())
         page.get_by_role("button", name="Add account").click()
         page.wait_for_url(re.compile(rf"/accounts/{handle}$"))
         assert page.locator(".flash-success").inner_text().endswith(f"Added @{handle}: 40 new tweets.")
@@ -191,11 +191,11 @@ def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, liv
     assert cards.nth(2).locator(".avatar-initials").inner_text() == "EW"  # its picture cannot load here
     assert page.locator("input[name=accounts]").count() == 3
 
-    page.get_by_label("X handle").fill("nosuchuser_xyz")
+    page.get_by_label("Handle", exact=True).fill("nosuchuser_xyz")
     page.get_by_role("button", name="Add account").click()
     page.wait_for_load_state()
     assert "X has no account @nosuchuser_xyz" in page.locator(".flash-error").inner_text()
-    assert page.get_by_label("X handle").input_value() == "nosuchuser_xyz"  # kept for correcting it
+    assert page.get_by_label("Handle", exact=True).input_value() == "nosuchuser_xyz"  # kept for correcting it
     assert page.locator(".account-card").count() == 3
     assert_clean(page)
 
@@ -436,7 +436,7 @@ def test_a_form_posted_without_its_csrf_token_fails(page, fake_x, live):
     fake_x.add_user("SenWarren", tweets=FakeXAPI.make_tweets(12))
     page.goto("/")
     page.locator("form.add-form input[name=csrf_token]").evaluate("input => input.remove()")
-    page.get_by_label("X handle").fill("SenWarren")
+    page.get_by_label("Handle", exact=True).fill("SenWarren")
     with page.expect_response(lambda r: r.url.endswith("/accounts") and r.request.method == "POST") as posted:
         page.get_by_role("button", name="Add account").click()
     assert posted.value.status == 400
@@ -444,7 +444,7 @@ def test_a_form_posted_without_its_csrf_token_fails(page, fake_x, live):
     assert fake_x.requests == []
     # the same form with its token works
     page.goto("/")
-    page.get_by_label("X handle").fill("SenWarren")
+    page.get_by_label("Handle", exact=True).fill("SenWarren")
     page.get_by_role("button", name="Add account").click()
     page.wait_for_url(re.compile(r"/accounts/SenWarren$"))
 

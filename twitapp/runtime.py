@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from .services.embedding import Embedder
 from .services.model_cache import ModelCache
+from .sources.bluesky import BlueskyClient
 from .sources.x import XClient
 
 KEY = "hypotweet"
@@ -33,3 +34,13 @@ def model_cache() -> ModelCache:
 def x_client() -> XClient:
     """A new X client from the current settings (cheap: tweepy opens no connection until used)."""
     return XClient.from_config(current_app.config)
+
+
+def bluesky_client() -> BlueskyClient:
+    """A new Bluesky client from the current settings (it opens no connection until used)."""
+    return BlueskyClient.from_config(current_app.config)
+
+
+def fetch_client(platform: str) -> XClient | BlueskyClient:
+    """The client that reads accounts of ``platform`` (``x`` or ``bluesky``)."""
+    return bluesky_client() if platform == "bluesky" else x_client()
