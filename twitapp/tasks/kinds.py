@@ -83,8 +83,12 @@ def _prepare_ingest(params: Params) -> Params:
 
 
 def _ingest_job_id(params: Params) -> str:
-    """One job per account: X's keep their old ids (``ingest-<name>``); a Bluesky handle has dots, X's none."""
-    return "ingest-" + params["handle"].lower()
+    """One job per account: X's keep their ids (``ingest-<name>``); a Bluesky handle's (letters, digits, hyphens
+    and dots) is ``ingest-bluesky-<handle, dots as underscores>``, which no X handle (no hyphen) can give,
+    as RQ's ids are letters, digits, underscores and hyphens only."""
+    platform = params.get("platform") or "x"
+    handle = params["handle"].lower()
+    return "ingest-" + handle if platform == "x" else f"ingest-{platform}-{handle.replace('.', '_')}"
 
 
 register(
