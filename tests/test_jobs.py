@@ -81,7 +81,8 @@ def test_a_bluesky_add_job_completes_and_says_its_platform(make_app, fake_x, fak
     response = client.post("/api/accounts", json={"username": "alice", "platform": "bluesky"})
     assert response.status_code == 202
     job = response.get_json()["job"]
-    assert job["id"] == "ingest-bluesky-alice_bsky_social" and job["label"] == "Fetching @alice.bsky.social from Bluesky"
+    assert job["id"] == "ingest-bluesky-alice_bsky_social"
+    assert job["label"] == "Fetching @alice.bsky.social from Bluesky"
     assert fake_bluesky.requests == []  # the request did no fetching
     run_queued(app)
     job = client.get("/api/jobs/ingest-bluesky-alice_bsky_social").get_json()["job"]
