@@ -94,6 +94,8 @@ class FakeBluesky(FakeXAPI):
         self._actors: dict[str, dict] = {}  # by DID
         self._handles: dict[str, str] = {}  # lower-case handle -> DID
         self._cursors: dict[str, tuple[str, int]] = {}
+        self._hidden_pages: set[int] = set()
+        self._feed_requests = 0
         self.serve_pins = False
 
     # --- data --------------------------------------------------------------------------------------------
@@ -198,10 +200,15 @@ class FakeBluesky(FakeXAPI):
         self._add_fault(_Fault("fail", path_contains, after, times, status=status, body=body, headers=headers))
 
     def end_feed_early(self, *, after: int = 1) -> None:
-        """Feed page ``after`` (from 0) answers ``{"feed": [], "cursor": ...}``: more promised, none sent."""
-        self._add_fault(
-            _Fault("fail", "getAuthorFeed", after, 1, status=200, body={"feed": [], "cursor": "stalled::0"})
-        )
+        """Feed pages from ``after`` (from 0) on answer ``{"feed": [], "cursor": ...}`` with the same cursor
+        each time: more promised, none sent."""
+        body = {"feed": [], "cursor": "stalled::0"}
+        self._add_fault(_Fault("fail", "getAuthorFeed", after, None, status=200, body=body))
+
+    def hide_pages(self, *pages: int) -> None:
+        """The feed pages so numbered (from 0, counting feed requests) come with no posts but their real
+        cursor, as when the AppView drops the posts it hides after paging."""
+        self._hidden_pages.update(pages)
 
     # --- HTTP --------------------------------------------------------------------------------------------
 
@@ -372,7 +379,8 @@ class FakeBluesky(FakeXAPI):
         pins = args.get("includePins") == "true" or self.serve_pins
         items = self._feed_items(actor, feed_filter, pins and start == 0)
         page = items[start : start + limit]
-        body: dict[str, Any] = {"feed": page}
+        body: dict[str, Any] = {"feed": [] if self._feed_requests in self._hidden_pages else page}
+        self._feed_requests += 1
         if start + limit < len(items):
             last = page[-1]["post"]
             cursor = f"{last['indexedAt']}::{last['cid']}"

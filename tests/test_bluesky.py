@@ -4,7 +4,7 @@ its own message and nothing stored, and the same API, CLI and pages as X."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from twitapp import exceptions as errors
 from twitapp import runtime
@@ -176,6 +176,20 @@ def test_each_failure_has_its_own_message_and_stores_nothing(bctx, fake_bluesky,
         add()
     assert words.lower() in caught.value.message.lower()
     db.session.rollback()
+    assert row_counts(db.session) == (0, 0)
+
+
+def test_a_few_empty_pages_with_a_new_cursor_are_followed_more_are_an_early_end(bctx, fake_bluesky):
+    fake_bluesky.add_actor(ALICE, FakeBluesky.make_posts(250))
+    fake_bluesky.hide_pages(1)  # the AppView hid a page's posts and went on
+    assert add().added == 150
+    db.session.execute(delete(Tweet))
+    db.session.execute(delete(Account))
+    db.session.commit()
+    fake_bluesky.add_posts(ALICE, FakeBluesky.make_posts(400, start="2025-01-01T00:00:00Z", prefix="more"))
+    fake_bluesky.hide_pages(4, 5, 6, 7)  # the second add's pages 2 to 5: four empty pages in a row
+    with pytest.raises(FeedEndedEarly, match="after 100"):
+        add()
     assert row_counts(db.session) == (0, 0)
 
 

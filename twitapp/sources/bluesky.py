@@ -30,6 +30,9 @@ from .handles import parse_handle
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 PAGE_SIZE = 100  # the most getAuthorFeed serves a page
+#: Empty pages with a new cursor followed in a row (the AppView drops posts it hides after paging), then
+#: the feed counts as stopped early.
+MAX_EMPTY_PAGES = 3
 REPOST = "app.bsky.feed.defs#reasonRepost"
 PIN = "app.bsky.feed.defs#reasonPin"
 POST = "app.bsky.feed.post"
@@ -41,11 +44,13 @@ DEACTIVATED = ("AccountDeactivated", "RepoDeactivated", "RepoSuspended")
 
 @dataclass(frozen=True)
 class BlueskyUser:
-    """A Bluesky profile: ``id`` is the account's DID (its key here), ``username`` its handle."""
+    """A Bluesky profile: ``id`` is the account's key here (its DID, see :func:`account_key`), ``username``
+    its handle."""
 
     id: str
     username: str
     name: str
+    did: str = ""
     description: str = ""
     profile_image_url: str | None = None
     followers_count: int | None = None
@@ -100,6 +105,7 @@ class BlueskyClient:
             )
         return BlueskyUser(
             id=account_key(did),
+            did=did,
             username=written,
             name=str(body.get("displayName") or "").strip()[:100] or written,
             description=str(body.get("description") or ""),
@@ -122,9 +128,9 @@ class BlueskyClient:
         posts: list[BlueskyPost] = []
         seen: set[str] = set()
         cursor: str | None = None
-        pages = 0
+        pages = empty = 0
         while len(posts) < limit:
-            params = {"actor": user.id if user.id.startswith("did:") else user.username}
+            params = {"actor": user.did or user.username}
             params |= {"limit": str(PAGE_SIZE), "filter": "posts_no_replies"}
             if cursor:
                 params["cursor"] = cursor
@@ -155,7 +161,8 @@ class BlueskyClient:
             next_cursor = body.get("cursor")
             if reached or not next_cursor:
                 break
-            if not feed or next_cursor == cursor:
+            empty = 0 if feed else empty + 1
+            if empty > MAX_EMPTY_PAGES or next_cursor == cursor:
                 raise FeedEndedEarly(
                     f"Bluesky stopped serving @{user.username}'s posts after {len(posts):,} (it promised another "
                     "page and sent none); nothing was stored. Try again later."
@@ -203,7 +210,7 @@ def _original_post(item: Any, user: BlueskyUser) -> BlueskyPost | None:
         return None
     author = post.get("author") or {}
     record = post.get("record") or {}
-    if author.get("did") and account_key(str(author["did"])) != user.id and user.id.startswith("did:"):
+    if author.get("did") and user.did and author["did"] != user.did:
         return None
     if not isinstance(record, dict) or record.get("$type", POST) != POST or record.get("reply"):
         return None
