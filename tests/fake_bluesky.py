@@ -22,8 +22,10 @@ The two XRPC queries HypoTweet reads without auth, shaped like their lexicons (`
 * Unknown parameters get 400 ``InvalidRequest`` (the real server is laxer) so a typo in the app shows up.
   Normal answers carry ``ratelimit-limit/-remaining/-reset/-policy`` headers; the limit is not enforced.
 * Faults, as in ``fake_xapi``: :meth:`fail` (XRPC error bodies by default; a 429 gets ``ratelimit-reset``),
-  :meth:`malformed`, :meth:`delay`, :meth:`reset_connection`; and :meth:`end_feed_early` (a page with a
-  cursor and no posts). ``serve_pins = True`` sends the pinned post first even without ``includePins``.
+  :meth:`malformed`, :meth:`delay`, :meth:`reset_connection`; :meth:`end_feed_early` (pages with no posts
+  and the same cursor again) and :meth:`hide_pages` (pages with no posts but their real cursor, as when the
+  AppView drops posts it hides). ``serve_pins = True`` sends the pinned post first even without
+  ``includePins``.
 
 Not faked: auth, blocks and mutes, moderation labels beyond those given, media, threads, real rate limits.
 """

@@ -130,3 +130,17 @@ def test_a_stored_bluesky_account_can_be_the_unknown_author(client, across, seed
     response = client.post("/api/predict", json={"accounts": across, "unknown": "unknown.bsky.social"})
     assert response.status_code == 200, response.json
     assert response.json["posts"] == 50
+
+
+def test_a_fetch_of_one_platform_never_writes_another_platforms_account(app_ctx):
+    from twitapp.exceptions import AccountConflict
+    from twitapp.services.ownership import writable_account
+
+    db.session.add(Account(id="did:plc:alice", platform="bluesky", source="bluesky", username="alice.bsky.social"))
+    db.session.commit()
+    with pytest.raises(AccountConflict, match="not from X"):
+        writable_account(db.session, "did:plc:alice", "alice", "api", may_update=True, platform="x")
+    assert writable_account(db.session, "did:plc:alice", "alice.bsky.social", "bluesky", True, "bluesky").id == (
+        "did:plc:alice"
+    )
+    assert writable_account(db.session, "970207298", "alice", "api", True, "x") is None  # X's alice is another
