@@ -40,6 +40,7 @@ from twitapp.config import TestConfig, database_url
 from twitapp.extensions import db
 from twitapp.sources import DEMO_HANDLES
 
+from .fake_bluesky import FakeBluesky
 from .fake_xapi import FakeXAPI
 from .helpers import DEMO_SOURCE, MIGRATIONS, SENATE_SAMPLE, MemoEmbedder, ServerThread, StandInEmbedder, read_senate
 
@@ -162,6 +163,12 @@ def make_app(request, tmp_path, postgres_url):
 @pytest.fixture
 def fake_x():
     with FakeXAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_bluesky():
+    with FakeBluesky() as server:
         yield server
 
 

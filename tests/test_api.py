@@ -63,7 +63,9 @@ def test_rate_limit_has_retry_after(client, fake_x):
         ({"json": ["a"]}, 400, "json object"),
         ({"json": {}}, 400, "needs the key 'username'"),
         ({"json": {"username": 5}}, 400, "must be a string"),
-        ({"json": {"username": "bad.name"}}, 400, "not a valid x username"),
+        ({"json": {"username": "bad-name"}}, 400, "not a valid x username"),
+        ({"json": {"username": "bad.name", "platform": "x"}}, 400, "not a valid x username"),
+        ({"json": {"username": "a@b.social", "platform": "bluesky"}}, 400, "not a valid bluesky handle"),
     ],
 )
 def test_add_account_bad_requests(client, fake_x, kwargs, status, words):

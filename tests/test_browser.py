@@ -24,6 +24,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from .archive_factory import archive_tweet, build_archive
+from .fake_bluesky import FakeBluesky
 from .fake_xapi import FakeXAPI
 from .helpers import ADMIN, ROOT, ServerThread
 
@@ -77,10 +78,10 @@ def save(tab, folder: Path | None, name: str, full_page: bool = True) -> None:
 
 
 @pytest.fixture
-def live(make_app, app, fake_x):
+def live(make_app, app, fake_x, fake_bluesky):
     """The app served on 127.0.0.1 with CSRF on. It shares this test's database with ``app`` (so ``seed``
     stores what the browser sees)."""
-    web = make_app(X_API_URL=fake_x.url, WTF_CSRF_ENABLED=True)
+    web = make_app(X_API_URL=fake_x.url, BLUESKY_API_URL=fake_bluesky.url, WTF_CSRF_ENABLED=True)
     with ServerThread(make_server("127.0.0.1", 0, web, threaded=True), name="live-app") as server:
         yield server
 
@@ -116,10 +117,12 @@ def assert_clean(tab) -> None:
     """No script errors, no CSP violations, and nothing fetched from outside 127.0.0.1 but profile pictures."""
     problems = [e for e in tab.console_errors if "Failed to load resource" not in e]
     assert problems == []
-    assert all("pbs.twimg.com/profile_images/" in url for url in tab.outside_requests), tab.outside_requests
+    pictures = ("https://pbs.twimg.com/profile_images/", "https://cdn.bsky.app/img/avatar/")
+    assert all(url.startswith(pictures) for url in tab.outside_requests), tab.outside_requests
 
 
 def no_horizontal_scroll(tab) -> bool:
+    tab.wait_for_load_state("load")  # (styles and pictures in: under load a page can be measured unstyled)
     return tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
@@ -176,7 +179,7 @@ def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, liv
             followers=1000 * (i + 1),
         )
         page.goto("/")
-        page.get_by_label("X handle").fill("@" + handle.lower())
+        page.get_by_label("Handle", exact=True).fill("@" + handle.lower())
         page.get_by_role("button", name="Add account").click()
         page.wait_for_url(re.compile(rf"/accounts/{handle}$"))
         assert page.locator(".flash-success").inner_text().endswith(f"Added @{handle}: 40 new tweets.")
@@ -191,11 +194,11 @@ def test_add_three_accounts_and_see_an_unknown_handle_rejected(page, fake_x, liv
     assert cards.nth(2).locator(".avatar-initials").inner_text() == "EW"  # its picture cannot load here
     assert page.locator("input[name=accounts]").count() == 3
 
-    page.get_by_label("X handle").fill("nosuchuser_xyz")
+    page.get_by_label("Handle", exact=True).fill("nosuchuser_xyz")
     page.get_by_role("button", name="Add account").click()
     page.wait_for_load_state()
     assert "X has no account @nosuchuser_xyz" in page.locator(".flash-error").inner_text()
-    assert page.get_by_label("X handle").input_value() == "nosuchuser_xyz"  # kept for correcting it
+    assert page.get_by_label("Handle", exact=True).input_value() == "nosuchuser_xyz"  # kept for correcting it
     assert page.locator(".account-card").count() == 3
     assert_clean(page)
 
@@ -475,11 +478,39 @@ def test_keyboard_and_labels(page, seed, live):
     assert page.locator(".bars li").count() == 2
 
 
+def test_add_an_x_and_a_bluesky_account_and_guess_across_them(page, fake_x, fake_bluesky, live):
+    fake_x.add_user("SenWarren", name="Elizabeth Warren", tweets=FakeXAPI.make_tweets(40, prefix="warren"))
+    fake_bluesky.add_actor(
+        "alice.bsky.social", FakeBluesky.make_posts(40, prefix="alice", seed=5), display_name="Alice"
+    )
+    page.goto("/")
+    page.get_by_label("Handle", exact=True).fill("SenWarren")
+    page.get_by_role("button", name="Add account").click()
+    page.wait_for_url(re.compile(r"/accounts/SenWarren$"))
+    page.goto("/")
+    page.get_by_label("Handle", exact=True).fill("alice")
+    page.get_by_label("Platform").select_option("bluesky")
+    page.get_by_role("button", name="Add account").click()
+    page.wait_for_url(re.compile(r"/accounts/alice\.bsky\.social$"))
+    assert page.locator(".flash-success").inner_text().endswith("Added @alice.bsky.social from Bluesky: 40 new posts.")
+    assert "Bluesky" in page.locator(".profile .handle").inner_text()
+
+    page.goto("/")
+    assert page.locator(".account-card .platform-bluesky").count() == 1
+    assert page.locator(".account-card .platform-x").count() == 1
+    choose(page, "SenWarren", "alice.bsky.social")
+    page.get_by_label("The tweet").fill(("Thanks to teachers for a productive roundtable on child care. " * 5)[:290])
+    page.get_by_role("button", name="Guess the author").click()
+    page.wait_for_selector("#verdict")
+    assert page.locator(".bars li").count() == 2 and page.locator(".bars .platform-bluesky").count() == 1
+    assert_clean(page)
+
+
 def test_a_form_posted_without_its_csrf_token_fails(page, fake_x, live):
     fake_x.add_user("SenWarren", tweets=FakeXAPI.make_tweets(12))
     page.goto("/")
     page.locator("form.add-form input[name=csrf_token]").evaluate("input => input.remove()")
-    page.get_by_label("X handle").fill("SenWarren")
+    page.get_by_label("Handle", exact=True).fill("SenWarren")
     with page.expect_response(lambda r: r.url.endswith("/accounts") and r.request.method == "POST") as posted:
         page.get_by_role("button", name="Add account").click()
     assert posted.value.status == 400
@@ -487,7 +518,7 @@ def test_a_form_posted_without_its_csrf_token_fails(page, fake_x, live):
     assert fake_x.requests == []
     # the same form with its token works
     page.goto("/")
-    page.get_by_label("X handle").fill("SenWarren")
+    page.get_by_label("Handle", exact=True).fill("SenWarren")
     page.get_by_role("button", name="Add account").click()
     page.wait_for_url(re.compile(r"/accounts/SenWarren$"))
 

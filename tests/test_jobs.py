@@ -72,6 +72,26 @@ def test_add_job_completes_and_the_account_is_stored(qapp, qclient, fake_x):
     assert b'http-equiv="refresh"' not in page.data
 
 
+def test_a_bluesky_add_job_completes_and_says_its_platform(make_app, fake_x, fake_bluesky, redis_url, redis_db):
+    from .fake_bluesky import FakeBluesky
+
+    app = make_app(X_API_URL=fake_x.url, BLUESKY_API_URL=fake_bluesky.url, REDIS_URL=redis_url)
+    client = app.test_client()
+    fake_bluesky.add_actor("alice.bsky.social", FakeBluesky.make_posts(130))
+    response = client.post("/api/accounts", json={"username": "alice", "platform": "bluesky"})
+    assert response.status_code == 202
+    job = response.get_json()["job"]
+    assert job["id"] == "ingest-bluesky-alice_bsky_social"
+    assert job["label"] == "Fetching @alice.bsky.social from Bluesky"
+    assert fake_bluesky.requests == []  # the request did no fetching
+    run_queued(app)
+    job = client.get("/api/jobs/ingest-bluesky-alice_bsky_social").get_json()["job"]
+    assert job["status"] == "finished" and job["usernames"] == ["alice.bsky.social"]
+    assert job["message"] == "Added @alice.bsky.social from Bluesky: 130 new posts."
+    assert b"/accounts/alice.bsky.social" in client.get("/jobs/ingest-bluesky-alice_bsky_social").data
+    assert stored(app, "alice.bsky.social") == 130
+
+
 def test_pages_enqueue_add_update_import_and_redirect_to_the_job(qapp, qclient, fake_x, redis_db):
     fake_x.add_user("Grassley", tweets=fake_x.make_tweets(120))
     response = qclient.post("/accounts", data={"handle": "@Grassley"})

@@ -22,7 +22,7 @@ def test_migrations_build_the_schema_the_models_describe(app):
             assert columns == set(db.metadata.tables[table].columns.keys())
 
 
-def test_usernames_are_unique_case_insensitively(app):
+def test_usernames_are_unique_per_platform_case_insensitively(app):
     with app.app_context():
         db.session.add(Account(id="1", username="SenWarren", name="Elizabeth Warren"))
         db.session.commit()
@@ -83,3 +83,49 @@ def test_rekeying_migration_moves_archive_accounts_and_keeps_every_post(make_app
         assert db.session.execute(text("SELECT id FROM accounts")).scalars().all() == ["888"]
         db.session.rollback()
         upgrade(directory=str(MIGRATIONS))
+
+
+def test_platform_migration_makes_every_stored_account_an_x_one_and_goes_back(make_app, fake_x):
+    """Revision b4e6a8c0d2f1: accounts carry their platform, handles are unique per platform and longer."""
+    app = make_app(X_API_URL=fake_x.url)
+    insert = "INSERT INTO accounts (id, username, name, description, source, tweet_count, created_at) VALUES "
+    row = (
+        "INSERT INTO tweets (id, account_id, text, created_at, embedding, embedding_model, embedding_dim) "
+        "VALUES (:id, :account, 'post', '2022-01-01', :vector, 'm', 1)"
+    )
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="9b3d5f7a1c20")
+        db.session.execute(text(insert + "('888', 'SenWarren', 'E W', '', 'api', 1, '2022-01-01')"))
+        db.session.execute(text(insert + "('local:alice', 'alice', 'Alice', '', 'csv', 0, '2022-01-01')"))
+        db.session.execute(text(row), {"id": "1", "account": "888", "vector": b"\0\0\0\0"})
+        db.session.commit()
+
+        upgrade(directory=str(MIGRATIONS))
+        db.session.rollback()
+        platforms = dict(db.session.execute(text("SELECT username, platform FROM accounts")).all())
+        assert platforms == {"SenWarren": "x", "alice": "x"}
+        bluesky = (
+            "INSERT INTO accounts (id, platform, username, name, description, source, tweet_count, created_at) "
+            "VALUES (:id, 'bluesky', :username, '', '', 'bluesky', 1, '2022-01-01')"
+        )
+        long_handle = "a-very-long-name-for-a-handle." + "sub." * 10 + "example.com"
+        db.session.execute(text(bluesky), {"id": "did:plc:x", "username": long_handle})
+        db.session.execute(text(bluesky), {"id": "did:plc:y", "username": "senwarren"})  # (another platform)
+        db.session.execute(text(row), {"id": "3kabc", "account": "did:plc:x", "vector": b"\0\0\0\0"})
+        db.session.commit()
+        with pytest.raises(IntegrityError):  # unique per platform, case-insensitively
+            db.session.execute(text(bluesky), {"id": "did:plc:z", "username": long_handle.upper()})
+            db.session.commit()
+        db.session.rollback()
+
+        downgrade(directory=str(MIGRATIONS), revision="9b3d5f7a1c20")
+        db.session.rollback()
+        assert sorted(db.session.execute(text("SELECT id FROM accounts")).scalars()) == ["888", "local:alice"]
+        assert db.session.execute(text("SELECT account_id FROM tweets")).scalars().all() == ["888"]
+        with pytest.raises(IntegrityError):  # the app-wide unique index is back
+            db.session.execute(text(insert + "('2', 'SENWARREN', 'Impostor', '', 'api', 0, '2022-01-01')"))
+            db.session.commit()
+        db.session.rollback()
+        upgrade(directory=str(MIGRATIONS))
+        assert db.session.execute(text("SELECT platform FROM accounts WHERE id = '888'")).scalar_one() == "x"
+        db.session.rollback()

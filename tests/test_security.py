@@ -55,7 +55,7 @@ def test_security_headers_on_every_kind_of_response(client, seed):
         client.get("/static/style.css"),
         client.get("/no/such/page"),
         client.get("/api/nothing"),
-        client.post("/accounts", data={"handle": "bad.name"}),
+        client.post("/accounts", data={"handle": "bad name"}),
         client.post("/api/predict", data="x"),
         client.get("/predict"),
     ]

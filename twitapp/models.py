@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # db.Model is made at run time; to a type checker it is the d
 else:
     Model = db.Model
 
-SOURCES = ("api", "archive", "csv", "demo")
+SOURCES = ("api", "bluesky", "archive", "csv", "demo")
+#: The sources that read an account from its platform's servers (and alone may write it), by platform.
+FETCH_SOURCES = {"x": "api", "bluesky": "bluesky"}
 
 
 def utcnow() -> datetime:
@@ -23,14 +25,16 @@ def utcnow() -> datetime:
 
 
 class Account(Model):
-    """An account and where its posts came from. The key of one read from X is its X user id; imported
-    accounts get keys no X fetch uses (``archive:<X id>``, ``local:<username>``), so a file cannot take an
-    X account's key, nor an X fetch write into an upload."""
+    """An account of one platform (``x``, ``bluesky``) and where its posts came from. The key of one read
+    from X is its X user id, of one read from Bluesky its DID (``did:plc:...``); imported accounts get keys
+    no fetch uses (``archive:<X id>``, ``local:<username>``), so a file cannot take a fetched account's key,
+    nor a fetch write into an upload. A handle is unique per platform, case-insensitively."""
 
     __tablename__ = "accounts"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    username: Mapped[str] = mapped_column(String(15))
+    platform: Mapped[str] = mapped_column(String(10), default="x", server_default="x")
+    username: Mapped[str] = mapped_column(String(300))  # the handle as its platform writes it, without "@"
     name: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     profile_image_url: Mapped[str | None] = mapped_column(String(500))
@@ -50,12 +54,22 @@ class Account(Model):
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    __table_args__ = (Index("uq_accounts_username_lower", func.lower(username), unique=True),)
+    __table_args__ = (Index("uq_accounts_platform_username_lower", platform, func.lower(username), unique=True),)
+
+    @property
+    def handle(self) -> str:
+        """The full handle as the platform writes it (``SenWarren``, ``name.bsky.social``)."""
+        return self.username
 
     @property
     def can_update_from_x(self) -> bool:
         """Only an account read from X is written by X fetches (an upload's posts never mix with X's)."""
         return self.source == "api"
+
+    @property
+    def can_update(self) -> bool:
+        """Read from its platform's servers, so a fetch can bring its newer posts (not an upload)."""
+        return self.source == FETCH_SOURCES.get(self.platform)
 
     def __repr__(self) -> str:
         return f"<Account @{self.username}>"

@@ -14,6 +14,7 @@ from .redis_client import connection_options
 from .services.embedding import Embedder
 from .services.model_cache import ModelCache
 from .services.model_store import FolderStore, ModelStore, RedisStore, SignedModels
+from .sources.bluesky import BlueskyClient
 from .sources.x import XClient
 
 KEY = "hypotweet"
@@ -54,3 +55,13 @@ def model_cache() -> ModelCache:
 def x_client() -> XClient:
     """A new X client from the current settings (cheap: tweepy opens no connection until used)."""
     return XClient.from_config(current_app.config)
+
+
+def bluesky_client() -> BlueskyClient:
+    """A new Bluesky client from the current settings (it opens no connection until used)."""
+    return BlueskyClient.from_config(current_app.config)
+
+
+def fetch_client(platform: str) -> XClient | BlueskyClient:
+    """The client that reads accounts of ``platform`` (``x`` or ``bluesky``)."""
+    return bluesky_client() if platform == "bluesky" else x_client()

@@ -45,7 +45,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data: https://pbs.twimg.com",  # profile pictures are served by X
+        "img-src 'self' data: https://pbs.twimg.com https://cdn.bsky.app",  # profile pictures: X's, Bluesky's
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",

@@ -60,6 +60,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": [
             "id",
+            "platform",
+            "handle",
             "username",
             "name",
             "source",
@@ -71,6 +73,8 @@ SCHEMAS: dict[str, Any] = {
         ],
         "properties": {
             "id": {"type": "string"},
+            "platform": {"type": "string", "enum": ["x", "bluesky", "mastodon"]},
+            "handle": {"type": "string", "description": "the full handle as the platform writes it, without @"},
             "username": {"type": "string"},
             "name": NULLABLE_STRING,
             "source": {"type": "string"},
@@ -281,7 +285,7 @@ SPEC: dict[str, Any] = {
             },
             "post": {
                 "operationId": "addAccount",
-                "summary": "Add or update an account from the X API",
+                "summary": "Add or update an account from X or Bluesky",
                 "requestBody": _json_body(
                     {
                         "type": "object",
@@ -289,9 +293,15 @@ SPEC: dict[str, Any] = {
                         "properties": {
                             "username": {
                                 "type": "string",
-                                "description": "an X username, with or without its @ (other strings: 400)",
-                                "pattern": "^@?[A-Za-z0-9_]{1,15}$",
-                            }
+                                "description": "a handle, with or without its @: an X username (name), a Bluesky "
+                                "domain handle (name.bsky.social), or a Mastodon one (name@instance.tld, refused "
+                                "for now with a 400); other strings: 400",
+                            },
+                            "platform": {
+                                "type": "string",
+                                "enum": ["x", "bluesky", "mastodon"],
+                                "description": "the handle's platform; without it, the handle's form says",
+                            },
                         },
                     }
                 ),
@@ -300,8 +310,11 @@ SPEC: dict[str, Any] = {
                     "201": _ok("added", "AccountAdded"),
                     "202": _ok("queued as a job (REDIS_URL set): follow its Location", "JobAccepted", location=True),
                     **BODY,
-                    "403": _error("protected or suspended account, or the X API plan cannot read posts"),
-                    "404": _error("no such account on X"),
+                    "403": _error(
+                        "protected, suspended or taken-down account, one that asked not to be shown to logged-out "
+                        "readers (Bluesky), or the X API plan cannot read posts"
+                    ),
+                    "404": _error("no such account on X or Bluesky"),
                     "409": _error("the handle is stored from an upload, or for another X account"),
                     "422": _error("no original posts"),
                     "429": _error("rate limited (this server's or X's)", retry_after=True),

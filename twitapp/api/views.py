@@ -12,6 +12,7 @@ from ..security import rate_limited
 from ..services import accounts as account_service
 from ..services import questions
 from ..services.answers import prediction_json
+from ..services.text_limits import guess_limit
 from . import bp
 from .job_status import accepted
 
@@ -40,6 +41,8 @@ def account_json(summary: account_service.AccountSummary) -> dict:
     account = summary.account
     return {
         "id": account.id,
+        "platform": account.platform,
+        "handle": account.handle,
         "username": account.username,
         "name": account.name,
         "source": account.source,
@@ -60,7 +63,10 @@ def list_accounts():
 @rate_limited("RATE_LIMIT_ACCOUNTS", "accounts")
 def add_account():
     body = json_body(("username", str))
-    submitted = tasks.submit("ingest", handle=body["username"])
+    platform = body.get("platform")
+    if platform is not None and not isinstance(platform, str):
+        raise InvalidInput("'platform' must be a string: x, bluesky or mastodon.")
+    submitted = tasks.submit("ingest", handle=body["username"], platform=platform)
     if submitted.queued:
         return accepted(submitted)  # 202, the job and its URL
     result = submitted.result
@@ -74,7 +80,10 @@ def add_account():
 def predict():
     body = json_body(("accounts", list))
     embedder = runtime.embedder()
-    question = questions.from_json(body, db.session, embedder.model_name, current_app.config["MAX_TWEET_LENGTH"])
+    limit = guess_limit(body["accounts"], current_app.config["MAX_TWEET_LENGTH"])
+    question = questions.from_json(body, db.session, embedder.model_name, limit.max_chars)
+    if question.unknown is None:
+        limit.check(question.texts)
     submitted = tasks.submit("predict", accounts=body["accounts"], **questions.as_params(question))
     if submitted.queued:
         return accepted(submitted)  # 202: a fit over many posts runs as a job; its JSON gets the answer

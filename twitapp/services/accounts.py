@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, false, func, or_, select
 
 from ..exceptions import AccountNotFound, PageNotFound
 from ..extensions import DbSession
 from ..models import Account, Tweet
-from ..sources.handles import validate_handle
+from ..sources.handles import Handle, parse_handle, platform_of
 
 
 @dataclass(frozen=True)
@@ -20,21 +20,37 @@ class AccountSummary:
     newest_tweet_at: datetime | None
 
 
-def find_account(session: DbSession, handle: str) -> Account | None:
-    """The stored account with this username, compared case-insensitively, or None."""
-    name = (handle or "").strip().removeprefix("@").lower()
-    return session.scalars(select(Account).where(func.lower(Account.username) == name)).one_or_none()
+def find_account(session: DbSession, handle: str | Handle, platform: str | None = None) -> Account | None:
+    """The stored account with this handle on its platform (the handle's form says which, unless
+    ``platform`` does), compared case-insensitively, or None."""
+    if not isinstance(handle, Handle):
+        name = (handle or "").strip().removeprefix("@")
+        handle = Handle(platform or platform_of(name), name)
+    query = select(Account).where(Account.platform == handle.platform, func.lower(Account.username) == handle.key)
+    return session.scalars(query).one_or_none()
 
 
 def get_account(session: DbSession, handle: str) -> Account:
-    account = find_account(session, validate_handle(handle))
+    """The stored account this handle names (any platform's form), or AccountNotFound."""
+    parsed = parse_handle(handle)
+    account = find_account(session, parsed)
     if account is None:
-        raise AccountNotFound(f"@{handle.strip().removeprefix('@')} is not stored here. Add it first.")
+        raise AccountNotFound(f"{parsed} is not stored here. Add it first.")
     return account
 
 
+def find_accounts(session: DbSession, handles: list[Handle]) -> dict[Handle, Account]:
+    """The stored accounts these handles name, each under the handle given (as ``Handle(platform, key)``)."""
+    found: dict[Handle, Account] = {}
+    for platform in {h.platform for h in handles}:
+        keys = [h.key for h in handles if h.platform == platform]
+        query = select(Account).where(Account.platform == platform, func.lower(Account.username).in_(keys))
+        found.update({Handle(platform, a.username.lower()): a for a in session.scalars(query)})
+    return found
+
+
 def list_accounts(session: DbSession, usernames: list[str] | None = None) -> list[AccountSummary]:
-    """Stored accounts (all, or those named) with their tweet counts, by username.
+    """Stored accounts (all, or those named by handle) with their tweet counts, by username.
 
     The count is the column the ingest service keeps; the newest tweet's time is a correlated max that the
     (account_id, created_at) index answers without scanning the tweets.
@@ -44,13 +60,19 @@ def list_accounts(session: DbSession, usernames: list[str] | None = None) -> lis
     )
     query = select(Account, newest).order_by(func.lower(Account.username))
     if usernames is not None:
-        query = query.where(func.lower(Account.username).in_([u.lower() for u in usernames]))
+        wanted = [Handle(platform_of(u), u.lower()) for u in usernames]
+        by_platform = {p: [h.name for h in wanted if h.platform == p] for p in {h.platform for h in wanted}}
+        matches = [
+            (Account.platform == p) & func.lower(Account.username).in_(names) for p, names in by_platform.items()
+        ]
+        query = query.where(or_(false(), *matches))
     return [AccountSummary(account, account.tweet_count, at) for account, at in session.execute(query)]
 
 
 def updatable_usernames(session: DbSession) -> list[str]:
-    """Usernames of the stored accounts that can be read from X (not those imported without an X id)."""
-    return [s.account.username for s in list_accounts(session) if s.account.can_update_from_x]
+    """Handles of the stored accounts read from their platform's servers (X, Bluesky), which a fetch can
+    update (not the imported ones)."""
+    return [s.account.username for s in list_accounts(session) if s.account.can_update]
 
 
 def tweet_times(session: DbSession, account: Account) -> list[datetime]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from ..exceptions import AccountDeleted, NoOriginalTweets
 from ..extensions import DbSession
 from ..formatting import is_blank
-from ..models import Account, Tweet, utcnow
-from ..sources.handles import validate_handle
-from ..sources.x import XClient, XUser
+from ..models import FETCH_SOURCES, Account, Tweet, utcnow
+from ..sources.handles import PLATFORM_NAMES, parse_handle, validate_handle
+from ..sources.x import XClient
 from .embedding import Embedder, to_bytes
 from .ownership import writable_account
 from .progress import Progress, iter_chunks, no_progress, step_counter
@@ -47,6 +47,7 @@ class AccountData:
     username: str
     source: str
     name: str | None = None
+    platform: str = "x"
     description: str | None = None
     profile_image_url: str | None = None
     followers_count: int | None = None
@@ -74,6 +75,7 @@ class IngestResult:
     skipped_retweets: int = 0
     skipped_empty: int = 0
     fetched: int = 0
+    platform: str = "x"
 
     def summary(self) -> str:
         verb = "Added" if self.created else "Updated"
@@ -87,8 +89,58 @@ class IngestResult:
             if n
         ]
         tail = f" (skipped {', '.join(skipped)})" if skipped else ""
-        count = {0: "no new tweets", 1: "1 new tweet"}.get(self.added, f"{self.added:,} new tweets")
-        return f"{verb} @{self.username}: {count}{tail}."
+        noun = "tweet" if self.platform == "x" else "post"
+        count = {0: f"no new {noun}s", 1: f"1 new {noun}"}.get(self.added, f"{self.added:,} new {noun}s")
+        where = "" if self.platform == "x" else f" from {PLATFORM_NAMES[self.platform]}"
+        return f"{verb} @{self.username}{where}: {count}{tail}."
+
+
+class FetchedPost(Protocol):
+    """A post as a platform's client returns it (``XTweet``, ``BlueskyPost``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class FetchedUser(Protocol):
+    """A user as a platform's client returns it (``XUser``, ``BlueskyUser``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def profile_image_url(self) -> str | None: ...
+    @property
+    def followers_count(self) -> int | None: ...
+    @property
+    def following_count(self) -> int | None: ...
+    @property
+    def tweet_count(self) -> int | None: ...
+
+
+class FetchClient(Protocol):
+    """What a platform's client offers the ingest: its platform, one user by handle, that user's posts."""
+
+    platform: str
+
+    def get_user(self, username: str) -> Any: ...
+
+    def get_tweets(
+        self,
+        user: Any,
+        limit: int,
+        since_id: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Sequence[FetchedPost]: ...
 
 
 def ingest_from_x(
@@ -100,23 +152,44 @@ def ingest_from_x(
     progress: Progress = no_progress,
     before_commit: Callable[[IngestResult], None] | None = None,
 ) -> IngestResult:
-    """Add an account from the X API, or fetch its tweets newer than the ones stored.
+    """Add an account from the X API, or fetch its tweets newer than the ones stored."""
+    return ingest_from(session, x, embedder, validate_handle(handle), limit, progress, before_commit)
 
-    Whether X may write the account is settled from the user lookup, before any tweet is read (and paid for).
-    """
-    handle = validate_handle(handle)
+
+def ingest_from(
+    session: DbSession,
+    client: FetchClient,
+    embedder: Embedder,
+    handle: str,
+    limit: int,
+    progress: Progress = no_progress,
+    before_commit: Callable[[IngestResult], None] | None = None,
+) -> IngestResult:
+    """Add an account from its platform's servers (``client``: ``XClient``, ``BlueskyClient``), or fetch
+    its posts newer than the ones stored.
+
+    Whether the fetch may write the account is settled from the user lookup, before any post is read (on
+    X, paid for)."""
+    platform = client.platform
+    handle = parse_handle(handle, platform).name
+    source = FETCH_SOURCES[platform]
     progress("fetching", 0, None)
-    user = x.get_user(handle)
-    stored = writable_account(session, user.id, user.username, "api", may_update=True)
+    user = client.get_user(handle)
+    stored = writable_account(session, user.id, user.username, source, may_update=True, platform=platform)
     since_id = stored.newest_tweet_id if stored is not None else None
-    fetched = x.get_tweets(user, limit, since_id=since_id, progress=step_counter(progress, "fetching", limit))
+    fetched = client.get_tweets(user, limit, since_id=since_id, progress=step_counter(progress, "fetching", limit))
     if stored is None and not fetched:
-        raise NoOriginalTweets(f"@{user.username} has no original tweets to learn from (retweets are not counted).")
+        raise NoOriginalTweets(
+            f"@{user.username} has no original tweets to learn from (retweets are not counted)."
+            if platform == "x"
+            else f"@{user.username} has no original posts on {PLATFORM_NAMES[platform]} to learn from "
+            "(reposts and replies are not counted)."
+        )
     tweets = [NewTweet(t.id, t.text, t.created_at) for t in fetched]
-    result = store(
-        session, _account_data_from_x(user, fetched), tweets, embedder, progress, before_commit=before_commit
-    )
+    data = _account_data(user, fetched, source, platform)
+    result = store(session, data, tweets, embedder, progress, before_commit=before_commit)
     result.fetched = len(fetched)
+    result.platform = platform
     return result
 
 
@@ -165,7 +238,7 @@ def committed(session: DbSession, work: Callable[[], R], before_commit: Callable
 
 
 def _store_once(session, data, tweets, embedder, progress, may_update) -> IngestResult:
-    account = writable_account(session, data.id, data.username, data.source, may_update)
+    account = writable_account(session, data.id, data.username, data.source, may_update, data.platform)
     result = IngestResult(username=account.username if account else data.username, created=account is None)
     originals = []
     for tweet in tweets:
@@ -184,7 +257,13 @@ def _store_once(session, data, tweets, embedder, progress, may_update) -> Ingest
 
     progress("storing", 0, len(new))
     if account is None:
-        account = Account(id=data.id, username=data.username, source=data.source, name=data.name or data.username)
+        account = Account(
+            id=data.id,
+            platform=data.platform,
+            username=data.username,
+            source=data.source,
+            name=data.name or data.username,
+        )
         session.add(account)
         session.flush()
     else:
@@ -241,9 +320,9 @@ def _count(session: DbSession, account: Account, added: int) -> None:
 
 
 def _apply(account: Account, data: AccountData) -> bool:
-    """Copy what the source knows onto the account; True when its handle changed. Only X renames an account
-    (an import keeps the stored handle, whatever its file says)."""
-    renamed = data.source == "api" and account.username != data.username
+    """Copy what the source knows onto the account; True when its handle changed. Only a fetch renames an
+    account (an import keeps the stored handle, whatever its file says)."""
+    renamed = data.source in FETCH_SOURCES.values() and account.username != data.username
     if renamed:
         account.username = data.username
     for name in (
@@ -258,19 +337,26 @@ def _apply(account: Account, data: AccountData) -> bool:
         if value is not None:
             setattr(account, name, value)
     if data.newest_tweet_id and (
-        not account.newest_tweet_id or int(data.newest_tweet_id) > int(account.newest_tweet_id)
+        not account.newest_tweet_id or post_order(data.newest_tweet_id) > post_order(account.newest_tweet_id)
     ):
         account.newest_tweet_id = data.newest_tweet_id
     account.fetched_at = utcnow()
     return renamed
 
 
-def _account_data_from_x(user: XUser, fetched) -> AccountData:
-    newest = max((t.id for t in fetched), key=int, default=None)
+def post_order(post_id: str) -> tuple[int, str]:
+    """Sorts post ids oldest first: X ids are integers (no leading zeros), Bluesky's are TIDs (13 characters
+    of sortable base32); by length, then as text, orders both."""
+    return len(post_id), post_id
+
+
+def _account_data(user: FetchedUser, fetched: Sequence[FetchedPost], source: str, platform: str) -> AccountData:
+    newest = max((t.id for t in fetched), key=post_order, default=None)
     return AccountData(
         id=user.id,
         username=user.username,
-        source="api",
+        source=source,
+        platform=platform,
         name=user.name,
         description=user.description,
         profile_image_url=user.profile_image_url,

@@ -1,6 +1,8 @@
 """Who may write which stored account: the rule every store of posts goes through (``ingest.store``).
 
-* An X fetch writes only accounts read from X: an upload's posts never mix with X's, whatever its handle.
+* A fetch writes only accounts read from its own platform's servers (X fetches X-read accounts, Bluesky
+  fetches Bluesky-read ones): an upload's posts never mix with fetched ones, whatever its handle. Handles
+  are matched on the fetch's own platform only (``alice`` on X and ``alice.bsky.social`` are two accounts).
 * An import (archive, CSV, demo) creates new accounts; adding to a stored one needs the admin password,
   and never reaches an account read from X.
 * An archive is matched by the X id its ``account.js`` carries (its key ``archive:<id>``), never by
@@ -13,36 +15,51 @@ from __future__ import annotations
 
 from ..exceptions import AccountConflict
 from ..extensions import DbSession
-from ..models import Account
+from ..models import FETCH_SOURCES, Account
+from ..sources.handles import PLATFORM_NAMES
 from .accounts import find_account
 
-SOURCE_NAMES = {"api": "the X API", "archive": "an X archive", "csv": "a CSV file", "demo": "the demo set"}
+SOURCE_NAMES = {
+    "api": "the X API",
+    "bluesky": "Bluesky",
+    "archive": "an X archive",
+    "csv": "a CSV file",
+    "demo": "the demo set",
+}
+ID_NAMES = {"x": "X id", "bluesky": "DID"}
 ADMIN_NEEDED = "Adding posts to a stored account needs the admin password; nothing was imported."
 
 
-def writable_account(session: DbSession, key: str, username: str, source: str, may_update: bool) -> Account | None:
-    """The stored account that data of ``source`` for the account ``key`` (@``username``) may write into,
-    or None where it is a new account to create.
+def writable_account(
+    session: DbSession, key: str, username: str, source: str, may_update: bool, platform: str = "x"
+) -> Account | None:
+    """The stored account that data of ``source`` for the account ``key`` (@``username`` on ``platform``)
+    may write into, or None where it is a new account to create.
 
-    ``may_update`` is the admin's permission to add to an existing imported account; an X fetch needs
-    none to update an account read from X."""
+    ``may_update`` is the admin's permission to add to an existing imported account; a fetch needs none
+    to update an account read from its own platform."""
     by_key = session.get(Account, key)
-    by_name = find_account(session, username)
-    if source == "api":
-        return _x_target(by_key, by_name)
+    by_name = find_account(session, username, platform)
+    if source in FETCH_SOURCES.values():
+        return _fetch_target(by_key, by_name, source, platform)
     return _import_target(by_key, by_name, key, source, may_update)
 
 
-def _x_target(by_key: Account | None, by_name: Account | None) -> Account | None:
+def _fetch_target(by_key: Account | None, by_name: Account | None, source: str, platform: str) -> Account | None:
+    where = PLATFORM_NAMES[platform]
+    if by_key is not None and by_key.source != source:  # (keys of different sources never meet; a guard)
+        raise AccountConflict(f"The key {by_key.id} is stored here from {_source(by_key)}, not from {where}.")
     if by_name is not None and by_name is not by_key:
-        if by_name.source != "api":
+        if by_name.source != source:
             raise AccountConflict(
-                f"@{by_name.username} is stored here from {_source(by_name)}, not from X, and X fetches write "
-                f"only accounts added from X. An admin can delete the stored @{by_name.username}, then add it from X."
+                f"@{by_name.username} is stored here from {_source(by_name)}, not from {where}, and {where} fetches "
+                f"write only accounts added from {where}. An admin can delete the stored @{by_name.username}, "
+                f"then add it from {where}."
             )
         raise AccountConflict(
-            f"@{by_name.username} is stored here for another X account (X id {by_name.id}): X has given the "
-            "handle to someone else since. An admin can delete the stored one, then add this one."
+            f"@{by_name.username} is stored here for another {where} account ({ID_NAMES[platform]} {by_name.id}): "
+            f"{where} has given the handle to someone else since. An admin can delete the stored one, then add "
+            "this one."
         )
     return by_key
 
@@ -58,9 +75,10 @@ def _import_target(
     target = by_key or by_name
     if target is None:
         return None
-    if target.source == "api":
+    if target.can_update:
+        where = PLATFORM_NAMES[target.platform]
         raise AccountConflict(
-            f"@{target.username} was added from X: its posts come only from the X API (update it there). "
+            f"@{target.username} was added from {where}: its posts come only from {where} (update it there). "
             "Nothing was imported."
         )
     if source == "archive" and key.startswith("archive:") and target is not by_key:

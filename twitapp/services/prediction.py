@@ -22,7 +22,8 @@ from ..config import DEFAULT_TWEETS_PER_ACCOUNT
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
 from ..models import Account, Tweet
-from ..sources.handles import validate_handle
+from ..sources.handles import Handle, parse_handle
+from .accounts import find_accounts
 from .charts import MapLayout, TweetMap, map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
@@ -117,19 +118,17 @@ def resolve_candidates(session: DbSession, handles: Sequence[str], max_candidate
         raise InvalidInput("Accounts must be a list of handles.")
     if len(handles) > max_candidates:
         raise InvalidInput(f"Choose at most {max_candidates} accounts; {len(handles)} were chosen.")
-    # (each must be a valid handle before it reaches the database: PostgreSQL refuses a NUL in a query)
-    names = [validate_handle(h) for h in handles if h and h.strip()]
-    lowered = [n.lower() for n in names]
+    # (each must be a valid handle of its platform before it reaches the database: PostgreSQL refuses a NUL)
+    names = [parse_handle(h) for h in handles if h and h.strip()]
+    lowered = [Handle(n.platform, n.key) for n in names]
     if len(set(lowered)) != len(lowered):
         raise InvalidInput("Each account can be chosen only once.")
     if len(names) < 2:
         raise InvalidInput(f"Choose at least 2 accounts (at most {max_candidates}) to compare.")
-    found = {
-        a.username.lower(): a for a in session.scalars(select(Account).where(func.lower(Account.username).in_(lowered)))
-    }
+    found = find_accounts(session, lowered)
     for name, key in zip(names, lowered):
         if key not in found:
-            raise AccountNotFound(f"@{name[:40]} is not stored here; it may have been deleted. Add it first.")
+            raise AccountNotFound(f"@{name.name[:60]} is not stored here; it may have been deleted. Add it first.")
     return [found[key] for key in lowered]
 
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..exceptions import AccountNotFound, InvalidInput, StaleEmbeddings
 from ..extensions import DbSession
 from ..formatting import is_blank
 from ..models import Account, Tweet
-from ..sources.handles import validate_handle
+from ..sources.handles import parse_handle
+from .accounts import find_account
 
 MIN_POSTS = 2  # a set of posts: fewer is one post, asked as such
 MAX_POSTS = 200  # posts of one author in one question (an unknown account: its newest this many)
@@ -111,10 +112,10 @@ def stored_posts(session: DbSession, handle: object, embedding_model: str) -> Qu
     ``embedding_model``). The prediction refuses it as one of its own candidates."""
     if not isinstance(handle, str):
         raise InvalidInput("'unknown' must be the handle of a stored account.")
-    name = validate_handle(handle)
-    account = session.scalar(select(Account).where(func.lower(Account.username) == name.lower()))
+    name = parse_handle(handle)
+    account = find_account(session, name)
     if account is None:
-        raise AccountNotFound(f"@{name} is not stored here; import its posts first.")
+        raise AccountNotFound(f"{name} is not stored here; import its posts first.")
     rows = session.execute(
         select(Tweet.text, Tweet.embedding, Tweet.embedding_model)
         .where(Tweet.account_id == account.id)

@@ -1,5 +1,5 @@
-"""Where posts come from: the X API client (``x``), and readers that need no X API: the official account
-archive, CSV files, the demo set.
+"""Where posts come from: the X API client (``x``), the Bluesky AppView client (``bluesky``), and readers
+that need no API: the official X account archive, CSV files, the demo set.
 
 They are pure: they read bytes (or a binary file, or for the demo the network) and return
 ``ImportedAccount`` records, touching no database; the ingest service stores what they return.

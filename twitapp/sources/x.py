@@ -80,6 +80,8 @@ class _RedirectingSession(requests.Session):
 class XClient:
     """What the app reads from X: one user and that user's original tweets."""
 
+    platform = "x"
+
     def __init__(
         self, bearer_token: str | None, api_url: str = TWEEPY_HOST, timeout: float = 10, exclude_replies: bool = False
     ):

@@ -11,9 +11,10 @@ from typing import Any
 from flask import current_app
 
 from .. import runtime
+from ..exceptions import InvalidInput
 from ..extensions import db
 from ..services.progress import Progress
-from ..sources.handles import validate_handle
+from ..sources.handles import PLATFORM_NAMES, SUPPORTED_PLATFORMS, parse_handle
 from ..sources.x import x_not_configured
 
 Params = dict[str, Any]
@@ -60,23 +61,38 @@ def _summary_json(result: Any) -> dict[str, Any]:
     return {"message": result.summary(), "usernames": [r.username for r in result.results], "added": result.added}
 
 
-# --- adding or updating an account from X -----------------------------------------------------------------
+# --- adding or updating an account from its platform (X, Bluesky) ------------------------------------------
 
 
 def _run_ingest(params: Params, progress: Progress, before_commit: BeforeCommit) -> Any:
-    from ..services.ingest import ingest_from_x
+    from ..services.ingest import ingest_from
 
     limit = current_app.config["TWEETS_PER_ACCOUNT"]
-    x, embedder = runtime.x_client(), runtime.embedder()
-    return ingest_from_x(db.session, x, embedder, params["handle"], limit, progress, before_commit)
+    client, embedder = runtime.fetch_client(params.get("platform") or "x"), runtime.embedder()
+    return ingest_from(db.session, client, embedder, params["handle"], limit, progress, before_commit)
 
 
 def _prepare_ingest(params: Params) -> Params:
-    """A valid handle, and a server that can read X at all: said at once, not by a job that fails later."""
-    handle = validate_handle(params["handle"])
-    if not current_app.config.get("X_BEARER_TOKEN"):
+    """A valid handle of a platform this server reads (``platform`` given, or the handle's form), and for X
+    a server that can read it at all: said at once, not by a job that fails later."""
+    handle = parse_handle(params["handle"], params.get("platform") or None)
+    if handle.platform not in SUPPORTED_PLATFORMS:
+        raise InvalidInput(
+            f"{handle} is a {PLATFORM_NAMES[handle.platform]} handle, and Mastodon is not supported yet: add an X "
+            "or Bluesky account, or import a file."
+        )
+    if handle.platform == "x" and not current_app.config.get("X_BEARER_TOKEN"):
         raise x_not_configured()
-    return params | {"handle": handle}
+    return params | {"handle": handle.name, "platform": handle.platform}
+
+
+def _ingest_job_id(params: Params) -> str:
+    """One job per account: X's keep their ids (``ingest-<name>``); a Bluesky handle's (letters, digits, hyphens
+    and dots) is ``ingest-bluesky-<handle, dots as underscores>``, which no X handle (no hyphen) can give,
+    as RQ's ids are letters, digits, underscores and hyphens only."""
+    platform = params.get("platform") or "x"
+    handle = params["handle"].lower()
+    return "ingest-" + handle if platform == "x" else f"ingest-{platform}-{handle.replace('.', '_')}"
 
 
 register(
@@ -84,8 +100,8 @@ register(
         name="ingest",
         run=_run_ingest,
         prepare=_prepare_ingest,
-        describe=lambda params: f"Fetching @{params['handle']} from X",
-        job_id=lambda params: "ingest-" + params["handle"].lower(),  # one job per account
+        describe=lambda params: f"Fetching @{params['handle']} from {PLATFORM_NAMES[params.get('platform') or 'x']}",
+        job_id=_ingest_job_id,
         timeout=15 * 60,
         result_json=lambda result: {
             "message": result.summary(),

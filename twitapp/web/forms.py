@@ -3,15 +3,26 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class AddAccountForm(FlaskForm):
     handle = StringField(
-        "X handle",
-        validators=[DataRequired(message="Enter an X handle."), Length(max=50)],
-        render_kw={"placeholder": "@SenWarren", "autocomplete": "off", "spellcheck": "false"},
+        "Handle",
+        validators=[DataRequired(message="Enter a handle."), Length(max=300)],
+        render_kw={"placeholder": "@SenWarren or name.bsky.social", "autocomplete": "off", "spellcheck": "false"},
+    )
+    platform = SelectField(
+        "Platform",
+        choices=[
+            SelectChoice("", "From the handle"),
+            SelectChoice("x", "X"),
+            SelectChoice("bluesky", "Bluesky"),
+            SelectChoice("mastodon", "Mastodon"),
+        ],
+        default="",
     )
 
 

@@ -13,6 +13,7 @@ import zlib
 from flask import current_app
 
 from ..services import charts
+from ..sources.handles import PLATFORM_NAMES, platform_of
 from . import bp
 from .highlight import highlight
 
@@ -55,6 +56,22 @@ def initials(name: str | None, username: str = "") -> str:
     if len(words) == 1:
         return words[0][:2].capitalize() if len(words[0]) > 1 else words[0].upper()
     return (words[0][0] + words[-1][0]).upper()
+
+
+@bp.app_template_filter("platform_name")
+def platform_name(handle: str) -> str:
+    """The platform of a stored handle, as people call it ("X", "Bluesky"): its form says which."""
+    return PLATFORM_NAMES[platform_of(handle)]
+
+
+@bp.app_template_filter("profile_url")
+def profile_url(account) -> str | None:
+    """The account's own page on its platform, for an account read from there."""
+    if not account.can_update:
+        return None
+    if account.platform == "bluesky":
+        return "https://bsky.app/profile/" + account.username
+    return "https://x.com/" + account.username
 
 
 @bp.app_template_filter("avatar_hue")

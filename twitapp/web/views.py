@@ -10,6 +10,7 @@ from ..extensions import db
 from ..security import admin_permission, admin_required, rate_limited
 from ..services import accounts as account_service
 from ..services import charts, questions
+from ..services.text_limits import guess_limit
 from ..sources import DEMO_CREDIT
 from . import bp
 from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
@@ -63,7 +64,7 @@ def add_account():
         _flash_form_errors(form)
         return home_page(400, add_form=form)
     try:
-        submitted = tasks.submit("ingest", handle=form.handle.data)
+        submitted = tasks.submit("ingest", handle=form.handle.data, platform=form.platform.data or None)
     except HypoTweetError as exc:
         return _refused(exc, add_form=form)
     return _after_submit(submitted, _account_page)
@@ -145,15 +146,15 @@ def update_account(username: str):
 @rate_limited("RATE_LIMIT_ADMIN", "admin")
 @admin_required("Updating every account")
 def update_all():
-    """Fetch new tweets of every account that X can read: one job each (queued), or one after another here,
+    """Fetch new posts of every account read from X or Bluesky: one job each (queued), or one after another here,
     each stored or refused on its own."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     handles = account_service.updatable_usernames(db.session)
     if not handles:
         flash(
-            "No stored account can be updated from X: accounts imported from a CSV file or the demo, "
-            "without their X account's id, cannot be read there.",
+            "No stored account can be updated from X or Bluesky: accounts imported from a file or the demo "
+            "are not read from there.",
             "error",
         )
         return redirect(url_for("web.index"), code=303)
@@ -199,6 +200,7 @@ def predict():
     upload = form.posts_file.data
     try:
         embedder = runtime.embedder()
+        limit = guess_limit(form.accounts.data, current_app.config["MAX_TWEET_LENGTH"])
         question = questions.from_form(
             form.text.data,
             form.posts.data,
@@ -206,8 +208,10 @@ def predict():
             form.unknown.data or None,
             db.session,
             embedder.model_name,
-            current_app.config["MAX_TWEET_LENGTH"],
+            limit.max_chars,
         )
+        if question.unknown is None:
+            limit.check(question.texts)
         submitted = tasks.submit("predict", accounts=form.accounts.data, **questions.as_params(question))
     except HypoTweetError as exc:
         return _refused(exc, predict_form=form)
