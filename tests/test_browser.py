@@ -237,6 +237,12 @@ def test_guess_with_real_tweets(page, senators, live, screenshots):
         " ".join(page.locator(".trust").inner_text().split()),
     )
 
+    guess_row = page.locator(".trust-row", has_text="This guess")
+    assert guess_row.locator(".trust-badge").inner_text() in ("Sure", "Fairly sure", "Not very sure", "Close to chance")
+    assert len(guess_row.locator("dd").inner_text()) > 20  # the reason, in a sentence
+    outsider = page.locator("#none-of-these")
+    assert outsider.count() == 1 and "someone else wrote" in outsider.inner_text()
+
     typed = page.locator("blockquote.typed")
     assert typed.inner_text().strip() == text
     marks = typed.locator("mark")

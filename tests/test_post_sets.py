@@ -171,3 +171,25 @@ def test_the_page_refuses_two_ways_in_at_once(client, two_senators):
 def test_an_empty_guess_form_says_what_to_give(client, two_senators):
     page = client.post("/predict", data={"accounts": list(two_senators)})
     assert page.status_code == 400 and "Type the tweet whose author you want to guess" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "likely,probability,sentence",
+    [
+        (True, 0.93, "Probably none of them."),
+        (False, 0.62, "Perhaps: 62% that someone else wrote these posts, too little to rule these accounts out."),
+        (False, 0.04, "Probably one of them: 4% that someone else wrote these posts."),
+    ],
+)
+def test_the_page_and_the_api_say_whether_it_is_by_none_of_them(
+    client, two_senators, senate_tweets, monkeypatch, likely, probability, sentence
+):
+    from twitapp.services.outsiders import NoneOfThese, OutsiderCheck
+
+    monkeypatch.setattr(OutsiderCheck, "none_of_these", lambda self, *args: NoneOfThese(likely, probability))
+    posts = held_out(senate_tweets, "marcorubio", 3)
+    api = client.post("/api/predict", json={"accounts": list(two_senators), "texts": posts})
+    assert api.json["none_of_these"] == {"likely": likely, "probability": probability}
+    page = client.post("/predict", data={"accounts": list(two_senators), "posts": "\n\n".join(posts)})
+    html = " ".join(page.get_data(as_text=True).split())
+    assert sentence in html
