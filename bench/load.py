@@ -86,7 +86,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(url: str, port: int, log: Path, extra_env: dict | None = None) -> subprocess.Popen:
     command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
     command = command.replace("--access-logfile -", f"--access-logfile {log}.access")
     env = dict(
@@ -102,6 +102,7 @@ def start_gunicorn(url: str, port: int, log: Path) -> subprocess.Popen:
         PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
     )
     env.pop("WEB_CONCURRENCY", None)
+    env.update(extra_env or {})
     print(f"  $ {command}")
     process = subprocess.Popen(
         ["bash", "-c", "exec " + command],
