@@ -47,23 +47,34 @@ class HashedTfidf:
         self.kept = kept  # masked view: the words kept
 
     def fit(self, docs: list[str]) -> HashedTfidf:
-        counts = self._counts(docs)
-        df = np.bincount(counts.indices, minlength=_WIDTH)
-        self.buckets_ = np.flatnonzero(df).astype(np.int32)
-        n = max(len(docs), 1)
-        self.idf_ = (np.log((1 + n) / (1 + df[self.buckets_])) + 1).astype(np.float32)
-        self.unseen_idf_ = np.float32(np.log(1 + n) + 1)
+        self._fit_counts(self._counts(docs), len(docs))
         return self
 
+    def fit_transform(self, docs: list[str]) -> sparse.csr_matrix:
+        """``fit(docs).transform(docs)``, counting the n-grams once."""
+        counts = self._counts(docs)
+        self._fit_counts(counts, len(docs))
+        return self._weigh(counts, len(docs))
+
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
-        matrix = self._counts(docs)
+        return self._weigh(self._counts(docs), len(docs))
+
+    def _fit_counts(self, counts: sparse.csr_matrix, n_docs: int) -> None:
+        df = np.bincount(counts.indices, minlength=_WIDTH)
+        self.buckets_ = np.flatnonzero(df).astype(np.int32)
+        n = max(n_docs, 1)
+        self.idf_ = (np.log((1 + n) / (1 + df[self.buckets_])) + 1).astype(np.float32)
+        self.unseen_idf_ = np.float32(np.log(1 + n) + 1)
+
+    def _weigh(self, counts: sparse.csr_matrix, n_docs: int) -> sparse.csr_matrix:
+        """Unit TF-IDF rows from the n-gram counts (modified in place)."""
+        matrix = counts
         matrix.data = np.log(matrix.data) + 1
-        at = np.minimum(np.searchsorted(self.buckets_, matrix.indices), max(self.buckets_.size - 1, 0))
-        known = self.buckets_[at] == matrix.indices if self.buckets_.size else np.zeros(matrix.nnz, bool)
+        at, known = _positions(self.buckets_, matrix.indices)
         matrix.data *= np.where(known, self.idf_[at], self.unseen_idf_)
         lengths = np.diff(matrix.indptr)
         squares = np.append(matrix.data * matrix.data, np.float32(0))  # (a last zero: reduceat's empty rows)
-        norms = np.sqrt(np.add.reduceat(squares, matrix.indptr[:-1])) if len(docs) else np.zeros(0)
+        norms = np.sqrt(np.add.reduceat(squares, matrix.indptr[:-1])) if n_docs else np.zeros(0)
         matrix.data /= np.repeat(np.where(lengths > 0, np.maximum(norms, 1e-12), 1), lengths).astype(np.float32)
         return matrix
 
@@ -73,11 +84,12 @@ class HashedTfidf:
         for part in extract(self.analyzer, texts, self.ngram_range):
             rows.append(part.rows.astype(np.int64))
             keys.append(part.keys.astype(np.int64))
-        cells, counts = np.unique(np.concatenate(rows) * _WIDTH + np.concatenate(keys), return_counts=True)
-        row, column = np.divmod(cells, _WIDTH)
-        indptr = np.searchsorted(row, np.arange(len(docs) + 1))
-        matrix = sparse.csr_matrix((counts.astype(np.float32), column, indptr), shape=(len(docs), _WIDTH))
-        matrix.has_sorted_indices = True
+        row, column = np.concatenate(rows), np.concatenate(keys)
+        # (COO to CSR sums the duplicates row by row: cheaper than one sort of every occurrence)
+        ones = np.ones(row.size, np.float32)
+        matrix = sparse.coo_matrix((ones, (row, column)), shape=(len(docs), _WIDTH)).tocsr()
+        matrix.sum_duplicates()
+        matrix.indices = matrix.indices.astype(np.int32, copy=False)
         return matrix
 
 
@@ -121,10 +133,22 @@ class Profiles:
         return np.stack(out)
 
 
+def _positions(columns: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``indices`` (bucket numbers) is in the sorted ``columns``, and whether it is there at
+    all: by a table over the buckets when there are many indices (a binary search each costs more)."""
+    if indices.size < 1 << 16 or not columns.size:
+        at = np.minimum(np.searchsorted(columns, indices), max(columns.size - 1, 0))
+        return at, (columns[at] == indices if columns.size else np.zeros(indices.size, bool))
+    table = np.full(_WIDTH, -1, np.int32)
+    table[columns] = np.arange(columns.size, dtype=np.int32)
+    found = table[indices]
+    known = found >= 0
+    return np.where(known, found, 0), known
+
+
 def _restrict(x: sparse.csr_matrix, columns: np.ndarray) -> sparse.csr_matrix:
     """The rows ``x`` over ``columns`` only (renumbered 0..len - 1), by lookup."""
-    at = np.minimum(np.searchsorted(columns, x.indices), max(columns.size - 1, 0))
-    known = columns[at] == x.indices if columns.size else np.zeros(x.nnz, bool)
+    at, known = _positions(columns, x.indices)
     indptr = np.concatenate(([0], np.cumsum(known)))[x.indptr]
     return sparse.csr_matrix((x.data[known], at[known], indptr), shape=(x.shape[0], columns.size))
 
@@ -170,8 +194,8 @@ class OpenSetChecker:
         docs = [normalize(t) for t in texts]
         words = Counter(w.lower() for w in word_runs(docs)[1::2])
         kept = frozenset(w for w, _ in words.most_common(MASK_KEEP))
-        self.views_ = [HashedTfidf(a, r, kept if name == "masked" else None).fit(docs) for name, a, r in VIEWS]
-        rows = self._rows(docs, vectors)
+        self.views_ = [HashedTfidf(a, r, kept if name == "masked" else None) for name, a, r in VIEWS]
+        rows = self._rows(docs, vectors, [view.fit_transform(docs) for view in self.views_])
         fold = np.zeros(len(y), int)
         for c in range(len(classes)):
             at = np.flatnonzero(y == c)
@@ -282,8 +306,8 @@ class OpenSetChecker:
             self.sets_[n] = (threshold, a, b)
         return self.sets_[n]
 
-    def _rows(self, docs: list[str], vectors) -> list:
-        rows: list = [view.transform(docs) for view in self.views_]
+    def _rows(self, docs: list[str], vectors, matrices: list | None = None) -> list:
+        rows: list = matrices if matrices is not None else [view.transform(docs) for view in self.views_]
         v = np.asarray(vectors, np.float64).reshape(len(docs), -1)
         rows.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
         return rows
