@@ -23,7 +23,8 @@ from scipy import sparse
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 
-from .ngrams import HASH_BITS, extract, mask_words, normalize, word_runs
+from .hashed import HashedTfidf, positions
+from .ngrams import normalize, word_runs
 
 FALSE_FLAG_TARGET = 0.05  # share of the candidates' own posts that may be flagged as by none of them
 # the threshold is chosen on the cross-validation's scores at this share: newer posts are a little farther
@@ -34,63 +35,6 @@ MASK_KEEP = 50  # words the masked view keeps (the candidates' most frequent)
 SET_DRAWS = 20  # sets drawn per group (a stretch of a candidate's time, an outsider) and size, to calibrate sets
 # the views: (name, analyzer, n-gram range); "masked" reads the raw text with topic words masked
 VIEWS = (("chars", "chars", (2, 4)), ("masked", "raw", (2, 4)), ("words", "words", (1, 1)))
-_WIDTH = 1 << HASH_BITS
-
-
-class HashedTfidf:
-    """Unit TF-IDF rows of one analyzer's hashed n-grams (sublinear tf); idf from the candidates' posts,
-    the largest for n-grams they never used (no vocabulary: an outsider's unseen n-grams count too)."""
-
-    def __init__(self, analyzer: str, ngram_range: tuple[int, int], kept: frozenset[str] | None = None):
-        self.analyzer = analyzer
-        self.ngram_range = ngram_range
-        self.kept = kept  # masked view: the words kept
-
-    def fit(self, docs: list[str]) -> HashedTfidf:
-        self._fit_counts(self._counts(docs), len(docs))
-        return self
-
-    def fit_transform(self, docs: list[str]) -> sparse.csr_matrix:
-        """``fit(docs).transform(docs)``, counting the n-grams once."""
-        counts = self._counts(docs)
-        self._fit_counts(counts, len(docs))
-        return self._weigh(counts, len(docs))
-
-    def transform(self, docs: list[str]) -> sparse.csr_matrix:
-        return self._weigh(self._counts(docs), len(docs))
-
-    def _fit_counts(self, counts: sparse.csr_matrix, n_docs: int) -> None:
-        df = np.bincount(counts.indices, minlength=_WIDTH)
-        self.buckets_ = np.flatnonzero(df).astype(np.int32)
-        n = max(n_docs, 1)
-        self.idf_ = (np.log((1 + n) / (1 + df[self.buckets_])) + 1).astype(np.float32)
-        self.unseen_idf_ = np.float32(np.log(1 + n) + 1)
-
-    def _weigh(self, counts: sparse.csr_matrix, n_docs: int) -> sparse.csr_matrix:
-        """Unit TF-IDF rows from the n-gram counts (modified in place)."""
-        matrix = counts
-        matrix.data = np.log(matrix.data) + 1
-        at, known = _positions(self.buckets_, matrix.indices)
-        matrix.data *= np.where(known, self.idf_[at], self.unseen_idf_)
-        lengths = np.diff(matrix.indptr)
-        squares = np.append(matrix.data * matrix.data, np.float32(0))  # (a last zero: reduceat's empty rows)
-        norms = np.sqrt(np.add.reduceat(squares, matrix.indptr[:-1])) if n_docs else np.zeros(0)
-        matrix.data /= np.repeat(np.where(lengths > 0, np.maximum(norms, 1e-12), 1), lengths).astype(np.float32)
-        return matrix
-
-    def _counts(self, docs: list[str]) -> sparse.csr_matrix:
-        texts = mask_words(word_runs(docs), self.kept, len(docs)) if self.kept is not None else docs
-        rows, keys = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-        for part in extract(self.analyzer, texts, self.ngram_range):
-            rows.append(part.rows.astype(np.int64))
-            keys.append(part.keys.astype(np.int64))
-        row, column = np.concatenate(rows), np.concatenate(keys)
-        # (COO to CSR sums the duplicates row by row: cheaper than one sort of every occurrence)
-        ones = np.ones(row.size, np.float32)
-        matrix = sparse.coo_matrix((ones, (row, column)), shape=(len(docs), _WIDTH)).tocsr()
-        matrix.sum_duplicates()
-        matrix.indices = matrix.indices.astype(np.int32, copy=False)
-        return matrix
 
 
 @dataclass
@@ -133,22 +77,9 @@ class Profiles:
         return np.stack(out)
 
 
-def _positions(columns: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each of ``indices`` (bucket numbers) is in the sorted ``columns``, and whether it is there at
-    all: by a table over the buckets when there are many indices (a binary search each costs more)."""
-    if indices.size < 1 << 16 or not columns.size:
-        at = np.minimum(np.searchsorted(columns, indices), max(columns.size - 1, 0))
-        return at, (columns[at] == indices if columns.size else np.zeros(indices.size, bool))
-    table = np.full(_WIDTH, -1, np.int32)
-    table[columns] = np.arange(columns.size, dtype=np.int32)
-    found = table[indices]
-    known = found >= 0
-    return np.where(known, found, 0), known
-
-
 def _restrict(x: sparse.csr_matrix, columns: np.ndarray) -> sparse.csr_matrix:
     """The rows ``x`` over ``columns`` only (renumbered 0..len - 1), by lookup."""
-    at, known = _positions(columns, x.indices)
+    at, known = positions(columns, x.indices)
     indptr = np.concatenate(([0], np.cumsum(known)))[x.indptr]
     return sparse.csr_matrix((x.data[known], at[known], indptr), shape=(x.shape[0], columns.size))
 
