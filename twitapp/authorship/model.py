@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -39,6 +39,8 @@ class TextPrediction:
     evidence: list[Evidence]
     support: float
     words: int
+    # each block's n-grams of the text, for explain_each of the same text without a second pass
+    rows: list = field(default_factory=list, repr=False, compare=False)
 
 
 class AuthorshipModel(BaseEstimator):
@@ -127,7 +129,7 @@ class AuthorshipModel(BaseEstimator):
         if spans:
             shares = self._shares(len(spans), probabilities, int(np.argmax(probabilities)), rows, support[0])
             evidence = top_evidence(text, spans, shares, top)
-        return TextPrediction(probabilities, evidence, float(support[0]), len(text.split()))
+        return TextPrediction(probabilities, evidence, float(support[0]), len(text.split()), rows)
 
     def predict_set(self, texts: Sequence[str], embeddings: np.ndarray, top: int = 8) -> SetPrediction:
         """The verdict of several posts taken to share one author: their probabilities combined (see
@@ -179,14 +181,17 @@ class AuthorshipModel(BaseEstimator):
         shares = self._shares(len(spans), probabilities, column, rows, support)
         return top_evidence(text, spans, shares, top)
 
-    def explain_each(self, text: str, probabilities: np.ndarray, top: int = 8) -> list[list[Evidence]]:
+    def explain_each(
+        self, text: str, probabilities: np.ndarray, top: int = 8, rows: list | None = None
+    ) -> list[list[Evidence]]:
         """:meth:`explain` towards every account (in ``classes_`` order) in one pass over the text's n-grams;
-        ``probabilities`` are ``predict_proba`` of this text (the similar posts of every account use it)."""
+        ``probabilities`` are ``predict_proba`` of this text (the similar posts of every account use it);
+        ``rows``, the text's :attr:`TextPrediction.rows` where the caller has them."""
         self._require_fitted()
         spans = chunk_spans(text)
         if not spans:
             return [[] for _ in self.classes_]
-        rows = self._block_rows(text)
+        rows = rows or self._block_rows(text)
         support = support_of(rows[self.direct_block_][1], self.informative_)[0]
         return [
             top_evidence(text, spans, self._shares(len(spans), probabilities, column, rows, support), top)

@@ -23,7 +23,8 @@ from scipy import sparse
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 
-from .ngrams import HASH_BITS, extract, mask_words, normalize, word_runs
+from .hashed import HashedTfidf, positions
+from .ngrams import normalize, word_runs
 
 FALSE_FLAG_TARGET = 0.05  # share of the candidates' own posts that may be flagged as by none of them
 # the threshold is chosen on the cross-validation's scores at this share: newer posts are a little farther
@@ -34,51 +35,6 @@ MASK_KEEP = 50  # words the masked view keeps (the candidates' most frequent)
 SET_DRAWS = 20  # sets drawn per group (a stretch of a candidate's time, an outsider) and size, to calibrate sets
 # the views: (name, analyzer, n-gram range); "masked" reads the raw text with topic words masked
 VIEWS = (("chars", "chars", (2, 4)), ("masked", "raw", (2, 4)), ("words", "words", (1, 1)))
-_WIDTH = 1 << HASH_BITS
-
-
-class HashedTfidf:
-    """Unit TF-IDF rows of one analyzer's hashed n-grams (sublinear tf); idf from the candidates' posts,
-    the largest for n-grams they never used (no vocabulary: an outsider's unseen n-grams count too)."""
-
-    def __init__(self, analyzer: str, ngram_range: tuple[int, int], kept: frozenset[str] | None = None):
-        self.analyzer = analyzer
-        self.ngram_range = ngram_range
-        self.kept = kept  # masked view: the words kept
-
-    def fit(self, docs: list[str]) -> HashedTfidf:
-        counts = self._counts(docs)
-        df = np.bincount(counts.indices, minlength=_WIDTH)
-        self.buckets_ = np.flatnonzero(df).astype(np.int32)
-        n = max(len(docs), 1)
-        self.idf_ = (np.log((1 + n) / (1 + df[self.buckets_])) + 1).astype(np.float32)
-        self.unseen_idf_ = np.float32(np.log(1 + n) + 1)
-        return self
-
-    def transform(self, docs: list[str]) -> sparse.csr_matrix:
-        matrix = self._counts(docs)
-        matrix.data = np.log(matrix.data) + 1
-        at = np.minimum(np.searchsorted(self.buckets_, matrix.indices), max(self.buckets_.size - 1, 0))
-        known = self.buckets_[at] == matrix.indices if self.buckets_.size else np.zeros(matrix.nnz, bool)
-        matrix.data *= np.where(known, self.idf_[at], self.unseen_idf_)
-        lengths = np.diff(matrix.indptr)
-        squares = np.append(matrix.data * matrix.data, np.float32(0))  # (a last zero: reduceat's empty rows)
-        norms = np.sqrt(np.add.reduceat(squares, matrix.indptr[:-1])) if len(docs) else np.zeros(0)
-        matrix.data /= np.repeat(np.where(lengths > 0, np.maximum(norms, 1e-12), 1), lengths).astype(np.float32)
-        return matrix
-
-    def _counts(self, docs: list[str]) -> sparse.csr_matrix:
-        texts = mask_words(word_runs(docs), self.kept, len(docs)) if self.kept is not None else docs
-        rows, keys = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-        for part in extract(self.analyzer, texts, self.ngram_range):
-            rows.append(part.rows.astype(np.int64))
-            keys.append(part.keys.astype(np.int64))
-        cells, counts = np.unique(np.concatenate(rows) * _WIDTH + np.concatenate(keys), return_counts=True)
-        row, column = np.divmod(cells, _WIDTH)
-        indptr = np.searchsorted(row, np.arange(len(docs) + 1))
-        matrix = sparse.csr_matrix((counts.astype(np.float32), column, indptr), shape=(len(docs), _WIDTH))
-        matrix.has_sorted_indices = True
-        return matrix
 
 
 @dataclass
@@ -123,8 +79,7 @@ class Profiles:
 
 def _restrict(x: sparse.csr_matrix, columns: np.ndarray) -> sparse.csr_matrix:
     """The rows ``x`` over ``columns`` only (renumbered 0..len - 1), by lookup."""
-    at = np.minimum(np.searchsorted(columns, x.indices), max(columns.size - 1, 0))
-    known = columns[at] == x.indices if columns.size else np.zeros(x.nnz, bool)
+    at, known = positions(columns, x.indices)
     indptr = np.concatenate(([0], np.cumsum(known)))[x.indptr]
     return sparse.csr_matrix((x.data[known], at[known], indptr), shape=(x.shape[0], columns.size))
 
@@ -170,8 +125,8 @@ class OpenSetChecker:
         docs = [normalize(t) for t in texts]
         words = Counter(w.lower() for w in word_runs(docs)[1::2])
         kept = frozenset(w for w, _ in words.most_common(MASK_KEEP))
-        self.views_ = [HashedTfidf(a, r, kept if name == "masked" else None).fit(docs) for name, a, r in VIEWS]
-        rows = self._rows(docs, vectors)
+        self.views_ = [HashedTfidf(a, r, kept if name == "masked" else None) for name, a, r in VIEWS]
+        rows = self._rows(docs, vectors, [view.fit_transform(docs) for view in self.views_])
         fold = np.zeros(len(y), int)
         for c in range(len(classes)):
             at = np.flatnonzero(y == c)
@@ -282,8 +237,8 @@ class OpenSetChecker:
             self.sets_[n] = (threshold, a, b)
         return self.sets_[n]
 
-    def _rows(self, docs: list[str], vectors) -> list:
-        rows: list = [view.transform(docs) for view in self.views_]
+    def _rows(self, docs: list[str], vectors, matrices: list | None = None) -> list:
+        rows: list = matrices if matrices is not None else [view.transform(docs) for view in self.views_]
         v = np.asarray(vectors, np.float64).reshape(len(docs), -1)
         rows.append(v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12))
         return rows

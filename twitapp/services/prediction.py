@@ -51,6 +51,8 @@ class FittedSet:
     # set by with_map: the map in the model's space, and each account's posts indexed by word
     map_layout: MapLayout | None = None
     posts: dict[str, StoredPosts] = field(default_factory=dict)
+    # seconds of each part of the fit: "model" (with its cross-validation), "none_of_these", "map" (with_map)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # (level, least skill): the skill score of Prediction.reliability at which each level starts
@@ -203,7 +205,7 @@ def predict_author(
         cv_accuracy=fitted.cv_accuracy,
         chance=1 / len(classes),
         evidence=answer.evidence,
-        similar=_most_similar(fitted, answer.explained_text, probs, answer.evidence),
+        similar=_most_similar(fitted, answer.explained_text, probs, answer.evidence, answer.rows),
         cached=source != "fitted",
         model_source=source,
         fit_seconds=fitted.fit_seconds,
@@ -244,7 +246,7 @@ def _predict_posts(model, texts: Sequence[str], vectors: np.ndarray, names: list
 def _predict_post(model, text: str, vector: np.ndarray, names: list[str]) -> _Answer:
     result = model.predict_text(text, vector)
     sure = guess_confidence(result.probabilities, result.support, result.words, 1, names)
-    return _Answer(result.probabilities, result.evidence, sure, [], text, result.probabilities[None, :])
+    return _Answer(result.probabilities, result.evidence, sure, [], text, result.probabilities[None, :], result.rows)
 
 
 @dataclass
@@ -255,6 +257,7 @@ class _Answer:
     weighed_most: list[WeighedPost]
     explained_text: str  # the text whose words choose the similar posts
     per_post: np.ndarray  # each post's own probabilities (rows)
+    rows: list | None = None  # the explained text's n-grams per block, when the model computed them already
 
 
 def fit_set(
@@ -283,7 +286,9 @@ def fit_set(
     labels = [r[0] for r in rows]
     texts = [r[2] for r in rows]
     vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
+    model_started = time.perf_counter()
     model, cv_accuracy = fit_with_cv(texts, vectors, labels, times=[r.created_at for r in rows])
+    model_seconds = time.perf_counter() - model_started
     outsiders = fit_outsider_check(session, accounts, model, texts, vectors, labels, embedding_model)
     release_free_memory()
 
@@ -299,16 +304,19 @@ def fit_set(
         outsiders=outsiders,
         fit_seconds=time.perf_counter() - started,
         n_tweets=len(rows),
+        timings={"model": model_seconds, "none_of_these": outsiders.fit_seconds},
     )
 
 
 def with_map(fitted: FittedSet) -> FittedSet:
     """``fitted`` with what its map and similar posts need, built once and cached with it: the map of its
     posts at their out-of-fold probabilities, and each account's word index of its posts."""
+    started = time.perf_counter()
     model: Any = fitted.model
     classes = list(model.classes_)
     if not hasattr(model, "out_of_fold_logits_") or not fitted.rows:  # (a model fitted without its CV)
         fitted.posts = {a: stored_posts(fitted.tweet_ids[a], fitted.tweet_texts[a]) for a in classes}
+        fitted.timings["map"] = time.perf_counter() - started
         return fitted
     proba = model.out_of_fold_proba()
     per_account = {a: proba[fitted.rows[a]] for a in classes}
@@ -318,6 +326,7 @@ def with_map(fitted: FittedSet) -> FittedSet:
     }
     totals = {a: len(fitted.rows[a]) for a in classes}
     fitted.map_layout = map_layout(per_account, fitted.usernames, classes, totals=totals)
+    fitted.timings["map"] = time.perf_counter() - started
     return fitted
 
 
@@ -335,12 +344,12 @@ def _tweet_map(fitted: FittedSet, probabilities: np.ndarray) -> TweetMap | None:
 
 
 def _most_similar(
-    fitted: FittedSet, text: str, probabilities: np.ndarray, evidence: list[Evidence]
+    fitted: FittedSet, text: str, probabilities: np.ndarray, evidence: list[Evidence], rows: list | None = None
 ) -> dict[str, list[SimilarTweet]]:
     """username -> its posts sharing the text's words that point to it, most probable account first."""
     if not fitted.posts:  # (a set built without with_map)
         return {}
-    chosen = similar_for_accounts(fitted.model, fitted.posts, text, probabilities, evidence)
+    chosen = similar_for_accounts(fitted.model, fitted.posts, text, probabilities, evidence, rows)
     return {fitted.usernames[a]: posts for a, posts in chosen.items()}
 
 

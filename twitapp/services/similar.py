@@ -140,13 +140,14 @@ def similar_for_accounts(
     text: str,
     probabilities: np.ndarray,
     winner_evidence: Sequence[Evidence],
+    rows: list | None = None,
 ) -> dict[str, list[SimilarTweet]]:
     """Per account id, most probable first, its posts sharing the text's words that point to it: the
     winner's from the evidence already shown, the others' from the model's explanation towards each
-    (``explain_each``, one pass over the text's n-grams)."""
+    (``explain_each``, one pass over the text's n-grams, none with the prediction's ``rows`` of it)."""
     classes = list(model.classes_)
     order = np.argsort(-probabilities, kind="stable").tolist()
-    towards = model.explain_each(text, probabilities, top=TERMS_PER_ACCOUNT) if len(order) > 1 else []
+    towards = model.explain_each(text, probabilities, top=TERMS_PER_ACCOUNT, rows=rows) if len(order) > 1 else []
     result = {}
     for rank, column in enumerate(order):
         evidence = winner_evidence if rank == 0 else towards[column]
