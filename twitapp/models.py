@@ -15,9 +15,9 @@ if TYPE_CHECKING:  # db.Model is made at run time; to a type checker it is the d
 else:
     Model = db.Model
 
-SOURCES = ("api", "bluesky", "archive", "csv", "demo")
+SOURCES = ("api", "bluesky", "mastodon", "archive", "csv", "demo")
 #: The sources that read an account from its platform's servers (and alone may write it), by platform.
-FETCH_SOURCES = {"x": "api", "bluesky": "bluesky"}
+FETCH_SOURCES = {"x": "api", "bluesky": "bluesky", "mastodon": "mastodon"}
 
 
 def utcnow() -> datetime:
@@ -25,8 +25,9 @@ def utcnow() -> datetime:
 
 
 class Account(Model):
-    """An account of one platform (``x``, ``bluesky``) and where its posts came from. The key of one read
-    from X is its X user id, of one read from Bluesky its DID (``did:plc:...``); imported accounts get keys
+    """An account of one platform (``x``, ``bluesky``, ``mastodon``) and where its posts came from. The key
+    of one read from X is its X user id, from Bluesky its DID (``did:plc:...``), from Mastodon
+    ``m:<instance>:<id>``; imported accounts get keys
     no fetch uses (``archive:<X id>``, ``local:<username>``), so a file cannot take a fetched account's key,
     nor a fetch write into an upload. A handle is unique per platform, case-insensitively."""
 
@@ -58,7 +59,7 @@ class Account(Model):
 
     @property
     def handle(self) -> str:
-        """The full handle as the platform writes it (``SenWarren``, ``name.bsky.social``)."""
+        """The full handle as the platform writes it (``SenWarren``, ``name.bsky.social``, ``name@instance``)."""
         return self.username
 
     @property

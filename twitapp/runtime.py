@@ -15,6 +15,7 @@ from .services.embedding import Embedder
 from .services.model_cache import ModelCache
 from .services.model_store import FolderStore, ModelStore, RedisStore, SignedModels
 from .sources.bluesky import BlueskyClient
+from .sources.mastodon import MastodonClient
 from .sources.x import XClient
 
 KEY = "hypotweet"
@@ -62,6 +63,13 @@ def bluesky_client() -> BlueskyClient:
     return BlueskyClient.from_config(current_app.config)
 
 
-def fetch_client(platform: str) -> XClient | BlueskyClient:
-    """The client that reads accounts of ``platform`` (``x`` or ``bluesky``)."""
+def mastodon_client() -> MastodonClient:
+    """A new Mastodon client from the current settings (it opens no connection until used)."""
+    return MastodonClient.from_config(current_app.config)
+
+
+def fetch_client(platform: str) -> XClient | BlueskyClient | MastodonClient:
+    """The client that reads accounts of ``platform`` (``x``, ``bluesky`` or ``mastodon``)."""
+    if platform == "mastodon":
+        return mastodon_client()
     return bluesky_client() if platform == "bluesky" else x_client()

@@ -285,7 +285,7 @@ SPEC: dict[str, Any] = {
             },
             "post": {
                 "operationId": "addAccount",
-                "summary": "Add or update an account from X or Bluesky",
+                "summary": "Add or update an account from X, Bluesky or Mastodon",
                 "requestBody": _json_body(
                     {
                         "type": "object",
@@ -294,8 +294,8 @@ SPEC: dict[str, Any] = {
                             "username": {
                                 "type": "string",
                                 "description": "a handle, with or without its @: an X username (name), a Bluesky "
-                                "domain handle (name.bsky.social), or a Mastodon one (name@instance.tld, refused "
-                                "for now with a 400); other strings: 400",
+                                "domain handle (name.bsky.social), or a Mastodon one (name@instance.tld); "
+                                "other strings: 400",
                             },
                             "platform": {
                                 "type": "string",
@@ -312,9 +312,10 @@ SPEC: dict[str, Any] = {
                     **BODY,
                     "403": _error(
                         "protected, suspended or taken-down account, one that asked not to be shown to logged-out "
-                        "readers (Bluesky), or the X API plan cannot read posts"
+                        "readers (Bluesky) or to be indexed (Mastodon), moved (Mastodon), an instance that serves only "
+                        "logged-in users, or the X API plan cannot read posts"
                     ),
-                    "404": _error("no such account on X or Bluesky"),
+                    "404": _error("no such account on X, Bluesky or Mastodon"),
                     "409": _error("the handle is stored from an upload, or for another X account"),
                     "422": _error("no original posts"),
                     "429": _error("rate limited (this server's or X's)", retry_after=True),

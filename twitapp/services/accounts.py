@@ -70,7 +70,7 @@ def list_accounts(session: DbSession, usernames: list[str] | None = None) -> lis
 
 
 def updatable_usernames(session: DbSession) -> list[str]:
-    """Handles of the stored accounts read from their platform's servers (X, Bluesky), which a fetch can
+    """Handles of the stored accounts read from their platform's servers (X, Bluesky, Mastodon), which a fetch can
     update (not the imported ones)."""
     return [s.account.username for s in list_accounts(session) if s.account.can_update]
 

@@ -96,7 +96,7 @@ class IngestResult:
 
 
 class FetchedPost(Protocol):
-    """A post as a platform's client returns it (``XTweet``, ``BlueskyPost``)."""
+    """A post as a platform's client returns it (``XTweet``, ``BlueskyPost``, ``MastodonPost``)."""
 
     @property
     def id(self) -> str: ...
@@ -107,7 +107,7 @@ class FetchedPost(Protocol):
 
 
 class FetchedUser(Protocol):
-    """A user as a platform's client returns it (``XUser``, ``BlueskyUser``)."""
+    """A user as a platform's client returns it (``XUser``, ``BlueskyUser``, ``MastodonUser``)."""
 
     @property
     def id(self) -> str: ...
@@ -165,7 +165,8 @@ def ingest_from(
     progress: Progress = no_progress,
     before_commit: Callable[[IngestResult], None] | None = None,
 ) -> IngestResult:
-    """Add an account from its platform's servers (``client``: ``XClient``, ``BlueskyClient``), or fetch
+    """Add an account from its platform's servers (``client``: ``XClient``, ``BlueskyClient``,
+    ``MastodonClient``), or fetch
     its posts newer than the ones stored.
 
     Whether the fetch may write the account is settled from the user lookup, before any post is read (on

@@ -22,11 +22,12 @@ from .accounts import find_account
 SOURCE_NAMES = {
     "api": "the X API",
     "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
     "archive": "an X archive",
     "csv": "a CSV file",
     "demo": "the demo set",
 }
-ID_NAMES = {"x": "X id", "bluesky": "DID"}
+ID_NAMES = {"x": "X id", "bluesky": "DID", "mastodon": "key"}
 ADMIN_NEEDED = "Adding posts to a stored account needs the admin password; nothing was imported."
 
 

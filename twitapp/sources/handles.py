@@ -26,8 +26,8 @@ BLUESKY_DEFAULT_DOMAIN = "bsky.social"
 
 PLATFORMS = ("x", "bluesky", "mastodon")
 PLATFORM_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
-#: The platforms this server can read accounts from (Mastodon handles are understood, not yet read).
-SUPPORTED_PLATFORMS = ("x", "bluesky")
+#: The platforms this server can read accounts from.
+SUPPORTED_PLATFORMS = ("x", "bluesky", "mastodon")
 #: The longest post of each platform, and in what it is counted.
 TEXT_LIMITS = {"x": (280, "characters"), "bluesky": (300, "graphemes"), "mastodon": (500, "characters")}
 
@@ -56,7 +56,10 @@ def parse_handle(raw: object, platform: object = None) -> Handle:
         raise InvalidHandle(f"'platform' must be one of {', '.join(PLATFORMS)}.")
     handle = typed.removeprefix("@")
     if not handle:
-        raise InvalidHandle("Enter a handle: an X username like @SenWarren, a Bluesky one like name.bsky.social.")
+        raise InvalidHandle(
+            "Enter a handle: an X username like @SenWarren, a Bluesky one like name.bsky.social, a Mastodon one "
+            "like @Gargron@mastodon.social."
+        )
     if platform is None:
         platform = "mastodon" if "@" in handle else "bluesky" if "." in handle else "x"
     if platform == "x":

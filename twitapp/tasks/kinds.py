@@ -3,6 +3,7 @@ long it may take and what its result looks like as JSON. A new source of posts a
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ def _summary_json(result: Any) -> dict[str, Any]:
     return {"message": result.summary(), "usernames": [r.username for r in result.results], "added": result.added}
 
 
-# --- adding or updating an account from its platform (X, Bluesky) ------------------------------------------
+# --- adding or updating an account from its platform (X, Bluesky, Mastodon) ------------------------------------------
 
 
 def _run_ingest(params: Params, progress: Progress, before_commit: BeforeCommit) -> Any:
@@ -77,10 +78,7 @@ def _prepare_ingest(params: Params) -> Params:
     a server that can read it at all: said at once, not by a job that fails later."""
     handle = parse_handle(params["handle"], params.get("platform") or None)
     if handle.platform not in SUPPORTED_PLATFORMS:
-        raise InvalidInput(
-            f"{handle} is a {PLATFORM_NAMES[handle.platform]} handle, and Mastodon is not supported yet: add an X "
-            "or Bluesky account, or import a file."
-        )
+        raise InvalidInput(f"{handle} is a {PLATFORM_NAMES[handle.platform]} handle, which this server cannot read.")
     if handle.platform == "x" and not current_app.config.get("X_BEARER_TOKEN"):
         raise x_not_configured()
     return params | {"handle": handle.name, "platform": handle.platform}
@@ -89,9 +87,14 @@ def _prepare_ingest(params: Params) -> Params:
 def _ingest_job_id(params: Params) -> str:
     """One job per account: X's keep their ids (``ingest-<name>``); a Bluesky handle's (letters, digits, hyphens
     and dots) is ``ingest-bluesky-<handle, dots as underscores>``, which no X handle (no hyphen) can give,
-    as RQ's ids are letters, digits, underscores and hyphens only."""
+    as RQ's ids are letters, digits, underscores and hyphens only; a Mastodon one's is
+    ``ingest-mastodon-<name>-at-<instance, dots as underscores>-<digest of the handle>`` (its name may hold
+    dots, hyphens and underscores, so the digest keeps two handles apart)."""
     platform = params.get("platform") or "x"
     handle = params["handle"].lower()
+    if platform == "mastodon":
+        digest = hashlib.sha1(handle.encode()).hexdigest()[:8]
+        return f"ingest-mastodon-{handle.replace('@', '-at-').replace('.', '_')}-{digest}"
     return "ingest-" + handle if platform == "x" else f"ingest-{platform}-{handle.replace('.', '_')}"
 
 

@@ -71,6 +71,9 @@ def profile_url(account) -> str | None:
         return None
     if account.platform == "bluesky":
         return "https://bsky.app/profile/" + account.username
+    if account.platform == "mastodon":
+        name, _, instance = account.username.partition("@")
+        return f"https://{instance}/@{name}"
     return "https://x.com/" + account.username
 
 

@@ -146,14 +146,14 @@ def update_account(username: str):
 @rate_limited("RATE_LIMIT_ADMIN", "admin")
 @admin_required("Updating every account")
 def update_all():
-    """Fetch new posts of every account read from X or Bluesky: one job each (queued), or one after another here,
-    each stored or refused on its own."""
+    """Fetch new posts of every account read from X, Bluesky or Mastodon: one job each (queued), or one after
+    another here, each stored or refused on its own."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     handles = account_service.updatable_usernames(db.session)
     if not handles:
         flash(
-            "No stored account can be updated from X or Bluesky: accounts imported from a file or the demo "
+            "No stored account can be updated from X, Bluesky or Mastodon: accounts imported from a file or the demo "
             "are not read from there.",
             "error",
         )
