@@ -48,7 +48,23 @@ def cost_usd(posts: int) -> float:
 def announcement(limit: int) -> str:
     """The sentence a page, the API and the CLI say before an add or update from X runs."""
     posts = reads_at_most(limit)
-    return f"reads at most {posts:,} posts from X (about ${cost_usd(posts):,.2f} at X's 2026 pay-per-use price)"
+    dollars = f"{cost_usd(posts):,.2f}".removesuffix(".00")
+    return f"reads at most {posts:,} posts from X (about ${dollars} at X's 2026 pay-per-use price)"
+
+
+def estimate(limit: int, budget: XBudget) -> dict:
+    """What an add or update from X may read and cost, and where the day's cap stands (the API's answer)."""
+    posts = reads_at_most(limit)
+    return {
+        "reads_at_most": posts,
+        "price_per_post_usd": PRICE_PER_POST_USD,
+        "cost_at_most_usd": round(cost_usd(posts), 2),
+        "price_as_of": "2026",
+        "message": f"An add or update from X {announcement(limit)}.",
+        "cap_per_day": budget.cap,
+        "read_today": budget.read_today(),
+        "resets_at": budget.resets_at().strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 class Counter(Protocol):
