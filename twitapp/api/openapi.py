@@ -9,6 +9,7 @@ from flask import jsonify
 from ..services.questions import MAX_POSTS, MIN_POSTS
 from . import bp
 from .job_status import JOB_FIELDS
+from .openapi_x_reads import X_READS_SCHEMA, x_reads_operation
 
 
 def _error(description: str, retry_after: bool = False, always: bool = False) -> dict[str, Any]:
@@ -83,21 +84,6 @@ SCHEMAS: dict[str, Any] = {
             "fetched_at": NULLABLE_STRING,
             "followers_count": NULLABLE_INT,
             "url": {"type": "string"},
-        },
-    },
-    "XReads": {
-        "type": "object",
-        "required": ["reads_at_most", "price_per_post_usd", "cost_at_most_usd", "price_as_of", "message"]
-        + ["cap_per_day", "read_today", "resets_at"],
-        "properties": {
-            "reads_at_most": {"type": "integer", "description": "posts one add or update from X may read"},
-            "price_per_post_usd": {"type": "number", "description": "X's pay-per-use price of a post read"},
-            "cost_at_most_usd": {"type": "number"},
-            "price_as_of": {"type": "string", "description": "the year of that price"},
-            "message": {"type": "string"},
-            "cap_per_day": {**NULLABLE_INT, "description": "X_MAX_READS_PER_DAY (null: no cap)"},
-            "read_today": {"type": "integer", "description": "posts read from X since midnight UTC"},
-            "resets_at": {"type": "string", "description": "the next midnight UTC"},
         },
     },
     "AccountList": {
@@ -333,9 +319,7 @@ SPEC: dict[str, Any] = {
                     "409": _error("the handle is stored from an upload, or for another X account"),
                     "422": _error("no original posts"),
                     "429": _error(
-                        "rate limited (this server's or X's), or the day's cap on posts read from X "
-                        "(X_MAX_READS_PER_DAY) reached, refused before any read: Retry-After says when it resets",
-                        retry_after=True,
+                        "rate limited (this server's or X's), or X_MAX_READS_PER_DAY reached", retry_after=True
                     ),
                     "502": _error("the X API failed or refused this server's credentials"),
                     **COMMON,
@@ -347,13 +331,7 @@ SPEC: dict[str, Any] = {
                 },
             },
         },
-        "/api/x-reads": {
-            "get": {
-                "operationId": "xReads",
-                "summary": "What an add or update from X may read and cost, before POST /api/accounts",
-                "responses": {"200": _ok("the upper bound and the day's cap", "XReads"), **COMMON},
-            }
-        },
+        "/api/x-reads": {"get": x_reads_operation(_ok("the upper bound and the day's cap", "XReads"), COMMON)},
         "/api/predict": {
             "post": {
                 "operationId": "predict",
@@ -413,7 +391,7 @@ SPEC: dict[str, Any] = {
             }
         },
     },
-    "components": {"schemas": SCHEMAS},
+    "components": {"schemas": SCHEMAS | {"XReads": X_READS_SCHEMA}},
 }
 
 
