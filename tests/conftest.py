@@ -45,7 +45,7 @@ from .fake_mastodon import FakeMastodon
 from .fake_xapi import FakeXAPI
 from .helpers import DEMO_SOURCE, MIGRATIONS, SENATE_SAMPLE, MemoEmbedder, ServerThread, StandInEmbedder, read_senate
 
-TABLES = ("tweets", "accounts", "job_receipts")
+TABLES = ("tweets", "accounts", "job_receipts", "x_reads")
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 REDIS_KEY_PATTERNS = ("hypotweet:*", "rq:*", "LIMITS:*")  # the app's, RQ's and the rate limiter's
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under xdist, else ""

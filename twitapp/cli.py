@@ -14,6 +14,8 @@ from .extensions import db
 from .services import accounts as account_service
 from .services import reembed as reembed_service
 from .services.file_import import ImportSummary, import_demo
+from .services.x_budget import announcement
+from .sources.handles import parse_handle
 
 
 class ProgressBars:
@@ -55,6 +57,7 @@ def accounts_cli():
 def _ingest_each(handles, platform: str | None = None) -> int:
     failures = 0
     for handle in handles:
+        _announce_x_reads(handle, platform)
         with ProgressBars(f"@{handle.lstrip('@')}") as bars:
             try:
                 submitted = tasks.submit("ingest", handle=handle, platform=platform, progress=bars)
@@ -69,6 +72,16 @@ def _ingest_each(handles, platform: str | None = None) -> int:
         else:
             click.echo(submitted.result.summary())
     return failures
+
+
+def _announce_x_reads(handle: str, platform: str | None) -> None:
+    """Say, before an X fetch runs, how many posts it may read from X (each is billed)."""
+    try:
+        parsed = parse_handle(handle, platform)
+    except HypoTweetError:
+        return  # the submission says what is wrong with the handle
+    if parsed.platform == "x":
+        click.echo(f"@{parsed.name}: {announcement(current_app.config['TWEETS_PER_ACCOUNT'])}.")
 
 
 @accounts_cli.command("add")

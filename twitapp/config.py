@@ -73,6 +73,7 @@ SETTINGS = (
     Setting("X_API_URL", default="https://api.twitter.com"),
     Setting("X_TIMEOUT", _number, 10.0),
     Setting("X_EXCLUDE_REPLIES", _flag, False),
+    Setting("X_MAX_READS_PER_DAY", _whole_number),  # None: no cap on the posts read from X per UTC day
     Setting("BLUESKY_API_URL", default="https://public.api.bsky.app"),
     Setting("BLUESKY_TIMEOUT", _number, 10.0),
     Setting("MASTODON_API_URL"),  # unset: each handle's own instance over HTTPS

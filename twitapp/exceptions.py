@@ -83,6 +83,11 @@ class RateLimited(HypoTweetError):
         self.retry_after = retry_after
 
 
+class ReadBudgetExhausted(RateLimited):
+    """The day's cap on posts read from X (``X_MAX_READS_PER_DAY``) is reached: nothing more is read from X
+    until midnight UTC (a job is not retried: the wait is hours)."""
+
+
 class UpstreamError(HypoTweetError):
     """X server error, timeout, reset connection, or a body that is not what the API documents."""
 

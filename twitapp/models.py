@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, func
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -107,3 +107,13 @@ class JobReceipt(Model):
     job_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     result: Mapped[str] = mapped_column(Text)  # the job's result, as JSON
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class XReads(Model):
+    """How many posts the app read from X on one UTC day: the daily cap's counter, shared by every process
+    (``services/x_budget.py``; Redis keeps it instead when ``REDIS_URL`` is set)."""
+
+    __tablename__ = "x_reads"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    posts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -10,10 +10,11 @@ import os
 
 from flask import Flask, current_app
 
-from .redis_client import connection_options
+from .redis_client import connection_options, redis_connection
 from .services.embedding import Embedder
 from .services.model_cache import ModelCache
 from .services.model_store import FolderStore, ModelStore, RedisStore, SignedModels
+from .services.x_budget import Counter, DatabaseCounter, RedisCounter, XBudget, utc_now
 from .sources.bluesky import BlueskyClient
 from .sources.mastodon import MastodonClient
 from .sources.x import XClient
@@ -54,8 +55,20 @@ def model_cache() -> ModelCache:
 
 
 def x_client() -> XClient:
-    """A new X client from the current settings (cheap: tweepy opens no connection until used)."""
-    return XClient.from_config(current_app.config)
+    """A new X client from the current settings, counting its reads against the day's budget (cheap: tweepy
+    opens no connection until used)."""
+    return XClient.from_config(current_app.config, x_budget())
+
+
+def x_budget() -> XBudget:
+    """The daily cap on posts read from X, counted in Redis with ``REDIS_URL``, else in the database; its
+    clock is ``app.extensions[KEY]["clock"]`` when set (tests), else the system's."""
+    from .extensions import db
+
+    counter: Counter
+    counter = RedisCounter(redis_connection()) if current_app.config.get("REDIS_URL") else DatabaseCounter(db.engine)
+    clock = current_app.extensions[KEY].get("clock") or utc_now
+    return XBudget(counter, current_app.config.get("X_MAX_READS_PER_DAY"), clock)
 
 
 def bluesky_client() -> BlueskyClient:

@@ -9,6 +9,7 @@ from flask import jsonify
 from ..services.questions import MAX_POSTS, MIN_POSTS
 from . import bp
 from .job_status import JOB_FIELDS
+from .openapi_x_reads import X_READS_SCHEMA, x_reads_operation
 
 
 def _error(description: str, retry_after: bool = False, always: bool = False) -> dict[str, Any]:
@@ -206,8 +207,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "this_guess": {
                 "type": "object",
-                "description": "how sure this one guess is",
-                "required": ["level", "reason"],
+                "required": ["level", "reason"],  # how sure this one guess is
                 "properties": {
                     "level": {"type": "string", "enum": ["high", "fair", "some", "low"]},
                     "reason": {"type": "string", "description": "why, in a plain sentence"},
@@ -318,7 +318,9 @@ SPEC: dict[str, Any] = {
                     "404": _error("no such account on X, Bluesky or Mastodon"),
                     "409": _error("the handle is stored from an upload, or for another X account"),
                     "422": _error("no original posts"),
-                    "429": _error("rate limited (this server's or X's)", retry_after=True),
+                    "429": _error(
+                        "rate limited (this server's or X's), or X_MAX_READS_PER_DAY reached", retry_after=True
+                    ),
                     "502": _error("the X API failed or refused this server's credentials"),
                     **COMMON,
                     "503": _error(
@@ -329,6 +331,7 @@ SPEC: dict[str, Any] = {
                 },
             },
         },
+        "/api/x-reads": {"get": x_reads_operation(_ok("the upper bound and the day's cap", "XReads"), COMMON)},
         "/api/predict": {
             "post": {
                 "operationId": "predict",
@@ -388,7 +391,7 @@ SPEC: dict[str, Any] = {
             }
         },
     },
-    "components": {"schemas": SCHEMAS},
+    "components": {"schemas": SCHEMAS | {"XReads": X_READS_SCHEMA}},
 }
 
 

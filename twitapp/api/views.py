@@ -10,7 +10,7 @@ from ..extensions import db
 from ..formatting import iso_utc
 from ..security import rate_limited
 from ..services import accounts as account_service
-from ..services import questions
+from ..services import questions, x_budget
 from ..services.answers import prediction_json
 from ..services.text_limits import guess_limit
 from . import bp
@@ -73,6 +73,12 @@ def add_account():
     [summary] = account_service.list_accounts(db.session, [result.username])
     payload = account_json(summary) | {"added": result.added, "message": result.summary()}
     return jsonify(account=payload), 201 if result.created else 200
+
+
+@bp.get("/x-reads")
+def x_reads():
+    """What an add or update from X may read and cost, asked before ``POST /api/accounts``."""
+    return jsonify(x_budget.estimate(current_app.config["TWEETS_PER_ACCOUNT"], runtime.x_budget()))
 
 
 @bp.post("/predict")

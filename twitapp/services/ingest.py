@@ -8,7 +8,7 @@ the work is; the CLI draws a bar with it and a background job saves it in the jo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -76,6 +76,7 @@ class IngestResult:
     skipped_empty: int = 0
     fetched: int = 0
     platform: str = "x"
+    cut_short: bool = False  # the day's cap on posts read from X stopped the fetch; what it read is stored
 
     def summary(self) -> str:
         verb = "Added" if self.created else "Updated"
@@ -92,7 +93,8 @@ class IngestResult:
         noun = "tweet" if self.platform == "x" else "post"
         count = {0: f"no new {noun}s", 1: f"1 new {noun}"}.get(self.added, f"{self.added:,} new {noun}s")
         where = "" if self.platform == "x" else f" from {PLATFORM_NAMES[self.platform]}"
-        return f"{verb} @{self.username}{where}: {count}{tail}."
+        cap = " The day's cap on posts read from X (X_MAX_READS_PER_DAY) stopped the fetch early." * self.cut_short
+        return f"{verb} @{self.username}{where}: {count}{tail}.{cap}"
 
 
 class FetchedPost(Protocol):
@@ -188,8 +190,13 @@ def ingest_from(
         )
     tweets = [NewTweet(t.id, t.text, t.created_at) for t in fetched]
     data = _account_data(user, fetched, source, platform)
+    cut_short = bool(getattr(client, "stopped_by_budget", False))
+    if cut_short and since_id is not None:
+        # The posts between the stored ones and these were not read: the next update must still ask for them.
+        data = replace(data, newest_tweet_id=None)
     result = store(session, data, tweets, embedder, progress, before_commit=before_commit)
     result.fetched = len(fetched)
+    result.cut_short = cut_short
     result.platform = platform
     return result
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import requests
 import tweepy
@@ -40,6 +41,15 @@ IMPORT_HINT = (
 
 # tweepy logs every request's headers, bearer token included, at DEBUG: keep that out of any log.
 logging.getLogger("tweepy").setLevel(logging.INFO)
+
+
+class ReadBudget(Protocol):
+    """The day's cap on posts read from X (``services.x_budget.XBudget``)."""
+
+    def check(self) -> None: ...
+    def reserve(self, posts: int) -> bool: ...
+    def settle(self, reserved: int, returned: int) -> None: ...
+    def exhausted(self) -> Exception: ...
 
 
 @dataclass(frozen=True)
@@ -83,21 +93,32 @@ class XClient:
     platform = "x"
 
     def __init__(
-        self, bearer_token: str | None, api_url: str = TWEEPY_HOST, timeout: float = 10, exclude_replies: bool = False
+        self,
+        bearer_token: str | None,
+        api_url: str = TWEEPY_HOST,
+        timeout: float = 10,
+        exclude_replies: bool = False,
+        budget: ReadBudget | None = None,
     ):
         self.bearer_token = bearer_token
         self.exclude_replies = exclude_replies
+        self.budget = budget
+        self.stopped_by_budget = False  # the last get_tweets stopped early at the day's cap on posts read
         self._client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
         self._client.session = _RedirectingSession(api_url, timeout)
         self.timeout = timeout
 
     @classmethod
-    def from_config(cls, config) -> XClient:
-        return cls(config["X_BEARER_TOKEN"], config["X_API_URL"], config["X_TIMEOUT"], config["X_EXCLUDE_REPLIES"])
+    def from_config(cls, config, budget: ReadBudget | None = None) -> XClient:
+        return cls(
+            config["X_BEARER_TOKEN"], config["X_API_URL"], config["X_TIMEOUT"], config["X_EXCLUDE_REPLIES"], budget
+        )
 
     def get_user(self, username: str) -> XUser:
         handle = validate_handle(username)
         self._require_token()
+        if self.budget is not None:
+            self.budget.check()
         body = self._call(self._client.get_user, username=handle, user_fields=USER_FIELDS)
         data = body.get("data")
         if not data:
@@ -124,8 +145,11 @@ class XClient:
         """The user's newest original tweets (no retweets), newest first, at most ``limit``.
 
         Pages of 100 are read until ``limit``, the end of the timeline, or ``since_id`` is reached. Any
-        failure raises before anything is returned, so callers never store a partial fetch.
+        failure raises before anything is returned, so callers never store a partial fetch. With a budget,
+        each page is reserved before it is read and counted as what X returned; at the day's cap the first
+        page raises, a later one stops the fetch with what was read (``stopped_by_budget``).
         """
+        self.stopped_by_budget = False
         if user.protected:
             raise AccountUnavailable(f"@{user.username}'s tweets are protected; only approved followers can read them.")
         exclude = ["retweets", "replies"] if self.exclude_replies else ["retweets"]
@@ -137,7 +161,12 @@ class XClient:
                 params["since_id"] = since_id
             if token:
                 params["pagination_token"] = token
-            body = self._call(self._client.get_users_tweets, user.id, **params)
+            if self.budget is not None and not self.budget.reserve(PAGE_SIZE):
+                if not tweets:
+                    raise self.budget.exhausted()
+                self.stopped_by_budget = True
+                break
+            body = self._read_page(user.id, params)
             if "data" not in body and body.get("errors"):
                 raise _timeline_error(user, body["errors"])
             page = [_parse_tweet(item) for item in body.get("data") or []]
@@ -148,6 +177,18 @@ class XClient:
             if not token or not page:
                 break
         return tweets
+
+    def _read_page(self, user_id: str, params: dict) -> dict:
+        """One timeline page, its reservation settled to the posts X returned (none when it failed)."""
+        returned = 0
+        try:
+            body = self._call(self._client.get_users_tweets, user_id, **params)
+            data = body.get("data")
+            returned = len(data) if isinstance(data, list) else 0
+            return body
+        finally:
+            if self.budget is not None:
+                self.budget.settle(PAGE_SIZE, returned)
 
     def _require_token(self) -> None:
         if not self.bearer_token:

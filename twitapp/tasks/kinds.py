@@ -81,6 +81,8 @@ def _prepare_ingest(params: Params) -> Params:
         raise InvalidInput(f"{handle} is a {PLATFORM_NAMES[handle.platform]} handle, which this server cannot read.")
     if handle.platform == "x" and not current_app.config.get("X_BEARER_TOKEN"):
         raise x_not_configured()
+    if handle.platform == "x":
+        runtime.x_budget().check()  # the day's cap reached: refused now, before a job or any read from X
     return params | {"handle": handle.name, "platform": handle.platform}
 
 

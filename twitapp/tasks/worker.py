@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from ..exceptions import HypoTweetError, ImportFailed, RateLimited, UpstreamError
+from ..exceptions import HypoTweetError, ImportFailed, RateLimited, ReadBudgetExhausted, UpstreamError
 from ..extensions import db
 from ..redis_client import redis_connection
 from . import receipts
@@ -149,7 +149,7 @@ def perform(kind_name: str, params: Params) -> Any:
                 return kind.result_json(result)
         except RateLimited as exc:
             _record_error(job, exc.message)
-            if _may_retry(job):
+            if _may_retry(job) and not isinstance(exc, ReadBudgetExhausted):
                 over = False
                 return Retry(max=MAX_RETRIES, interval=max(int(exc.retry_after or 900), 1))
             raise

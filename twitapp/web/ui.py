@@ -13,6 +13,7 @@ import zlib
 from flask import current_app
 
 from ..services import charts
+from ..services.x_budget import announcement
 from ..sources.handles import PLATFORM_NAMES, platform_of
 from . import bp
 from .highlight import highlight
@@ -106,3 +107,9 @@ def marker_path(shape: str, x: float, y: float, r: float) -> str:
 
 
 bp.add_app_template_global(highlight, "highlight")
+
+
+@bp.app_context_processor
+def _x_reads():
+    """``x_reads``: what an add or update from X may read, said beside its form and button."""
+    return {"x_reads": announcement(current_app.config["TWEETS_PER_ACCOUNT"])}
