@@ -20,6 +20,7 @@ from ..extensions import DbSession
 from ..formatting import is_blank
 from ..models import FETCH_SOURCES, Account, Tweet, utcnow
 from ..sources.handles import PLATFORM_NAMES, parse_handle, validate_handle
+from ..sources.records import post_order
 from ..sources.x import XClient
 from .embedding import Embedder, to_bytes
 from .ownership import writable_account
@@ -350,12 +351,6 @@ def _apply(account: Account, data: AccountData) -> bool:
         account.newest_tweet_id = data.newest_tweet_id
     account.fetched_at = utcnow()
     return renamed
-
-
-def post_order(post_id: str) -> tuple[int, str]:
-    """Sorts post ids oldest first: X ids are integers (no leading zeros), Bluesky's are TIDs (13 characters
-    of sortable base32); by length, then as text, orders both."""
-    return len(post_id), post_id
 
 
 def _account_data(user: FetchedUser, fetched: Sequence[FetchedPost], source: str, platform: str) -> AccountData:

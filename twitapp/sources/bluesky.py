@@ -11,7 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..exceptions import (
 )
 from ..formatting import human_duration
 from .handles import parse_handle
+from .records import json_count, json_time, post_order
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 PAGE_SIZE = 100  # the most getAuthorFeed serves a page
@@ -110,9 +111,9 @@ class BlueskyClient:
             name=str(body.get("displayName") or "").strip()[:100] or written,
             description=str(body.get("description") or ""),
             profile_image_url=_text_or_none(body.get("avatar")),
-            followers_count=_count(body.get("followersCount")),
-            following_count=_count(body.get("followsCount")),
-            tweet_count=_count(body.get("postsCount")),
+            followers_count=json_count(body.get("followersCount")),
+            following_count=json_count(body.get("followsCount")),
+            tweet_count=json_count(body.get("postsCount")),
         )
 
     def get_tweets(
@@ -149,7 +150,7 @@ class BlueskyClient:
                 post = _original_post(item, user)
                 if post is None or post.id in seen:
                     continue
-                if since_id is not None and _order(post.id) <= _order(since_id):
+                if since_id is not None and post_order(post.id) <= post_order(since_id):
                     reached = True
                     break
                 seen.add(post.id)
@@ -217,7 +218,7 @@ def _original_post(item: Any, user: BlueskyUser) -> BlueskyPost | None:
     try:
         rkey = str(post["uri"]).rsplit("/", 1)[-1]
         text = record.get("text") or ""
-        created = _timestamp(record.get("createdAt")) or _timestamp(post.get("indexedAt"))
+        created = json_time(record.get("createdAt")) or json_time(post.get("indexedAt"))
     except (KeyError, TypeError) as exc:
         raise UpstreamError("Bluesky sent a post without a URI.") from exc
     if not rkey or len(rkey) > 40 or created is None or not isinstance(text, str):
@@ -251,24 +252,6 @@ def with_links(text: str, facets: Any) -> str:
         position = end
     pieces.append(raw[position:])
     return b"".join(pieces).decode("utf-8", errors="replace")
-
-
-def _order(post_id: str) -> tuple[int, str]:
-    return len(post_id), post_id
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and value >= 0 else None
 
 
 def _text_or_none(value: Any) -> str | None:

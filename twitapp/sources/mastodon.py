@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +24,7 @@ from ..exceptions import AccountNotFound, AccountUnavailable, HypoTweetError, Ra
 from ..formatting import human_duration
 from .handles import parse_handle
 from .mastodon_html import visible_text
+from .records import json_count, json_time, post_order
 
 PAGE_SIZE = 40  # the most /statuses serves a page
 VISIBLE = ("public", "unlisted")
@@ -111,9 +112,9 @@ class MastodonClient:
             account_id=account_id,
             base_url=base,
             description=visible_text(body.get("note") or ""),
-            followers_count=_count(body.get("followers_count")),
-            following_count=_count(body.get("following_count")),
-            tweet_count=_count(body.get("statuses_count")),
+            followers_count=json_count(body.get("followers_count")),
+            following_count=json_count(body.get("following_count")),
+            tweet_count=json_count(body.get("statuses_count")),
         )
 
     def get_tweets(
@@ -154,7 +155,7 @@ class MastodonClient:
                 post = _original_post(status)
                 if post is None or post.id in seen:
                     continue
-                if since_id is not None and _order(post.id) <= _order(since_id):
+                if since_id is not None and post_order(post.id) <= post_order(since_id):
                     continue
                 seen.add(post.id)
                 posts.append(post)
@@ -214,7 +215,7 @@ def _original_post(status: Any) -> MastodonPost | None:
         return None
     if status.get("reblog") or status.get("in_reply_to_id") or status.get("visibility") not in VISIBLE:
         return None
-    post_id, created = status.get("id"), _timestamp(status.get("created_at"))
+    post_id, created = status.get("id"), json_time(status.get("created_at"))
     if not isinstance(post_id, str) or not post_id or len(post_id) > 40 or created is None:
         raise UpstreamError("Mastodon sent a status without an id or date.")
     text = visible_text(status.get("content") or "")  # spoiler_text (the content warning) is left out
@@ -234,25 +235,7 @@ def _next_max_id(response: requests.Response) -> str | None:
 
 def _oldest_id(page: list) -> str | None:
     ids = [s["id"] for s in page if isinstance(s, dict) and isinstance(s.get("id"), str)]
-    return min(ids, key=_order) if ids else None
-
-
-def _order(post_id: str) -> tuple[int, str]:
-    return len(post_id), post_id
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and value >= 0 else None
+    return min(ids, key=post_order) if ids else None
 
 
 def _http_error(response: requests.Response, handle: str, host: str, lookup: bool) -> Exception:
@@ -293,7 +276,7 @@ def _rate_limited(response: requests.Response, host: str) -> RateLimited:
     reset = response.headers.get("X-RateLimit-Reset")
     retry = response.headers.get("Retry-After")
     if reset:
-        moment = _timestamp(reset)
+        moment = json_time(reset)
         if moment is not None:
             wait = max(1, int(moment.timestamp() - time.time()) + 1)
     if wait is None and retry and retry.isdigit():

@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..exceptions import ImportFailed, UploadTooLarge
 from .handles import validate_handle  # noqa: F401  (re-exported for the readers)
@@ -151,3 +151,25 @@ def peek(stream: BinaryIO, size: int) -> bytes:
     head = stream.read(size)
     stream.seek(position)
     return head
+
+
+def post_order(post_id: str) -> tuple[int, str]:
+    """Sorts post ids oldest first: X's and Mastodon's are integers (no leading zeros), Bluesky's TIDs (13
+    characters of sortable base32); by length, then as text, orders them all."""
+    return len(post_id), post_id
+
+
+def json_time(value: Any) -> datetime | None:
+    """An ISO 8601 time of a platform's JSON answer in UTC, or None where it is missing or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def json_count(value: Any) -> int | None:
+    """A count of a platform's JSON answer, or None where it is missing or not a whole number >= 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
