@@ -41,7 +41,7 @@ from typing import Any
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .fake_xapi import _TEMPLATES, _TOPIC, _WHO, FakeXAPI, _Fault, _utc
+from .fake_xapi import FakeXAPI, _Fault, _utc, generated_posts
 
 REPOST = "app.bsky.feed.defs#reasonRepost"
 PIN = "app.bsky.feed.defs#reasonPin"
@@ -168,17 +168,8 @@ class FakeBluesky(FakeXAPI):
         step: timedelta = timedelta(hours=3, minutes=11),
         seed: int = 0,
     ) -> list[dict]:
-        """``n`` posts, oldest first, ``step`` apart, with distinct texts: ``"<prefix> <i>: <sentence>"``."""
-        rng = random.Random(seed)
-        begin = _utc(start)
-        return [
-            {
-                "text": f"{prefix} {i}: "
-                + rng.choice(_TEMPLATES).format(who=rng.choice(_WHO), topic=rng.choice(_TOPIC)),
-                "created_at": begin + i * step,
-            }
-            for i in range(n)
-        ]
+        """``n`` posts, oldest first, ``step`` apart (see ``fake_xapi.generated_posts``)."""
+        return generated_posts(n, start, prefix, step, seed)
 
     # --- faults ------------------------------------------------------------------------------------------
 

@@ -287,6 +287,20 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def generated_posts(n: int, start: datetime | str, prefix: str, step: timedelta, seed: int) -> list[dict]:
+    """``n`` posts, oldest first, ``step`` apart from ``start``, with distinct texts that read like a
+    politician's account: ``"<prefix> <i>: <sentence>"`` (the fakes of every platform make theirs here)."""
+    rng = random.Random(seed)
+    begin = _utc(start)
+    return [
+        {
+            "text": f"{prefix} {i}: " + rng.choice(_TEMPLATES).format(who=rng.choice(_WHO), topic=rng.choice(_TOPIC)),
+            "created_at": begin + i * step,
+        }
+        for i in range(n)
+    ]
+
+
 _TEMPLATES = [
     "Great meeting today with {who} about {topic}. Thank you for your work!",
     "Today I introduced a bill on {topic}. {who} deserve better, and we will keep fighting.",
@@ -529,18 +543,8 @@ class FakeXAPI:
         step: timedelta = timedelta(hours=5, minutes=17),
         seed: int = 0,
     ) -> list[dict]:
-        """``n`` tweets, oldest first, ``step`` apart from ``start``, with distinct texts that read like a
-        politician's account: ``"<prefix> <i>: <sentence>"``. Some contain ``&`` (sent as ``&amp;``)."""
-        rng = random.Random(seed)
-        start = _utc(start)
-        return [
-            {
-                "text": f"{prefix} {i}: "
-                + rng.choice(_TEMPLATES).format(who=rng.choice(_WHO), topic=rng.choice(_TOPIC)),
-                "created_at": start + i * step,
-            }
-            for i in range(n)
-        ]
+        """``n`` tweets (see :func:`generated_posts`); some contain ``&`` (sent as ``&amp;``)."""
+        return generated_posts(n, start, prefix, step, seed)
 
     # --- faults ------------------------------------------------------------------------------------------
 
