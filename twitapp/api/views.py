@@ -90,7 +90,7 @@ def predict():
     question = questions.from_json(body, db.session, embedder.model_name, limit.max_chars)
     if question.unknown is None:
         limit.check(question.texts)
-    submitted = tasks.submit("predict", accounts=body["accounts"], **questions.as_params(question))
+    submitted = tasks.submit("predict", accounts=body["accounts"], question=question)
     if submitted.queued:
         return accepted(submitted)  # 202: a fit over many posts runs as a job; its JSON gets the answer
     return jsonify(prediction_json(submitted.result))

@@ -177,8 +177,12 @@ register(
 
 
 def _question(params: Params):
+    """The question itself where the request runs it (read once, with an unknown account's stored posts);
+    a job rebuilds it from its plain parameters (``_queued_predict``)."""
     from ..services.questions import Question, stored_posts
 
+    if params.get("question") is not None:
+        return params["question"]
     if params.get("unknown"):
         return stored_posts(db.session, params["unknown"], runtime.embedder().model_name)
     return Question(tuple(params["texts"]))
@@ -206,6 +210,14 @@ def _run_predict(params: Params, progress: Progress, before_commit: BeforeCommit
     return prediction
 
 
+def _queued_predict(params: Params) -> Params:
+    """A job's parameters: plain data (an unknown account by its handle) and the id its answer is kept under."""
+    from ..services.questions import as_params
+
+    plain = {key: value for key, value in params.items() if key != "question"}
+    return plain | as_params(params["question"]) | {"answer": uuid.uuid4().hex}
+
+
 def _predict_runs_inline(params: Params) -> bool:
     """Warm, or a fit over few posts (about 2 s for BACKGROUND_FIT_POSTS): answered in the request."""
     from ..services.prediction import fit_needed
@@ -223,7 +235,7 @@ register(
         run=_run_predict,
         runs_inline=_predict_runs_inline,
         describe=lambda params: "Learning the accounts' posts for your guess",
-        queued=lambda params: params | {"answer": uuid.uuid4().hex},
+        queued=_queued_predict,
         job_id=lambda params: f"predict-{params['answer']}",  # unguessable: its page shows the question
         timeout=10 * 60,
         result_json=lambda prediction: {"message": f"Most likely @{prediction.author}.", "usernames": []},

@@ -212,7 +212,7 @@ def predict():
         )
         if question.unknown is None:
             limit.check(question.texts)
-        submitted = tasks.submit("predict", accounts=form.accounts.data, **questions.as_params(question))
+        submitted = tasks.submit("predict", accounts=form.accounts.data, question=question)
     except HypoTweetError as exc:
         return _refused(exc, predict_form=form)
     if submitted.queued:  # a fit over many posts: its page shows the progress, then the answer
