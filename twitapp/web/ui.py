@@ -12,6 +12,7 @@ import zlib
 
 from flask import current_app
 
+from ..security import PICTURE_HOSTS
 from ..services import charts
 from ..services.x_budget import announcement
 from ..sources.handles import PLATFORM_NAMES, platform_of
@@ -76,6 +77,12 @@ def profile_url(account) -> str | None:
         name, _, instance = account.username.partition("@")
         return f"https://{instance}/@{name}"
     return "https://x.com/" + account.username
+
+
+@bp.app_template_filter("picture")
+def picture(url: str | None) -> str | None:
+    """A profile picture's URL when the CSP lets the page show it (``PICTURE_HOSTS``), else None: initials."""
+    return url if url and any(url.startswith(host + "/") for host in PICTURE_HOSTS) else None
 
 
 @bp.app_template_filter("avatar_hue")
