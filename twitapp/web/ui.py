@@ -15,7 +15,7 @@ from flask import current_app
 from ..security import PICTURE_HOSTS
 from ..services import charts
 from ..services.x_budget import announcement
-from ..sources.handles import PLATFORM_NAMES, platform_of
+from ..sources.handles import PLATFORM_NAMES, TEXT_LIMITS, platform_of
 from . import bp
 from .highlight import highlight
 
@@ -64,6 +64,19 @@ def initials(name: str | None, username: str = "") -> str:
 def platform_name(handle: str) -> str:
     """The platform of a stored handle, as people call it ("X", "Bluesky"): its form says which."""
     return PLATFORM_NAMES[platform_of(handle)]
+
+
+@bp.app_template_filter("platform")
+def platform(handle: str) -> str:
+    """The platform code of a stored handle ("x", "bluesky", "mastodon"), by the rule the server's text
+    limit follows (``text_limits.guess_limit``): the page's counter reads it from each account's box."""
+    return platform_of(handle)
+
+
+@bp.app_template_global("text_limits")
+def text_limits() -> dict[str, tuple[int, str]]:
+    """Each platform's longest post and its unit, X's being MAX_TWEET_LENGTH: for the page's live counter."""
+    return TEXT_LIMITS | {"x": (current_app.config["MAX_TWEET_LENGTH"], "characters")}
 
 
 @bp.app_template_filter("profile_url")
