@@ -8,6 +8,8 @@ A host is refused when it is an IP address in any spelling (``10.0.0.5``, ``[::1
 certificate of the name), so the name cannot resolve elsewhere between the check and the connection (DNS
 rebinding). Sessions using it ignore proxies from the environment: a proxy would resolve the name itself,
 past the check. Answers are read up to a bound (:func:`read_bounded`), redirects are never followed.
+What it cannot see: a public address that itself forwards into a private network (an open proxy, a
+gateway of the operator's own); such hosts are the operator's to firewall.
 """
 
 from __future__ import annotations
