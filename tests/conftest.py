@@ -49,6 +49,17 @@ TABLES = ("tweets", "accounts", "job_receipts", "x_reads")
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 REDIS_KEY_PATTERNS = ("hypotweet:*", "rq:*", "LIMITS:*")  # the app's, RQ's and the rate limiter's
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under xdist, else ""
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 
 
 def pytest_addoption(parser):
@@ -349,3 +360,22 @@ def pytest_xdist_make_scheduler(config, log):
             return "redis" if uses_the_redis_unit(nodeid) else nodeid
 
     return RedisUnitScheduling(config, log)
+
+
+# --- the browser tests (test_browser*.py): one headless Chromium per session ------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, shared by every browser test module (one per session)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"Chromium is not installed at {CHROMIUM}: the browser tests need Debian's chromium "
+            "(apt-get install -y chromium; .ci/run does it) or CHROMIUM_PATH"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -16,6 +16,10 @@ The two REST endpoints HypoTweet reads without auth, with the bodies of the Mast
   ``visibility``, ``language``, ``uri``, ``url``, ``content`` (HTML), ``reblog``, ``account``, ``mentions``,
   ``tags``, ``media_attachments``...), newest first; ``limit`` default 20, at most 40; a ``Link`` header
   with ``rel="next"`` (``max_id``) and ``rel="prev"`` (``min_id``) while there are more.
+* ``GET /.well-known/webfinger?resource=acct:<name>@<domain>`` -- a JRD (``subject``, ``aliases``,
+  ``links`` with the ``self`` link of type ``application/activity+json``) for an account it holds, or for
+  any name of a domain :meth:`delegate` sends elsewhere (as a domain whose accounts live on another host
+  does); else 404. Served even with ``require_auth``, as WebFinger always is.
 * Unknown parameters get 400 ``{"error": ...}`` (the real server ignores them) so a typo shows up. Answers
   carry ``X-RateLimit-Limit/-Remaining/-Reset`` (ISO 8601); the limit is not enforced.
 * ``require_auth = True`` answers 401 ``{"error": "This method requires an authenticated user"}`` as an
@@ -96,6 +100,7 @@ class FakeMastodon(FakeXAPI):
             [
                 Rule("/api/v1/accounts/lookup", endpoint="lookup", methods=["GET"]),
                 Rule("/api/v1/accounts/<account_id>/statuses", endpoint="statuses", methods=["GET"]),
+                Rule("/.well-known/webfinger", endpoint="webfinger", methods=["GET"]),
             ]
         )
 
@@ -104,6 +109,7 @@ class FakeMastodon(FakeXAPI):
         self._accounts: dict[str, dict] = {}  # by id
         self._next_id = 109_000_000_000_000_000
         self.require_auth = False
+        self._delegated: dict[str, str] = {}  # domain -> the base URL its WebFinger names
 
     # --- data --------------------------------------------------------------------------------------------
 
@@ -171,6 +177,12 @@ class FakeMastodon(FakeXAPI):
 
     make_posts = staticmethod(FakeBluesky.make_posts)
 
+    def delegate(self, domain: str, base: str) -> None:
+        """Answer WebFinger for every ``name@domain`` with the actor ``<base>/users/<name>``: the domain's
+        accounts live at ``base`` (``https://social.example.com``; a test may give a hostile one)."""
+        with self._lock:
+            self._delegated[domain.lower()] = base.rstrip("/")
+
     # --- faults ------------------------------------------------------------------------------------------
 
     def fail(
@@ -204,6 +216,10 @@ class FakeMastodon(FakeXAPI):
             "X-RateLimit-Remaining": "299",
             "X-RateLimit-Reset": iso(datetime.now(UTC) + timedelta(minutes=5)),
         }
+        if endpoint == "webfinger":
+            with self._lock:
+                status, body = self._webfinger(request.args)
+            return self._json(status, body, {"Content-Type": "application/jrd+json; charset=utf-8"})
         if self.require_auth:
             return self._json(401, _ERRORS[401], headers)
         with self._lock:
@@ -267,6 +283,32 @@ class FakeMastodon(FakeXAPI):
             if account["username"].lower() == name.lower() and domain.lower() in ("", account["instance"]):
                 return 200, self._entity(account)
         return 404, {"error": "Record not found"}
+
+    def _webfinger(self, args) -> tuple[int, Any]:
+        resource = args.get("resource", "")
+        if set(args) - {"resource"} or not resource.startswith("acct:") or "@" not in resource:
+            return 400, {"error": "Validation failed: resource"}
+        name, domain = resource.removeprefix("acct:").split("@", 1)
+        base = self._delegated.get(domain.lower())
+        if base is None:
+            local = [a for a in self._accounts.values() if a["username"].lower() == name.lower()]
+            local = [a for a in local if a["instance"] == domain.lower()]
+            if not local:
+                return 404, {"error": "Record not found"}
+            base, name = f"https://{domain.lower()}", local[0]["username"]
+        actor = f"{base}/users/{name}"
+        return 200, {
+            "subject": f"acct:{name}@{domain}",
+            "aliases": [f"{base}/@{name}", actor],
+            "links": [
+                {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": f"{base}/@{name}"},
+                {"rel": "self", "type": "application/activity+json", "href": actor},
+                {
+                    "rel": "http://ostatus.org/schema/1.0/subscribe",
+                    "template": f"{base}/authorize_interaction?uri={{uri}}",
+                },
+            ],
+        }
 
     def _status(self, account: dict, item: dict) -> dict:
         instance = account["instance"]

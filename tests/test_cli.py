@@ -44,3 +44,21 @@ def test_update_needs_handles_or_all(runner):
 
 def test_list_when_empty_says_how_to_start(runner):
     assert "flask accounts add" in runner.invoke(args=["accounts", "list"]).output
+
+
+def test_add_one_account_of_each_platform_in_one_command(make_app, fake_x, fake_bluesky, fake_mastodon):
+    """`flask accounts add` takes X, Bluesky and Mastodon handles side by side; each says where it read."""
+    app = make_app(X_API_URL=fake_x.url, BLUESKY_API_URL=fake_bluesky.url, MASTODON_API_URL=fake_mastodon.url)
+    fake_x.add_user("SenWarren", tweets=FakeXAPI.make_tweets(20))
+    fake_bluesky.add_actor("alice.bsky.social", fake_bluesky.make_posts(15))
+    fake_mastodon.add_account("bob@mastodon.social", fake_mastodon.make_posts(10))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["accounts", "add", "SenWarren", "alice.bsky.social", "@bob@mastodon.social"])
+    assert result.exit_code == 0, result.output
+    assert "Added @SenWarren: 20 new tweets." in result.output
+    assert "Added @alice.bsky.social from Bluesky: 15 new posts." in result.output
+    assert "Added @bob@mastodon.social from Mastodon: 10 new posts." in result.output
+    refused = runner.invoke(args=["accounts", "add", "eve@10.0.0.5"])
+    assert refused.exit_code == 1 and "10.0.0.5 is not a public Mastodon instance" in refused.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Tweet.id))) == 45

@@ -207,3 +207,22 @@ def test_the_guess_form_says_it_is_working_and_shows_whole_tweet_counts(client, 
     assert 'class="guess-form"' in page and 'data-busy="Working…' in page
     assert '<span class="choice-meta">2 tweets</span>' in page
     assert re.search(r'class="avatar avatar-hue-\d avatar-small"', page)
+
+
+def test_pictures_show_only_from_the_hosts_the_csp_allows(client, seed):
+    """X's and Bluesky's pictures are shown; a Mastodon instance's (or any other host's) is not, so the
+    CSP names no host a stranger chose: those accounts show their initials."""
+    seed("SenWarren", ["a post"], profile_image_url="https://pbs.twimg.com/profile_images/1/a_normal.jpg")
+    seed("alice.bsky.social", ["a post"], platform="bluesky", profile_image_url="https://cdn.bsky.app/img/avatar/a")
+    seed(
+        "bob@mastodon.social", ["a post"], platform="mastodon", profile_image_url="https://files.mastodon.social/b.png"
+    )
+    seed("carol.bsky.social", ["a post"], platform="bluesky", profile_image_url="https://evil.example.net/c.png")
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert "https://pbs.twimg.com/profile_images/1/a_normal.jpg" in page and "https://cdn.bsky.app/img/avatar/a" in page
+    assert "files.mastodon.social" not in page and "evil.example.net" not in page
+    shown = set(re.findall(r'<img class="avatar-img" src="([^"]+)"', page))
+    assert shown == {"https://pbs.twimg.com/profile_images/1/a_normal.jpg", "https://cdn.bsky.app/img/avatar/a"}
+    img_src = next(p for p in response.headers["Content-Security-Policy"].split("; ") if p.startswith("img-src"))
+    assert img_src == "img-src 'self' data: https://pbs.twimg.com https://cdn.bsky.app"

@@ -40,12 +40,15 @@ PREDICT_BODY_KB = 1024
 ADMIN_FIELD = "admin_password"  # the form field of the delete and demo buttons
 ADMIN_HEADER = "X-Admin-Password"  # the same for a JSON client
 
+#: Where profile pictures are shown from: X's and Bluesky's image hosts. Other platforms' pictures (each
+#: Mastodon instance has its own host) show as initials, so the CSP names no host a stranger chose.
+PICTURE_HOSTS = ("https://pbs.twimg.com", "https://cdn.bsky.app")
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data: https://pbs.twimg.com https://cdn.bsky.app",  # profile pictures: X's, Bluesky's
+        "img-src 'self' data: " + " ".join(PICTURE_HOSTS),
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",

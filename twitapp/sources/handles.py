@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..exceptions import InvalidHandle
+from .public_hosts import literal_address
 
 HANDLE_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
 # A Bluesky handle is a domain name (the AT Protocol handle syntax): labels of letters, digits and hyphens,
@@ -97,6 +98,12 @@ def _bluesky(typed: str, handle: str) -> str:
 
 def _mastodon(typed: str, handle: str) -> str:
     found = MASTODON_RE.fullmatch(handle)
+    name, _, domain = handle.partition("@")
+    if found is None and name and domain and (literal_address(domain) is not None or "." not in domain.strip(".")):
+        raise InvalidHandle(
+            f"{domain[:60]} is not a public Mastodon instance: an instance is a domain name on the internet, "
+            "like mastodon.social, never an address or a local name."
+        )
     if found is None or len(found.group(2)) > MAX_DOMAIN_CHARS:
         raise InvalidHandle(
             f"“{typed[:60]}” is not a valid Mastodon handle: it is @name@instance, like @Gargron@mastodon.social."

@@ -2,9 +2,10 @@
 ``GET /api/v1/accounts/:id/statuses`` over ``requests`` (the README says why not ``Mastodon.py``).
 
 ``MASTODON_API_URL``, when set, sends every instance's requests to that one server (tests, staging);
-unset, ``name@instance`` is read from ``https://instance``. As the other clients, every failure becomes a
-domain exception with a message a person can act on, a rate limit is never slept on, and nothing is
-returned until every page is read, so nothing is stored half.
+unset, ``name@instance`` is read from ``https://instance`` (or the host its WebFinger names), each host
+checked to be on the public internet first (``public_hosts``: a handle is a stranger's choice of URL).
+As the other clients, every failure becomes a domain exception with a message a person can act on, a
+rate limit is never slept on, and nothing is returned until every page is read, so nothing is stored half.
 """
 
 from __future__ import annotations
@@ -22,24 +23,32 @@ import requests
 
 from ..exceptions import AccountNotFound, AccountUnavailable, HypoTweetError, RateLimited, UpstreamError
 from ..formatting import human_duration
-from .handles import parse_handle
+from . import public_hosts
+from .handles import BLUESKY_RE, MAX_DOMAIN_CHARS, parse_handle
 from .mastodon_html import visible_text
+from .public_hosts import NotPublicHost, Resolver
 from .records import json_count, json_time, post_order
 
 PAGE_SIZE = 40  # the most /statuses serves a page
 VISIBLE = ("public", "unlisted")
+LOOKUP = "/api/v1/accounts/lookup"
+WEBFINGER = "/.well-known/webfinger"
+ACTIVITY_TYPES = ("application/activity+json", "application/ld+json")
+#: A page of 40 statuses is some 200 KB; an answer past this is refused unread (a hostile instance's).
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class MastodonUser:
     """A Mastodon account: ``id`` is its key here (see :func:`account_key`), ``username`` its full handle
-    ``name@instance``, ``account_id`` the instance's own id, ``base_url`` where its API is read."""
+    ``name@instance``, ``account_id`` the instance's own id, ``api_host`` the host its API is read from
+    (the handle's instance, or the one its WebFinger names)."""
 
     id: str
     username: str
     name: str
     account_id: str = ""
-    base_url: str = ""
+    api_host: str = ""
     description: str = ""
     profile_image_url: str | None = None
     followers_count: int | None = None
@@ -58,14 +67,19 @@ class MastodonPost:
 
 
 class MastodonClient:
-    """What the app reads from Mastodon: one account by handle and its original public posts."""
+    """What the app reads from Mastodon: one account by handle and its original public posts.
+
+    Without ``api_url``, each host is a stranger's choice: it is checked to be a public name before every
+    request and connected to at the checked addresses only (``public_hosts``)."""
 
     platform = "mastodon"
 
-    def __init__(self, api_url: str | None = None, timeout: float = 10):
+    def __init__(self, api_url: str | None = None, timeout: float = 10, resolver: Resolver | None = None):
         self.api_url = (api_url or "").rstrip("/") or None
         self.timeout = timeout
-        self.session = requests.Session()
+        self.resolve = resolver or public_hosts.system_resolver
+        self.pins: dict[str, list[str]] = {}
+        self.session = requests.Session() if self.api_url else public_hosts.pinned_session(self.pins)
         self.session.headers["Accept"] = "application/json"
 
     @classmethod
@@ -77,19 +91,19 @@ class MastodonClient:
         return self.api_url or f"https://{instance}"
 
     def get_user(self, username: str) -> MastodonUser:
-        """The account of ``name@instance`` on its home instance; refused when it asked not to be indexed,
-        is suspended, or has moved."""
+        """The account of ``name@instance`` on its home instance (the one the domain's WebFinger names when
+        the domain itself has no such account); refused when it asked not to be indexed, is suspended, or
+        has moved."""
         handle = parse_handle(username, "mastodon").name
         name, instance = handle.split("@", 1)
-        base = self.base_url(instance)
-        body = self._get(base, instance, "/api/v1/accounts/lookup", {"acct": name}, handle, lookup=True)
+        host, body = self._lookup(instance, name, handle)
         try:
             account_id, written = str(body["id"]), str(body.get("username") or name)
         except (KeyError, TypeError) as exc:
-            raise UpstreamError(f"{instance} sent an account without an id.") from exc
+            raise UpstreamError(f"{host} sent an account without an id.") from exc
         handle = f"{written}@{instance}"
         if body.get("suspended") is True:
-            raise AccountUnavailable(f"@{handle} has been suspended by {instance}, so its posts cannot be read.")
+            raise AccountUnavailable(f"@{handle} has been suspended by {host}, so its posts cannot be read.")
         moved = body.get("moved")
         if moved:
             where = moved.get("acct") if isinstance(moved, dict) else None
@@ -110,12 +124,35 @@ class MastodonClient:
             username=handle,
             name=str(body.get("display_name") or "").strip()[:100] or written,
             account_id=account_id,
-            base_url=base,
+            api_host=host,
             description=visible_text(body.get("note") or ""),
+            profile_image_url=avatar_url(body.get("avatar_static") or body.get("avatar")),
             followers_count=json_count(body.get("followers_count")),
             following_count=json_count(body.get("following_count")),
             tweet_count=json_count(body.get("statuses_count")),
         )
+
+    def _lookup(self, instance: str, name: str, handle: str) -> tuple[str, dict]:
+        """The host whose API serves ``handle`` and its account: the handle's domain, or when that answers
+        404 the host its WebFinger's ``self`` link names (one hop, checked like any host)."""
+        try:
+            return instance, self._get(instance, LOOKUP, {"acct": name}, handle, lookup=True)
+        except _Missing as missing:
+            home = webfinger_home(self._webfinger(instance, f"{name}@{instance}"), instance)
+            if home is None or home == instance:
+                raise missing.error from None
+        try:
+            return home, self._get(home, LOOKUP, {"acct": handle}, handle, lookup=True)
+        except _Missing as missing:
+            raise missing.error from None
+
+    def _webfinger(self, host: str, acct: str) -> Any:
+        """The JRD of ``acct:`` on ``host`` (None when it has none or fails: the lookup's 404 then stands)."""
+        try:
+            response, body = self._request(host, WEBFINGER, {"resource": f"acct:{acct}"})
+        except (UpstreamError, RateLimited):
+            return None
+        return body if response.status_code == 200 else None
 
     def get_tweets(
         self,
@@ -129,8 +166,7 @@ class MastodonClient:
         update asks only for posts after ``since_id``. Any failure raises before anything is returned."""
         posts: list[MastodonPost] = []
         seen: set[str] = set()
-        instance = user.username.split("@", 1)[1]
-        base = user.base_url or self.base_url(instance)
+        host = user.api_host or user.username.split("@", 1)[1]
         max_id: str | None = None
         pages = 0
         while len(posts) < limit:
@@ -141,7 +177,7 @@ class MastodonClient:
                 params["max_id"] = max_id
             path = f"/api/v1/accounts/{user.account_id}/statuses"
             try:
-                page, response = self._get_list(base, instance, path, params, user.username)
+                page, response = self._get_list(host, path, params, user.username)
             except HypoTweetError as exc:
                 if pages:
                     exc.message += f" This happened after {len(posts):,} posts had been read; nothing was stored."
@@ -168,36 +204,79 @@ class MastodonClient:
             max_id = following
         return posts
 
-    def _get(self, base: str, host: str, path: str, params: dict[str, str], handle: str, lookup: bool = False) -> dict:
-        body, _ = self._request(base, host, path, params, handle, lookup)
+    def _get(self, host: str, path: str, params: dict[str, str], handle: str, lookup: bool = False) -> dict:
+        response, body = self._request(host, path, params)
+        if response.status_code != 200:
+            error = _http_error(response, body, handle, host, lookup)
+            raise _Missing(error) if lookup and response.status_code == 404 else error
         if not isinstance(body, dict):
             raise UpstreamError(f"{host} sent a malformed answer (not a Mastodon account). Try again later.")
         return body
 
-    def _get_list(
-        self, base: str, host: str, path: str, params: dict[str, str], handle: str
-    ) -> tuple[list, requests.Response]:
-        body, response = self._request(base, host, path, params, handle, False)
+    def _get_list(self, host: str, path: str, params: dict[str, str], handle: str) -> tuple[list, requests.Response]:
+        response, body = self._request(host, path, params)
+        if response.status_code != 200:
+            raise _http_error(response, body, handle, host, False)
         if not isinstance(body, list):
             raise UpstreamError(f"{host} sent a malformed page of posts. Try again later.")
         return body, response
 
-    def _request(self, base: str, host: str, path: str, params: dict[str, str], handle: str, lookup: bool):
-        """The JSON of one GET; ``host`` is the handle's instance, as the messages name it."""
+    def _request(self, host: str, path: str, params: dict[str, str]) -> tuple[requests.Response, Any]:
+        """One GET of ``path`` on ``host`` (checked to be public first unless ``api_url`` is set) and its
+        JSON (None when not JSON), read up to MAX_ANSWER_BYTES; redirects are not followed."""
+        if self.api_url is None:
+            self.pins[host] = public_hosts.public_addresses(host, 443, self.resolve, "Mastodon instance")
+        deadline = time.monotonic() + 3 * self.timeout
         try:
-            response = self.session.get(base + path, params=params, timeout=self.timeout, allow_redirects=False)
+            with self.session.get(
+                self.base_url(host) + path, params=params, timeout=self.timeout, allow_redirects=False, stream=True
+            ) as response:
+                body = public_hosts.read_bounded(response, MAX_ANSWER_BYTES, deadline, host)
         except requests.Timeout as exc:
             raise UpstreamError(f"{host} did not answer within {self.timeout:g} seconds. Try again later.") from exc
         except requests.RequestException as exc:
             raise UpstreamError(
                 f"Could not reach the Mastodon instance {host} (network error). Try again later."
             ) from exc
-        if response.status_code != 200:
-            raise _http_error(response, handle, host, lookup)
+        if response.status_code == 200 and body is None and path != WEBFINGER:
+            raise UpstreamError(f"{host} sent a malformed answer (not JSON). Is it a Mastodon server?")
+        return response, body
+
+
+class _Missing(Exception):
+    """A lookup answered 404: ``error`` is what to say unless the domain's WebFinger names another host."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+def webfinger_home(jrd: Any, domain: str) -> str | None:
+    """The host of the ``self`` link (an ActivityPub actor) in a WebFinger answer of ``domain``; None when
+    there is none; ``NotPublicHost`` when the link is not an HTTPS URL of a domain name."""
+    links = jrd.get("links") if isinstance(jrd, dict) else None
+    for link in links if isinstance(links, list) else ():
+        if not isinstance(link, dict) or link.get("rel") != "self" or not isinstance(link.get("href"), str):
+            continue
+        if str(link.get("type") or "").split(";")[0].strip() not in ACTIVITY_TYPES:
+            continue
+        href = link["href"]
+        refused = NotPublicHost(
+            f"{domain}'s WebFinger sends its accounts to {href[:80]}, which is not a public Mastodon instance: "
+            "this server reads only instances at a domain name over HTTPS."
+        )
         try:
-            return response.json(), response
+            parts = urlsplit(href)
+            port = parts.port
         except ValueError as exc:
-            raise UpstreamError(f"{host} sent a malformed answer (not JSON). Is it a Mastodon server?") from exc
+            raise refused from exc
+        host = (parts.hostname or "").rstrip(".")
+        if parts.scheme != "https" or parts.username or parts.password or port not in (None, 443):
+            raise refused
+        if not BLUESKY_RE.fullmatch(host) or len(host) > MAX_DOMAIN_CHARS:
+            raise refused
+        return host.lower()
+    return None
 
 
 def account_key(instance: str, account_id: str) -> str:
@@ -207,6 +286,12 @@ def account_key(instance: str, account_id: str) -> str:
     if len(key) <= 40:
         return key
     return "m:sha1:" + hashlib.sha1(key.encode()).hexdigest()[:33]
+
+
+def avatar_url(value: Any) -> str | None:
+    """The account's picture, an HTTPS URL on its instance's media host (kept for the API; the pages show
+    initials instead, as the CSP allows pictures from X's and Bluesky's hosts only)."""
+    return value if isinstance(value, str) and value.startswith("https://") and len(value) <= 500 else None
 
 
 def _original_post(status: Any) -> MastodonPost | None:
@@ -238,12 +323,8 @@ def _oldest_id(page: list) -> str | None:
     return min(ids, key=post_order) if ids else None
 
 
-def _http_error(response: requests.Response, handle: str, host: str, lookup: bool) -> Exception:
+def _http_error(response: requests.Response, body: Any, handle: str, host: str, lookup: bool) -> Exception:
     """The domain error of a non-200 answer: Mastodon's errors are ``{"error": text}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
     error = str(body.get("error") or "") if isinstance(body, dict) else ""
     status = response.status_code
     if status == 429:

@@ -1,5 +1,5 @@
 /* HypoTweet: small progressive enhancements. Every page works without this file.
-   - a live 280-character counter on the tweet box
+   - a live counter on the tweet box, its limit that of the chosen accounts' platforms
    - how many accounts are chosen, out of the allowed range
    - "working…" feedback on forms that start long work, so the page never looks frozen
    - a confirmation before deleting
@@ -7,22 +7,53 @@
 (function () {
   "use strict";
 
+  // The limit follows the chosen accounts' platforms as the server's does (services/text_limits.py):
+  // the longest post among X (always a candidate) and the chosen platforms; Bluesky counts graphemes.
+  var graphemes = window.Intl && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+
+  function length(text, unit) {
+    if (unit === "graphemes" && graphemes) {
+      var n = 0, it = graphemes.segment(text)[Symbol.iterator]();
+      while (!it.next().done) n += 1;
+      return n;
+    }
+    return Array.from(text).length;  // code points, as the server counts characters
+  }
+
+  function chosenLimit(form, limits) {
+    var best = limits.x || [280, "characters"];
+    var seen = {};
+    form.querySelectorAll("input[name=accounts]:checked[data-platform]").forEach(function (box) {
+      seen[box.getAttribute("data-platform")] = true;
+    });
+    ["bluesky", "mastodon"].forEach(function (platform) {
+      if (seen[platform] && limits[platform] && limits[platform][0] > best[0]) best = limits[platform];
+    });
+    return best;
+  }
+
   function counter(textarea) {
     var out = document.getElementById(textarea.getAttribute("data-counter"));
     if (!out) return;
-    var max = parseInt(textarea.getAttribute("data-max") || "280", 10);  // (no maxlength: a long paste is kept, and refused with its length)
+    var limits = {};
+    try { limits = JSON.parse(textarea.getAttribute("data-limits") || "{}"); } catch (e) { limits = {}; }
     var hint = document.getElementById("text-hint");
     function update() {
-      var n = Array.from(textarea.value).length;  // code points, roughly what X counts
+      var limit = textarea.form ? chosenLimit(textarea.form, limits) : (limits.x || [280, "characters"]);
+      var max = limit[0];  // (no maxlength: a long paste is kept, and refused with its length)
+      var n = length(textarea.value, limit[1]);
       var left = max - n;
       out.textContent = n + " / " + max;
       out.classList.toggle("near-limit", left <= 20 && left >= 0);
       out.classList.toggle("over-limit", left < 0);
-      out.setAttribute("aria-label", left >= 0 ? left + " characters left" : -left + " characters too many");
+      var over = -left;
+      out.setAttribute("aria-label", left >= 0 ? left + (left === 1 ? " character left" : " characters left")
+        : over + (over === 1 ? " character too many" : " characters too many"));
     }
     out.hidden = false;
     if (hint) hint.classList.add("with-counter");
     textarea.addEventListener("input", update);
+    if (textarea.form) textarea.form.addEventListener("change", update);
     update();
   }
 

@@ -12,9 +12,10 @@ import zlib
 
 from flask import current_app
 
+from ..security import PICTURE_HOSTS
 from ..services import charts
 from ..services.x_budget import announcement
-from ..sources.handles import PLATFORM_NAMES, platform_of
+from ..sources.handles import PLATFORM_NAMES, TEXT_LIMITS, platform_of
 from . import bp
 from .highlight import highlight
 
@@ -65,6 +66,19 @@ def platform_name(handle: str) -> str:
     return PLATFORM_NAMES[platform_of(handle)]
 
 
+@bp.app_template_filter("platform")
+def platform(handle: str) -> str:
+    """The platform code of a stored handle ("x", "bluesky", "mastodon"), by the rule the server's text
+    limit follows (``text_limits.guess_limit``): the page's counter reads it from each account's box."""
+    return platform_of(handle)
+
+
+@bp.app_template_global("text_limits")
+def text_limits() -> dict[str, tuple[int, str]]:
+    """Each platform's longest post and its unit, X's being MAX_TWEET_LENGTH: for the page's live counter."""
+    return TEXT_LIMITS | {"x": (current_app.config["MAX_TWEET_LENGTH"], "characters")}
+
+
 @bp.app_template_filter("profile_url")
 def profile_url(account) -> str | None:
     """The account's own page on its platform, for an account read from there."""
@@ -76,6 +90,12 @@ def profile_url(account) -> str | None:
         name, _, instance = account.username.partition("@")
         return f"https://{instance}/@{name}"
     return "https://x.com/" + account.username
+
+
+@bp.app_template_filter("picture")
+def picture(url: str | None) -> str | None:
+    """A profile picture's URL when the CSP lets the page show it (``PICTURE_HOSTS``), else None: initials."""
+    return url if url and any(url.startswith(host + "/") for host in PICTURE_HOSTS) else None
 
 
 @bp.app_template_filter("avatar_hue")
