@@ -5,8 +5,9 @@
   are matched on the fetch's own platform only (``alice`` on X and ``alice.bsky.social`` are two accounts).
 * An import (archive, CSV, demo) creates new accounts; adding to a stored one needs the admin password,
   and never reaches an account read from X.
-* An archive is matched by the X id its ``account.js`` carries (its key ``archive:<id>``), never by
-  handle alone: it cannot rename, move or merge into another account.
+* An archive is matched by the identity it carries (its key ``archive:<id>``: the X id of ``account.js``,
+  the Mastodon actor's URL, the Bluesky repository's DID), never by handle alone: it cannot rename, move or
+  merge into another account.
 
 Refusals are ``AccountConflict`` (409) saying what is stored and what to do; the caller stores nothing.
 """
@@ -27,6 +28,7 @@ SOURCE_NAMES = {
     "csv": "a CSV file",
     "demo": "the demo set",
 }
+ARCHIVE_NAMES = {"x": "an X archive", "mastodon": "a Mastodon archive", "bluesky": "a Bluesky repository export"}
 ID_NAMES = {"x": "X id", "bluesky": "DID", "mastodon": "key"}
 ADMIN_NEEDED = "Adding posts to a stored account needs the admin password; nothing was imported."
 
@@ -83,10 +85,10 @@ def _import_target(
             "Nothing was imported."
         )
     if source == "archive" and key.startswith("archive:") and target is not by_key:
+        owner = f"X id {key.removeprefix('archive:')}" if target.platform == "x" else key.removeprefix("archive:")
         raise AccountConflict(
             f"@{target.username} is stored here from {_source(target)}, and this archive belongs to another "
-            f"account (X id {key.removeprefix('archive:')}): an archive adds only to the account whose "
-            "X id it carries. Nothing was imported."
+            f"account ({owner}): an archive adds only to the account it was made of. Nothing was imported."
         )
     if not may_update:
         raise AccountConflict(f"@{target.username} is already stored (from {_source(target)}). {ADMIN_NEEDED}")
@@ -94,4 +96,6 @@ def _import_target(
 
 
 def _source(account: Account) -> str:
+    if account.source == "archive":
+        return ARCHIVE_NAMES.get(account.platform, SOURCE_NAMES["archive"])
     return SOURCE_NAMES.get(account.source, account.source)

@@ -105,6 +105,9 @@ class JsonBuffer:
                     f"the file is damaged or was not made by {self._maker}."
                 )
             if not self._fill():
+                if end is not None:  # it ended exactly at the end of the stream
+                    self._pos = end
+                    return value
                 raise ImportFailed(
                     f"{self._name} is damaged: its content is not valid JSON ({where[:1].lower()}{where[1:]})."
                 )

@@ -98,6 +98,22 @@ def to_utc(moment: datetime, what: str, shown: str) -> datetime:
         raise ImportFailed(f"{what} has a date out of range (“{shown[:40]}”).") from None
 
 
+#: The time given to a repost counted but never stored (the readers do not read its date).
+REPOST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def checked_time(value: Any, what: str, field: str) -> datetime:
+    """The ISO 8601 time ``value`` (the ``field`` of ``what``, e.g. "The post 3 of outbox.json") in UTC, or
+    ImportFailed saying it is missing, unreadable or out of range."""
+    if not isinstance(value, str):
+        raise ImportFailed(f"{what} has no {field}; the file is damaged.")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ImportFailed(f"{what} has an unreadable {field} (“{value[:40]}”).") from None
+    return to_utc(moment, what, value)
+
+
 class PostCounter:
     """Counts the distinct posts (by id) of each account of one file and refuses the file past ``limit``;
     the ids kept are at most ``limit`` per account, so the count's memory is bounded too."""

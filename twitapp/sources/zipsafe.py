@@ -43,6 +43,17 @@ def open_zip(stream: BinaryIO, filename: str, as_given: str) -> zipfile.ZipFile:
     return archive
 
 
+def member_names(stream: BinaryIO, filename: str, as_given: str) -> list[str]:
+    """The names of the files in the zip ``stream`` (checked as ``open_zip`` does), the stream left where
+    it was: what tells whose archive a zip is before it is read."""
+    start = stream.tell()
+    try:
+        with open_zip(stream, filename, as_given) as archive:
+            return [info.filename.replace("\\", "/") for info in archive.infolist()]
+    finally:
+        stream.seek(start)
+
+
 def check_safe(info: zipfile.ZipInfo, as_given: str) -> zipfile.ZipInfo:
     """``info`` unless its path is absolute or climbs out of the archive (``..``), which refuses the whole zip."""
     name = info.filename.replace("\\", "/")
