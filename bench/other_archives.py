@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
-from common import ROOT, peak_mib, report_result, reset_peak, rss_mib, run_child, settle, use_tree
+from common import ROOT, peak_mib, report_result, reset_peak, rss_mib, run_child, scratch_app, settle, use_tree
 
 KINDS = ("x", "mastodon", "bluesky")
 HANDLES = {"x": None, "mastodon": None, "bluesky": "bench.bsky.social"}
@@ -89,11 +89,9 @@ def build(kind: str, posts: int, folder: Path) -> Path:
 
 def child(args: argparse.Namespace) -> None:
     use_tree(ROOT)
-    from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from twitapp import create_app, runtime, tasks
-    from twitapp.config import TestConfig
+    from twitapp import runtime, tasks
     from twitapp.extensions import db
     from twitapp.models import Tweet
     from twitapp.services.file_import import read_upload
@@ -103,9 +101,8 @@ def child(args: argparse.Namespace) -> None:
         parsed = sum(len(batch.tweets) for batch in read_upload(handle, args.file, args.account, 512 << 20))
     parse_s = time.perf_counter() - started
 
-    app = create_app(TestConfig(DATABASE_URL=f"sqlite:///{args.database}"))
+    app = scratch_app(f"sqlite:///{args.database}")
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         if args.fake_embedder:
             from import_memory import HashedEmbedder
 
