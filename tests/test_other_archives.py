@@ -168,9 +168,19 @@ def test_the_handle_given_must_be_the_archives_own(app):
     assert summary.results[0].username == "alice@example.org"
 
 
-def test_a_bluesky_repository_needs_its_handle(app):
-    with pytest.raises(ImportFailed, match=rf"repository of {DID}, which does not hold its handle"):
-        import_file(app, bluesky_car(), "repo.car")
+def test_a_bluesky_repository_without_its_handle_is_named_by_its_did(app):
+    import_file(app, bluesky_car(), "repo.car")
+    assert account_row(app, DID)[:3] == (f"archive:{DID}", "bluesky", DID)
+    page = app.test_client().get(f"/accounts/{DID}")
+    assert page.status_code == 200 and "Bob B." in page.get_data(as_text=True)
+
+
+def test_a_repository_whose_did_is_no_handle_needs_one(app):
+    car = build_bluesky_repo(
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", [bluesky_post("3k1", "hi", WHEN)]
+    )
+    with pytest.raises(ImportFailed, match="which does not hold its handle; give the account name"):
+        import_file(app, car, "repo.car")
     assert counts(app) == (0, 0)
 
 
@@ -236,8 +246,6 @@ def test_the_cli_imports_each_kind_and_again_adds_nothing(runner, app, tmp_path)
     assert second.exit_code == 0 and f"@{BOB}: 6 added" in second.output
     again = runner.invoke(args=["import", "archive", str(tmp_path / "bluesky.car"), "--account", BOB])
     assert again.exit_code == 0 and "0 posts added" in again.output and "6 already stored" in again.output
-    missing = runner.invoke(args=["import", "archive", str(tmp_path / "bluesky.car")])
-    assert missing.exit_code != 0 and "does not hold its handle" in missing.output
     assert counts(app) == (2, 13)
 
 
@@ -273,6 +281,28 @@ def test_fetching_an_imported_bluesky_handle_meets_the_imported_account(fetch_ap
     assert counts(fetch_app) == (1, 6)
 
 
+def test_fetching_a_repository_imported_without_its_handle_meets_the_account_its_did_names(fetch_app, fake_bluesky):
+    import_file(fetch_app, bluesky_car(), "repo.car")
+    fake_bluesky.add_actor(BOB, fake_bluesky.make_posts(12), did=DID)
+    client = fetch_app.test_client()
+    for typed in (BOB, DID):
+        response = client.post("/api/accounts", json={"username": typed, "platform": "bluesky"})
+        assert response.status_code == 409, response.get_json()
+        assert f"@{DID} is stored here from a Bluesky repository export" in response.get_json()["error"]
+    assert counts(fetch_app) == (1, 6)
+
+
+def test_a_repository_of_a_fetched_account_meets_it_by_its_did(fetch_app, fake_bluesky):
+    fake_bluesky.add_actor("bob.example.com", fake_bluesky.make_posts(10), did=DID)
+    client = fetch_app.test_client()
+    assert client.post("/api/accounts", json={"username": "bob.example.com"}).status_code == 201
+    for account in (None, BOB):  # named by its DID, or by another handle than the fetched one
+        form = {"file": (io.BytesIO(bluesky_car()), "repo.car")} | ({"account": account} if account else {})
+        response = client.post("/api/imports", data=form, content_type="multipart/form-data")
+        assert response.status_code == 409 and "stored here as @bob.example.com" in response.get_json()["error"]
+    assert counts(fetch_app) == (1, 10)
+
+
 def test_an_archive_of_a_fetched_handle_meets_the_fetched_account(fetch_app, fake_mastodon, fake_bluesky):
     fake_mastodon.add_account(ALICE, fake_mastodon.make_posts(12))
     fake_bluesky.add_actor(BOB, fake_bluesky.make_posts(10), did=DID)
@@ -285,7 +315,7 @@ def test_an_archive_of_a_fetched_handle_meets_the_fetched_account(fetch_app, fak
     ):
         form = {"file": (io.BytesIO(data), name)} | ({"account": account} if account else {})
         response = client.post("/api/imports", data=form, content_type="multipart/form-data")
-        assert response.status_code == 409 and f"was added from {where}" in response.get_json()["error"]
+        assert response.status_code == 409 and f"added from {where}" in response.get_json()["error"]
     assert counts(fetch_app) == (2, 22)
     with fetch_app.app_context():
         assert {a.source for a in db.session.scalars(select(Account))} == {"mastodon", "bluesky"}
@@ -299,3 +329,14 @@ def test_the_reader_alone_returns_whole_accounts():
     [bob] = merged(stream_bluesky_repo(bluesky_car(), "r.car", BOB))
     assert (alice.platform, len(alice.tweets), bob.platform, len(bob.tweets)) == ("mastodon", 8, "bluesky", 7)
     assert sum(t.is_retweet for t in alice.tweets + bob.tweets) == 2
+
+
+def test_a_did_names_a_bluesky_account():
+    from twitapp.exceptions import InvalidHandle
+    from twitapp.sources.handles import Handle, parse_handle, platform_of
+
+    assert parse_handle(DID) == Handle("bluesky", DID) and platform_of(DID) == "bluesky"
+    assert parse_handle("did:web:Bob.Example.com").name == "did:web:bob.example.com"
+    for bad in ("did:plc:short", "did:key:z6Mk", "did:plc:" + "A" * 24):
+        with pytest.raises(InvalidHandle):
+            parse_handle(bad)

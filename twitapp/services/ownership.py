@@ -34,17 +34,32 @@ ADMIN_NEEDED = "Adding posts to a stored account needs the admin password; nothi
 
 
 def writable_account(
-    session: DbSession, key: str, username: str, source: str, may_update: bool, platform: str = "x"
+    session: DbSession,
+    key: str,
+    username: str,
+    source: str,
+    may_update: bool,
+    platform: str = "x",
+    also_named: str | None = None,
 ) -> Account | None:
     """The stored account that data of ``source`` for the account ``key`` (@``username`` on ``platform``)
     may write into, or None where it is a new account to create.
 
     ``may_update`` is the admin's permission to add to an existing imported account; a fetch needs none
-    to update an account read from its own platform."""
+    to update an account read from its own platform. ``also_named`` is another handle of the same account
+    (a Bluesky account's DID, which names one imported from its repository without a handle)."""
     by_key = session.get(Account, key)
     by_name = find_account(session, username, platform)
+    if by_name is None and also_named:
+        by_name = find_account(session, also_named, platform)
     if source in FETCH_SOURCES.values():
         return _fetch_target(by_key, by_name, source, platform)
+    fetched = session.get(Account, key.removeprefix("archive:")) if key.startswith("archive:did:") else None
+    if fetched is not None and fetched.can_update:  # this repository's account, read from Bluesky
+        raise AccountConflict(
+            f"This repository's account ({fetched.id}) is stored here as @{fetched.username}, added from Bluesky: "
+            "its posts come only from Bluesky (update it there). Nothing was imported."
+        )
     return _import_target(by_key, by_name, key, source, may_update)
 
 

@@ -5,7 +5,7 @@
 The tree is walked without recursion, each node once; the records of ``app.bsky.feed.post`` become posts as
 the fetch reads them (``bluesky.py``): the record key is the post's id, link facets are written out as
 links, replies are left out and a quote keeps its own text; reposts (``app.bsky.feed.repost``) are counted,
-never stored. The repository does not hold its handle: the person gives it (checked as a Bluesky handle).
+never stored. The repository does not hold its handle: the person gives it, or the account is named by its DID.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
-from ..exceptions import ImportFailed
+from ..exceptions import ImportFailed, InvalidHandle
 from .bluesky import POST, with_links
 from .car import Car, read_car
 from .handles import parse_handle
@@ -47,7 +47,7 @@ def stream_bluesky_repo(
     max_posts: int = DEFAULT_MAX_POSTS_PER_ACCOUNT,
 ) -> Iterator[ImportedAccount]:
     """Yield the account of a Bluesky repository (platform "bluesky", source "archive", keyed by its DID)
-    in batches, under the handle ``username`` (required: the repository does not say it). Raises
+    in batches, under the handle ``username`` (the repository does not say it), else its DID. Raises
     ImportFailed for a damaged, incomplete or odd file, UploadTooLarge past ``max_uncompressed`` bytes or
     ``max_posts`` posts."""
     stream = as_seekable(data)
@@ -61,12 +61,7 @@ def stream_bluesky_repo(
     did = commit.get("did") if isinstance(commit, dict) else None
     if not isinstance(did, str) or not did.startswith("did:") or len(did) > MAX_DID_CHARS or not did.isprintable():
         raise ImportFailed(f"{filename} is not a Bluesky repository: its root block is not a commit naming a DID.")
-    if username is None:
-        raise ImportFailed(
-            f"{filename} is the repository of {did[:80]}, which does not hold its handle; {NAME_THE_ACCOUNT} "
-            "(like name.bsky.social)."
-        )
-    handle = parse_handle(username, "bluesky").name
+    handle = _handle(username, did, filename)
     records = list(_walk(car, commit.get("data")))
     profile = next((cid for key, cid in records if key == PROFILE), None)
     account = ImportedAccount(
@@ -74,6 +69,20 @@ def stream_bluesky_repo(
     )
     posts = (post for key, cid in records if (post := _post(car, key, cid)) is not None)
     yield from batches(account, posts, max_posts, filename, "posts", "reposts", "no posts at all")
+
+
+def _handle(given: str | None, did: str, filename: str) -> str:
+    """The handle given, or else the DID itself (a Bluesky handle here too: a later fetch of that DID meets
+    the account)."""
+    if given is not None:
+        return parse_handle(given, "bluesky").name
+    try:
+        return parse_handle(did, "bluesky").name
+    except InvalidHandle:
+        raise ImportFailed(
+            f"{filename} is the repository of {did[:80]}, which does not hold its handle; {NAME_THE_ACCOUNT} "
+            "(like name.bsky.social)."
+        ) from None
 
 
 def _walk(car: Car, root: Any) -> Iterator[tuple[str, bytes]]:
