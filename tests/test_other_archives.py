@@ -340,3 +340,29 @@ def test_a_did_names_a_bluesky_account():
     for bad in ("did:plc:short", "did:key:z6Mk", "did:plc:" + "A" * 24):
         with pytest.raises(InvalidHandle):
             parse_handle(bad)
+
+
+# --- as a background job ------------------------------------------------------------------------------------
+
+
+def test_each_kind_imports_as_a_job_queued_in_redis(make_app, fake_x, redis_url, redis_db):
+    from .test_jobs import run_queued
+
+    app = make_app(X_API_URL=fake_x.url, REDIS_URL=redis_url)
+    client = app.test_client()
+    page = client.post(
+        "/import", data={"file": (io.BytesIO(mastodon_zip()), "archive.zip")}, content_type="multipart/form-data"
+    )
+    assert page.status_code == 303 and "/jobs/import-" in page.headers["Location"]
+    api = client.post(
+        "/api/imports",
+        data={"file": (io.BytesIO(bluesky_car()), "repo.car"), "account": BOB},
+        content_type="multipart/form-data",
+    )
+    assert api.status_code == 202
+    run_queued(app)
+    for job_id in (page.headers["Location"].rsplit("/", 1)[1], api.get_json()["job"]["id"]):
+        job = client.get(f"/api/jobs/{job_id}").get_json()["job"]
+        assert job["status"] == "finished", job
+    assert counts(app) == (2, 13)
+    assert account_row(app, ALICE)[1] == "mastodon" and account_row(app, BOB)[1] == "bluesky"
