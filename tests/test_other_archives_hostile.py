@@ -276,3 +276,17 @@ def test_a_zip_understating_its_file_count_is_refused(small_limits):
     data[at + 8 : at + 12] = (5).to_bytes(2, "little") * 2  # the end record claims 5 files
     with pytest.raises(ImportFailed, match="more than 30 files"):
         merged(read_upload(io.BytesIO(bytes(data)), "archive.zip", None, MB))
+
+
+def test_a_mastodon_zip_understating_its_size_is_refused():
+    """Headers claiming 100 bytes for a 5 MB outbox.json pass the declared-size check, and are refused
+    while it is read (zipfile's CRC check, and the reader's count of the bytes really read)."""
+    content = b'{"type": "OrderedCollection", "orderedItems": [' + b" " * 5_000_000 + b"]}"
+    data = bytearray(zip_of({"outbox.json": content, "actor.json": actor_json("alice", "mastodon.example")}))
+    real = len(content).to_bytes(4, "little")
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.index(signature) + offset
+        assert data[at : at + 4] == real
+        data[at : at + 4] = (100).to_bytes(4, "little")
+    with pytest.raises(ImportFailed, match=r"outbox\.json in archive\.zip cannot be read|larger than the limit"):
+        merged(read_upload(io.BytesIO(bytes(data)), "archive.zip", None, MB))
