@@ -221,7 +221,10 @@ def _echo_import(summary: ImportSummary) -> None:
 
 @import_cli.command("archive")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--account", help="The account's handle: needed for a lone tweets.js file; for a Bluesky .car, else its DID names it.")
+@click.option(
+    "--account",
+    help="The account's handle: needed for a lone tweets.js file; for a Bluesky .car, else its DID names it.",
+)
 @with_appcontext
 def import_archive(path, account):
     """Import an account archive, whose kind its content says: X's .zip as downloaded (or its

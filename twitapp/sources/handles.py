@@ -63,8 +63,8 @@ def parse_handle(raw: object, platform: object = None) -> Handle:
             "Enter a handle: an X username like @SenWarren, a Bluesky one like name.bsky.social, a Mastodon one "
             "like @Gargron@mastodon.social."
         )
-    if platform is None:
-        platform = platform_of(handle)
+    if platform is None:  # (the handle's form, its one leading "@" already gone)
+        platform = "mastodon" if "@" in handle else "bluesky" if "." in handle or handle.startswith("did:") else "x"
     if platform == "x":
         return Handle("x", validate_handle(handle))
     if platform == "bluesky":
