@@ -363,7 +363,7 @@ def test_upload_a_small_archive(page, live):
     ]
     data = build_archive("jane_doe", "12345", "Jane Doe", tweets)
     page.goto("/")
-    page.get_by_label("Archive or CSV file").set_input_files(
+    page.get_by_label("Archive, Bluesky repository or CSV file").set_input_files(
         {"name": "twitter-2024-jane_doe.zip", "mimeType": "application/zip", "buffer": data}
     )
     page.get_by_role("button", name="Import file").click()

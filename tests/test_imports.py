@@ -118,7 +118,7 @@ def test_csv_with_account_option(runner, app, tmp_path):
         ("tweets.csv", b"", "jane", "empty"),
         ("tweets.csv", b"text\nhello\n", "bad.name", "X username"),
         ("tweets.csv", b"text\nRT @a: b\n", "jane", "original"),
-        ("photo.png", b"\x89PNG", "", "neither an X archive"),
+        ("photo.png", b"\x89PNG", "", "none of the files this app imports"),
     ],
 )
 def test_bad_uploads_are_refused_and_store_nothing(client, app, filename, content, account, words):

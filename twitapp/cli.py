@@ -184,7 +184,7 @@ def reembed(everything):
 
 @click.group("import")
 def import_cli():
-    """Import tweets from an X account archive or a CSV file."""
+    """Import posts from an account archive (X, Mastodon, Bluesky) or a CSV file."""
 
 
 def _import_file(path: str, account: str | None, kind: str) -> None:
@@ -221,10 +221,14 @@ def _echo_import(summary: ImportSummary) -> None:
 
 @import_cli.command("archive")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--account", help="The account's handle; needed for a lone tweets.js file.")
+@click.option(
+    "--account",
+    help="The account's handle: needed for a lone tweets.js file; for a Bluesky .car, else its DID names it.",
+)
 @with_appcontext
 def import_archive(path, account):
-    """Import an X archive: the .zip as downloaded, or its data/tweets.js."""
+    """Import an account archive, whose kind its content says: X's .zip as downloaded (or its
+    data/tweets.js), Mastodon's .zip (outbox.json), or a Bluesky repository export (.car)."""
     _import_file(path, account, "archive")
 
 

@@ -9,6 +9,7 @@ from flask import jsonify
 from ..services.questions import MAX_POSTS, MIN_POSTS
 from . import bp
 from .job_status import JOB_FIELDS
+from .openapi_imports import IMPORT_SCHEMA, imports_operation
 from .openapi_x_reads import X_READS_SCHEMA, x_reads_operation
 
 
@@ -52,11 +53,7 @@ NULLABLE_STRING = {"type": "string", "nullable": True}
 NULLABLE_INT = {"type": "integer", "nullable": True}
 
 SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string"}},
-    },
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
     "Account": {
         "type": "object",
         "required": [
@@ -331,6 +328,7 @@ SPEC: dict[str, Any] = {
                 },
             },
         },
+        "/api/imports": {"post": imports_operation(_ok, _error, COMMON)},
         "/api/x-reads": {"get": x_reads_operation(_ok("the upper bound and the day's cap", "XReads"), COMMON)},
         "/api/predict": {
             "post": {
@@ -391,7 +389,7 @@ SPEC: dict[str, Any] = {
             }
         },
     },
-    "components": {"schemas": SCHEMAS | {"XReads": X_READS_SCHEMA}},
+    "components": {"schemas": SCHEMAS | {"XReads": X_READS_SCHEMA, "Imported": IMPORT_SCHEMA}},
 }
 
 

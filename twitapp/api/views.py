@@ -8,7 +8,7 @@ from .. import runtime, tasks
 from ..exceptions import InvalidInput
 from ..extensions import db
 from ..formatting import iso_utc
-from ..security import rate_limited
+from ..security import ADMIN_HEADER, admin_permission, rate_limited
 from ..services import accounts as account_service
 from ..services import questions, x_budget
 from ..services.answers import prediction_json
@@ -73,6 +73,39 @@ def add_account():
     [summary] = account_service.list_accounts(db.session, [result.username])
     payload = account_json(summary) | {"added": result.added, "message": result.summary()}
     return jsonify(account=payload), 201 if result.created else 200
+
+
+@bp.post("/imports")
+@rate_limited("RATE_LIMIT_IMPORTS", "imports")
+def import_file():
+    """An uploaded file (multipart/form-data ``file``, optional ``account``) imported as the page's form
+    does; the admin password (``X-Admin-Password``) lets it add to stored accounts."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Send the file to import as the multipart/form-data field 'file'.")
+    may_update = admin_permission(request.headers.get(ADMIN_HEADER), "Adding posts to a stored account")
+    submitted = tasks.submit(
+        "import",
+        stream=upload.stream,
+        filename=upload.filename,
+        account=(request.form.get("account") or "").strip() or None,
+        owner=request.remote_addr,
+        may_update=may_update,
+    )
+    if submitted.queued:
+        return accepted(submitted)
+    summary = submitted.result
+    handles = [result.username for result in summary.results]
+    payload = {
+        "message": summary.summary(),
+        "platform": summary.platform,
+        "added": summary.added,
+        "skipped_duplicates": summary.total("skipped_duplicates"),
+        "skipped_reposts": summary.total("skipped_retweets"),
+        "skipped_empty": summary.total("skipped_empty"),
+        "accounts": [account_json(s) for s in account_service.list_accounts(db.session, handles)],
+    }
+    return jsonify(imported=payload), 201 if any(result.created for result in summary.results) else 200
 
 
 @bp.get("/x-reads")

@@ -13,20 +13,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..exceptions import ImportFailed
 from ..extensions import DbSession
 from ..formatting import is_blank
 from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo
 from ..sources.archive import stream_archive
+from ..sources.bluesky_repo import stream_bluesky_repo
 from ..sources.csvfile import stream_csv
 from ..sources.demo import read_demo_folder
-from ..sources.records import DEFAULT_MAX_POSTS_PER_ACCOUNT
+from ..sources.mastodon_archive import stream_mastodon_archive
+from ..sources.records import DEFAULT_MAX_POSTS_PER_ACCOUNT, as_seekable
+from ..sources.upload_kind import upload_kind
 from .embedding import Embedder
 from .ingest import AccountData, IngestResult, NewTweet, archive_account_id, committed, local_account_id, store
 from .progress import Progress, no_progress
 
-ARCHIVE_SUFFIXES = (".zip", ".js")
-CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".txt")
+READERS = {
+    "archive": stream_archive,
+    "mastodon": stream_mastodon_archive,
+    "bluesky": stream_bluesky_repo,
+    "csv": stream_csv,
+}
 
 
 @dataclass
@@ -34,6 +40,7 @@ class ImportSummary:
     source: str
     results: list[IngestResult] = field(default_factory=list)
     without_originals: list[str] = field(default_factory=list)  # accounts not stored: only retweets
+    platform: str = "x"
 
     @property
     def added(self) -> int:
@@ -46,12 +53,13 @@ class ImportSummary:
         names = ", ".join("@" + r.username for r in self.results[:6])
         if len(self.results) > 6:
             names += f" and {len(self.results) - 6} more"
+        posts, reposts = ("tweets", "retweets") if self.platform == "x" else ("posts", "reposts")
         return (
             f"Imported {len(self.results)} account{'s' if len(self.results) != 1 else ''} ({names}): "
-            f"{self.added:,} tweets added; skipped {self.total('skipped_retweets'):,} retweets, "
+            f"{self.added:,} {posts} added; skipped {self.total('skipped_retweets'):,} {reposts}, "
             f"{self.total('skipped_duplicates'):,} already stored, {self.total('skipped_empty'):,} empty."
             + (
-                f" Not stored, for want of original tweets: {', '.join('@' + u for u in self.without_originals)}."
+                f" Not stored, for want of original {posts}: {', '.join('@' + u for u in self.without_originals)}."
                 if self.without_originals
                 else ""
             )
@@ -66,18 +74,12 @@ def read_upload(
     kind: str | None = None,
     max_posts: int = DEFAULT_MAX_POSTS_PER_ACCOUNT,
 ) -> Iterable[ImportedAccount]:
-    """The batches of a file read as ``kind`` ("archive" or "csv"), or as its name says when ``kind`` is
-    None: parsed lazily, as ``import_accounts`` asks for them (so a reader's errors come from there), and
-    read again from the start if it iterates twice (its retry)."""
-    name = (filename or "upload").lower()
-    if kind is None:
-        if name.endswith(ARCHIVE_SUFFIXES):
-            kind = "archive"
-        elif name.endswith(CSV_SUFFIXES):
-            kind = "csv"
-        else:
-            raise ImportFailed(f"{filename} is neither an X archive (.zip, tweets.js) nor a CSV file (.csv, .csv.gz).")
-    reader = stream_archive if kind == "archive" else stream_csv
+    """The batches of a file read as ``kind`` ("csv", or "archive": any platform's), or as its content and
+    name say when ``kind`` is None (``upload_kind``): parsed lazily, as ``import_accounts`` asks for them (so
+    a reader's errors come from there), and read again from the start if it iterates twice (its retry)."""
+    if isinstance(stream, (bytes, bytearray, memoryview)) or not stream.seekable():
+        stream = as_seekable(stream)
+    reader = READERS[upload_kind(stream, filename or "upload", kind)]
     return _Rereadable(lambda data: reader(data, filename, account or None, max_uncompressed, max_posts), stream)
 
 
@@ -144,7 +146,7 @@ def _import_once(session, batches, embedder, progress, may_update) -> ImportSumm
     done = 0
     for number, imported in enumerate(batches):
         if number == 0:
-            summary.source = imported.source
+            summary.source, summary.platform = imported.source, imported.platform
         key = imported.username.lower()
         if key not in stored and not any(not t.is_retweet and not is_blank(t.text) for t in imported.tweets):
             tally = waiting.setdefault(key, IngestResult(username=imported.username, created=True))
@@ -153,10 +155,11 @@ def _import_once(session, batches, embedder, progress, may_update) -> ImportSumm
             done += len(imported.tweets)
             continue
         data = AccountData(
-            id=archive_account_id(imported.x_user_id) if imported.x_user_id else local_account_id(imported.username),
+            id=imported.key or _key(imported),
             username=imported.username,
             source=imported.source,
             name=imported.name,
+            platform=imported.platform,
         )
         tweets = [NewTweet(t.id, t.text, t.created_at, t.is_retweet) for t in imported.tweets]
         created_here = key in stored and stored[key].created  # a later batch of an account this import made
@@ -174,6 +177,10 @@ def _import_once(session, batches, embedder, progress, may_update) -> ImportSumm
     summary.without_originals = [tally.username for tally in waiting.values()]
     progress("storing", done, done)
     return summary
+
+
+def _key(imported: ImportedAccount) -> str:
+    return archive_account_id(imported.x_user_id) if imported.x_user_id else local_account_id(imported.username)
 
 
 def _add(total: IngestResult, part: IngestResult) -> None:

@@ -179,7 +179,8 @@ def ingest_from(
     source = FETCH_SOURCES[platform]
     progress("fetching", 0, None)
     user = client.get_user(handle)
-    stored = writable_account(session, user.id, user.username, source, may_update=True, platform=platform)
+    also = getattr(user, "did", None)  # (a Bluesky account imported without its handle is named by its DID)
+    stored = writable_account(session, user.id, user.username, source, True, platform, also)
     since_id = stored.newest_tweet_id if stored is not None else None
     fetched = client.get_tweets(user, limit, since_id=since_id, progress=step_counter(progress, "fetching", limit))
     if stored is None and not fetched:

@@ -5,8 +5,9 @@
   are matched on the fetch's own platform only (``alice`` on X and ``alice.bsky.social`` are two accounts).
 * An import (archive, CSV, demo) creates new accounts; adding to a stored one needs the admin password,
   and never reaches an account read from X.
-* An archive is matched by the X id its ``account.js`` carries (its key ``archive:<id>``), never by
-  handle alone: it cannot rename, move or merge into another account.
+* An archive is matched by the identity it carries (its key ``archive:<id>``: the X id of ``account.js``,
+  the Mastodon actor's URL, the Bluesky repository's DID), never by handle alone: it cannot rename, move or
+  merge into another account.
 
 Refusals are ``AccountConflict`` (409) saying what is stored and what to do; the caller stores nothing.
 """
@@ -27,22 +28,38 @@ SOURCE_NAMES = {
     "csv": "a CSV file",
     "demo": "the demo set",
 }
+ARCHIVE_NAMES = {"x": "an X archive", "mastodon": "a Mastodon archive", "bluesky": "a Bluesky repository export"}
 ID_NAMES = {"x": "X id", "bluesky": "DID", "mastodon": "key"}
 ADMIN_NEEDED = "Adding posts to a stored account needs the admin password; nothing was imported."
 
 
 def writable_account(
-    session: DbSession, key: str, username: str, source: str, may_update: bool, platform: str = "x"
+    session: DbSession,
+    key: str,
+    username: str,
+    source: str,
+    may_update: bool,
+    platform: str = "x",
+    also_named: str | None = None,
 ) -> Account | None:
     """The stored account that data of ``source`` for the account ``key`` (@``username`` on ``platform``)
     may write into, or None where it is a new account to create.
 
     ``may_update`` is the admin's permission to add to an existing imported account; a fetch needs none
-    to update an account read from its own platform."""
+    to update an account read from its own platform. ``also_named`` is another handle of the same account
+    (a Bluesky account's DID, which names one imported from its repository without a handle)."""
     by_key = session.get(Account, key)
     by_name = find_account(session, username, platform)
+    if by_name is None and also_named:
+        by_name = find_account(session, also_named, platform)
     if source in FETCH_SOURCES.values():
         return _fetch_target(by_key, by_name, source, platform)
+    fetched = session.get(Account, key.removeprefix("archive:")) if key.startswith("archive:did:") else None
+    if fetched is not None and fetched.can_update:  # this repository's account, read from Bluesky
+        raise AccountConflict(
+            f"This repository's account ({fetched.id}) is stored here as @{fetched.username}, added from Bluesky: "
+            "its posts come only from Bluesky (update it there). Nothing was imported."
+        )
     return _import_target(by_key, by_name, key, source, may_update)
 
 
@@ -83,10 +100,10 @@ def _import_target(
             "Nothing was imported."
         )
     if source == "archive" and key.startswith("archive:") and target is not by_key:
+        owner = f"X id {key.removeprefix('archive:')}" if target.platform == "x" else key.removeprefix("archive:")
         raise AccountConflict(
             f"@{target.username} is stored here from {_source(target)}, and this archive belongs to another "
-            f"account (X id {key.removeprefix('archive:')}): an archive adds only to the account whose "
-            "X id it carries. Nothing was imported."
+            f"account ({owner}): an archive adds only to the account it was made of. Nothing was imported."
         )
     if not may_update:
         raise AccountConflict(f"@{target.username} is already stored (from {_source(target)}). {ADMIN_NEEDED}")
@@ -94,4 +111,6 @@ def _import_target(
 
 
 def _source(account: Account) -> str:
+    if account.source == "archive":
+        return ARCHIVE_NAMES.get(account.platform, SOURCE_NAMES["archive"])
     return SOURCE_NAMES.get(account.source, account.source)

@@ -22,24 +22,22 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from itertools import islice
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from ..config import DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB
-from ..exceptions import ImportFailed, UploadTooLarge
+from ..exceptions import ImportFailed
 from .notes import NoteMatcher, read_notes
 from .records import (
-    BATCH_SIZE,
     DEFAULT_MAX_POSTS_PER_ACCOUNT,
     MAX_NAME_CHARS,
     MAX_X_USER_ID_DIGITS,
     NAME_THE_ACCOUNT,
     ImportedAccount,
     ImportedTweet,
-    PostCounter,
     as_seekable,
+    batches,
     checked_id,
     checked_text,
     decode_post_text,
@@ -50,6 +48,7 @@ from .records import (
     validate_handle,
 )
 from .ytd import iter_entries
+from .zipsafe import Budget, open_zip, too_large
 
 DEFAULT_MAX_UNCOMPRESSED = DEFAULT_MAX_IMPORT_UNCOMPRESSED_MB * 1024 * 1024
 _CHUNK = 1 << 16
@@ -104,7 +103,7 @@ def stream_archive(
             "or upload the whole archive .zip."
         )
     handle = validate_handle(username)
-    budget = _Budget(filename, max_uncompressed)
+    budget = Budget(filename, max_uncompressed)
     entries = _entries(budget.wrap(stream), filename, {"tweets", "tweet"}, filename)
     yield from _batches(ImportedAccount(handle, "archive"), [(filename, entries)], NoteMatcher([]), max_posts, filename)
 
@@ -112,18 +111,14 @@ def stream_archive(
 def _read_zip(
     stream: BinaryIO, filename: str, username: str | None, limit: int, max_posts: int
 ) -> Iterator[ImportedAccount]:
-    try:
-        archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, ValueError, EOFError):
-        raise ImportFailed(f"{filename} is a damaged or incomplete zip file; {_AS_GIVEN}") from None
-    with archive:
-        members = {_check_safe(info).filename.replace("\\", "/"): info for info in archive.infolist()}
+    with open_zip(stream, filename, _AS_GIVEN) as archive:
+        members = {info.filename.replace("\\", "/"): info for info in archive.infolist()}
         root, parts = _tweet_parts(members, filename)
         account_js, note_js = f"{root}data/account.js", f"{root}data/note-tweet.js"
         wanted = parts + [name for name in (account_js, note_js) if name in members]
         if sum(members[name].file_size for name in wanted) > limit:
-            raise _too_large(filename, limit)
-        budget = _Budget(filename, limit)
+            raise too_large(filename, limit)
+        budget = Budget(filename, limit)
 
         def entries(name: str, expected: set[str]) -> Iterator[Any]:
             info = members[name]
@@ -150,33 +145,6 @@ def _read_zip(
         yield from _batches(account, sources, NoteMatcher(notes), max_posts, filename)
 
 
-class _Budget:
-    """The bytes the members read may still produce: counted as they are actually read, because the sizes
-    declared in a zip's headers are written by whoever made the zip (and a lone tweets.js declares none)."""
-
-    def __init__(self, filename: str, limit: int):
-        self.filename, self.limit, self.left = filename, limit, limit
-
-    def wrap(self, inner: IO[bytes]) -> io.RawIOBase:
-        return _Counted(inner, self)
-
-
-class _Counted(io.RawIOBase):
-    def __init__(self, inner: IO[bytes], budget: _Budget):
-        self._inner, self._budget = inner, budget
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        chunk = self._inner.read(min(len(buffer), self._budget.left + 1))
-        self._budget.left -= len(chunk)
-        if self._budget.left < 0:
-            raise _too_large(self._budget.filename, self._budget.limit)
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-
 def _entries(raw: io.RawIOBase, name: str, expected: set[str], filename: str) -> Iterator[Any]:
     text = io.TextIOWrapper(io.BufferedReader(raw, _CHUNK), encoding="utf-8-sig")
     try:
@@ -194,32 +162,12 @@ def _batches(
     max_posts: int,
     filename: str,
 ) -> Iterator[ImportedAccount]:
-    counter = PostCounter(max_posts, filename)
-    batch: list[ImportedTweet] = []
-    any_tweet = any_original = False
-    for name, entries in sources:
-        for number, entry in enumerate(entries, start=1):
-            tweet = notes.attach(_tweet(entry, name, number))
-            counter.add(account.username, tweet.id)
-            any_tweet, any_original = True, any_original or not tweet.is_retweet
-            batch.append(tweet)
-            if len(batch) >= BATCH_SIZE:
-                yield replace(account, tweets=batch)
-                batch = []
-    if not any_original:
-        what = "only retweets" if any_tweet else "no tweets at all"
-        raise ImportFailed(f"{filename} has no original tweets ({what}); there is nothing to learn from.")
-    yield replace(account, tweets=batch)
-
-
-def _check_safe(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    name = info.filename.replace("\\", "/")
-    if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in name.split("/"):
-        raise ImportFailed(
-            f"The archive contains a file path that points outside it (“{name[:80]}”), which is unsafe; "
-            f"it was refused. {_AS_GIVEN.capitalize()}"
-        )
-    return info
+    tweets = (
+        notes.attach(_tweet(entry, name, number))
+        for name, entries in sources
+        for number, entry in enumerate(entries, start=1)
+    )
+    return batches(account, tweets, max_posts, filename)
 
 
 def _tweet_parts(members: dict[str, zipfile.ZipInfo], filename: str) -> tuple[str, list[str]]:
@@ -231,11 +179,6 @@ def _tweet_parts(members: dict[str, zipfile.ZipInfo], filename: str) -> tuple[st
     if len(roots) > 1:
         raise ImportFailed(f"{filename} contains more than one archive; upload one account's archive at a time.")
     return roots.pop(), [name for _, _, name in sorted(found)]
-
-
-def _too_large(filename: str, limit: int | None) -> UploadTooLarge:
-    size = f" of {limit // (1024 * 1024)} MB" if limit is not None else ""
-    return UploadTooLarge(f"The tweets in {filename} are larger than the limit{size} once unpacked; it was refused.")
 
 
 def _tweet(entry: object, name: str, number: int) -> ImportedTweet:

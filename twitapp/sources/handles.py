@@ -21,6 +21,9 @@ HANDLE_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 BLUESKY_RE = re.compile(rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?")
 MASTODON_RE = re.compile(rf"([A-Za-z0-9_](?:[A-Za-z0-9_.-]{{0,28}}[A-Za-z0-9_])?)@({BLUESKY_RE.pattern})")
+#: A Bluesky account named by its DID (``did:plc:<24 of base32>``, ``did:web:<domain>``), which a
+#: repository export carries where it holds no handle.
+DID_RE = re.compile(rf"did:(?:plc:[a-z2-7]{{24}}|web:{BLUESKY_RE.pattern})")
 MAX_DOMAIN_CHARS = 253
 #: The default Bluesky domain: ``platform="bluesky"`` with a bare name means ``name.bsky.social``.
 BLUESKY_DEFAULT_DOMAIN = "bsky.social"
@@ -61,8 +64,8 @@ def parse_handle(raw: object, platform: object = None) -> Handle:
             "Enter a handle: an X username like @SenWarren, a Bluesky one like name.bsky.social, a Mastodon one "
             "like @Gargron@mastodon.social."
         )
-    if platform is None:
-        platform = "mastodon" if "@" in handle else "bluesky" if "." in handle else "x"
+    if platform is None:  # (the handle's form, its one leading "@" already gone)
+        platform = "mastodon" if "@" in handle else "bluesky" if "." in handle or handle.startswith("did:") else "x"
     if platform == "x":
         return Handle("x", validate_handle(handle))
     if platform == "bluesky":
@@ -87,6 +90,8 @@ def validate_handle(raw: object) -> str:
 
 
 def _bluesky(typed: str, handle: str) -> str:
+    if DID_RE.fullmatch(handle) and len(handle) <= MAX_DOMAIN_CHARS:
+        return handle.lower()
     if "." not in handle and HANDLE_RE.fullmatch(handle.replace("-", "_")):
         handle = f"{handle}.{BLUESKY_DEFAULT_DOMAIN}"
     if len(handle) > MAX_DOMAIN_CHARS or not BLUESKY_RE.fullmatch(handle):
@@ -112,8 +117,9 @@ def _mastodon(typed: str, handle: str) -> str:
 
 
 def platform_of(handle: str) -> str:
-    """The platform a stored handle belongs to, from its form (stored handles are valid ones)."""
-    return "mastodon" if "@" in handle.removeprefix("@") else "bluesky" if "." in handle else "x"
+    """The platform a handle belongs to, from its form (a DID is a Bluesky account's)."""
+    handle = handle.removeprefix("@")
+    return "mastodon" if "@" in handle else "bluesky" if "." in handle or handle.startswith("did:") else "x"
 
 
 def text_length(text: str, platform: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -39,16 +39,28 @@ class ImportedTweet:
 
 @dataclass
 class ImportedAccount:
-    username: str  # passed through validate_handle
+    username: str  # passed through validate_handle (X) or parse_handle (its platform)
     source: str  # "archive" | "csv" | "demo"
     tweets: list[ImportedTweet] = field(default_factory=list)
     x_user_id: str | None = None
     name: str | None = None
     skipped_empty: int = 0  # CSV rows of this account whose text was empty, so not in ``tweets``
+    platform: str = "x"
+    key: str | None = None  # the stored account's key when the file names its owner (``archive_key``)
 
 
 #: How a file that does not say whose posts it holds is told to whom they belong, on the page and the CLI.
 NAME_THE_ACCOUNT = "give the account name (the import form's Account field, or --account with flask import)"
+
+
+def archive_key(identity: str) -> str:
+    """The key of an account imported from its own archive, from the identity the archive carries (an X
+    id, a Mastodon actor's URL, a Bluesky DID): ``archive:<identity>``, or a stable digest of it where that
+    is longer than the key column. No fetch uses such a key, so an upload never takes a fetched account's."""
+    key = "archive:" + identity
+    if len(key) <= MAX_ID_CHARS:
+        return key
+    return "archive:sha1:" + hashlib.sha1(identity.encode()).hexdigest()[: MAX_ID_CHARS - 13]
 
 
 def checked_text(value: str, what: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -86,6 +98,22 @@ def to_utc(moment: datetime, what: str, shown: str) -> datetime:
         raise ImportFailed(f"{what} has a date out of range (“{shown[:40]}”).") from None
 
 
+#: The time given to a repost counted but never stored (the readers do not read its date).
+REPOST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def checked_time(value: Any, what: str, field: str) -> datetime:
+    """The ISO 8601 time ``value`` (the ``field`` of ``what``, e.g. "The post 3 of outbox.json") in UTC, or
+    ImportFailed saying it is missing, unreadable or out of range."""
+    if not isinstance(value, str):
+        raise ImportFailed(f"{what} has no {field}; the file is damaged.")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ImportFailed(f"{what} has an unreadable {field} (“{value[:40]}”).") from None
+    return to_utc(moment, what, value)
+
+
 class PostCounter:
     """Counts the distinct posts (by id) of each account of one file and refuses the file past ``limit``;
     the ids kept are at most ``limit`` per account, so the count's memory is bounded too."""
@@ -102,6 +130,34 @@ class PostCounter:
                 f"{self._filename} holds more than {self._limit:,} posts by @{handle}, the most one account may "
                 "import (MAX_POSTS_PER_ACCOUNT); nothing was stored. Keep the newest ones and try again."
             )
+
+
+def batches(
+    account: ImportedAccount,
+    posts: Iterable[ImportedTweet],
+    max_posts: int,
+    filename: str,
+    noun: str = "tweets",
+    reposts: str = "retweets",
+    nothing: str = "no tweets at all",
+) -> Iterator[ImportedAccount]:
+    """``account`` with ``posts`` (counted against ``max_posts``) in batches of at most BATCH_SIZE, for a
+    reader that streams them; ImportFailed at the end when none is original ("only ``reposts``", or
+    ``nothing``), since there is nothing to learn from. ``noun`` names the posts in that message."""
+    counter = PostCounter(max_posts, filename)
+    batch: list[ImportedTweet] = []
+    any_post = any_original = False
+    for post in posts:
+        counter.add(account.username, post.id)
+        any_post, any_original = True, any_original or not post.is_retweet
+        batch.append(post)
+        if len(batch) >= BATCH_SIZE:
+            yield replace(account, tweets=batch)
+            batch = []
+    if not any_original:
+        what = f"only {reposts}" if any_post else nothing
+        raise ImportFailed(f"{filename} has no original {noun} ({what}); there is nothing to learn from.")
+    yield replace(account, tweets=batch)
 
 
 def merged(batches: Iterable[ImportedAccount]) -> list[ImportedAccount]:

@@ -53,9 +53,9 @@ class ConfirmForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(
-        "Archive or CSV file",
+        "Archive, Bluesky repository or CSV file",
         validators=[FileRequired(message="Choose a file to import.")],
-        render_kw={"accept": ".zip,.js,.csv,.gz,.txt"},
+        render_kw={"accept": ".zip,.js,.car,.csv,.gz,.txt"},
     )
     account = StringField(
         "Account handle (optional)",
