@@ -173,24 +173,15 @@ class FakeBluesky(FakeXAPI):
 
     # --- faults ------------------------------------------------------------------------------------------
 
-    def fail(
-        self,
-        status: int,
-        body: Any = None,
-        *,
-        path_contains: str = "",
-        after: int = 0,
-        times: int | None = 1,
-        headers: dict | None = None,
-    ) -> None:
-        """Like the fake X API's, with XRPC error bodies; a 429 says when the limit resets (in 5 minutes)."""
-        if body is None:
-            body = _ERRORS.get(status, {"error": "InternalServerError", "message": f"HTTP {status}"})
-        headers = dict(headers or {})
-        if status == 429 and not {k.lower() for k in headers} & {"ratelimit-reset", "retry-after"}:
-            headers |= {"ratelimit-limit": "3000", "ratelimit-remaining": "0"}
-            headers["ratelimit-reset"] = str(int(time.time()) + 300)
-        self._add_fault(_Fault("fail", path_contains, after, times, status=status, body=body, headers=headers))
+    def _error_body(self, status: int) -> Any:
+        """XRPC's error body for ``status``."""
+        return _ERRORS.get(status, {"error": "InternalServerError", "message": f"HTTP {status}"})
+
+    def _limit_headers(self, given: set[str]) -> dict[str, str]:
+        """Bluesky's rate-limit headers, reset in 5 minutes, unless the test gave a reset or retry time."""
+        if given & {"ratelimit-reset", "retry-after"}:
+            return {}
+        return {"ratelimit-limit": "3000", "ratelimit-remaining": "0", "ratelimit-reset": str(int(time.time()) + 300)}
 
     def end_feed_early(self, *, after: int = 1) -> None:
         """Feed pages from ``after`` (from 0) on answer ``{"feed": [], "cursor": ...}`` with the same cursor

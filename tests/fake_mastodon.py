@@ -40,7 +40,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .fake_bluesky import FakeBluesky
-from .fake_xapi import FakeXAPI, _Fault, _utc
+from .fake_xapi import FakeXAPI, _utc
 
 _ERRORS = {
     400: {"error": "Validation failed"},
@@ -185,24 +185,16 @@ class FakeMastodon(FakeXAPI):
 
     # --- faults ------------------------------------------------------------------------------------------
 
-    def fail(
-        self,
-        status: int,
-        body: Any = None,
-        *,
-        path_contains: str = "",
-        after: int = 0,
-        times: int | None = 1,
-        headers: dict | None = None,
-    ) -> None:
-        """Like the fake X API's, with Mastodon's error bodies; a 429 says when the limit resets (5 minutes)."""
-        if body is None:
-            body = _ERRORS.get(status, {"error": f"HTTP {status}"})
-        headers = dict(headers or {})
-        if status == 429 and not {k.lower() for k in headers} & {"x-ratelimit-reset", "retry-after"}:
-            headers |= {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0"}
-            headers["X-RateLimit-Reset"] = iso(datetime.now(UTC) + timedelta(minutes=5))
-        self._add_fault(_Fault("fail", path_contains, after, times, status=status, body=body, headers=headers))
+    def _error_body(self, status: int) -> Any:
+        """Mastodon's error body for ``status``."""
+        return _ERRORS.get(status, {"error": f"HTTP {status}"})
+
+    def _limit_headers(self, given: set[str]) -> dict[str, str]:
+        """Mastodon's rate-limit headers, reset in 5 minutes, unless the test gave a reset or retry time."""
+        if given & {"x-ratelimit-reset", "retry-after"}:
+            return {}
+        reset = iso(datetime.now(UTC) + timedelta(minutes=5))
+        return {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
 
     # --- HTTP --------------------------------------------------------------------------------------------
 

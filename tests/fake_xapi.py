@@ -560,22 +560,29 @@ class FakeXAPI:
     ) -> None:
         """The next ``times`` requests whose path contains ``path_contains``, after ``after`` of them, answer
         ``status`` with ``body`` (a dict/list sent as JSON; str/bytes sent as is, text/html; None: the real
-        API's body for that status). A 429 gets ``x-rate-limit-*`` headers, reset in 15 minutes, unless
-        given. ``times=None``: every matching request from then on."""
+        API's body for that status, :meth:`_error_body`). A 429 gets the platform's rate-limit headers
+        (:meth:`_limit_headers`) unless given. ``times=None``: every matching request from then on."""
         if body is None:
-            body = _DEFAULT_BODIES.get(
-                status, {"title": f"HTTP {status}", "type": "about:blank", "status": status, "detail": f"HTTP {status}"}
-            )
+            body = self._error_body(status)
         headers = dict(headers or {})
         if status == 429:
-            lower = {k.lower() for k in headers}
-            defaults = {
-                "x-rate-limit-limit": "1500",
-                "x-rate-limit-remaining": "0",
-                "x-rate-limit-reset": str(int(time.time()) + RATE_WINDOW),
-            }
-            headers.update({k: v for k, v in defaults.items() if k not in lower})
+            headers |= self._limit_headers({k.lower() for k in headers})
         self._add_fault(_Fault("fail", path_contains, after, times, status=status, body=body, headers=headers))
+
+    def _error_body(self, status: int) -> Any:
+        """What the real API answers with ``status``: X's problem details."""
+        return _DEFAULT_BODIES.get(
+            status, {"title": f"HTTP {status}", "type": "about:blank", "status": status, "detail": f"HTTP {status}"}
+        )
+
+    def _limit_headers(self, given: set[str]) -> dict[str, str]:
+        """The rate-limit headers a 429 adds to the ``given`` ones (lower-case names): X's, reset in 15 minutes."""
+        defaults = {
+            "x-rate-limit-limit": "1500",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(int(time.time()) + RATE_WINDOW),
+        }
+        return {k: v for k, v in defaults.items() if k not in given}
 
     def malformed(
         self,
