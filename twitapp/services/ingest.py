@@ -20,7 +20,7 @@ from ..extensions import DbSession
 from ..formatting import is_blank
 from ..models import FETCH_SOURCES, Account, Tweet, utcnow
 from ..sources.handles import PLATFORM_NAMES, parse_handle, validate_handle
-from ..sources.records import post_order
+from ..sources.records import FetchedPost, FetchedProfile, post_order
 from ..sources.x import XClient
 from .embedding import Embedder, to_bytes
 from .ownership import writable_account
@@ -96,38 +96,6 @@ class IngestResult:
         where = "" if self.platform == "x" else f" from {PLATFORM_NAMES[self.platform]}"
         cap = " The day's cap on posts read from X (X_MAX_READS_PER_DAY) stopped the fetch early." * self.cut_short
         return f"{verb} @{self.username}{where}: {count}{tail}.{cap}"
-
-
-class FetchedPost(Protocol):
-    """A post as a platform's client returns it (``XTweet``, ``BlueskyPost``, ``MastodonPost``)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-class FetchedUser(Protocol):
-    """A user as a platform's client returns it (``XUser``, ``BlueskyUser``, ``MastodonUser``)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def username(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def description(self) -> str: ...
-    @property
-    def profile_image_url(self) -> str | None: ...
-    @property
-    def followers_count(self) -> int | None: ...
-    @property
-    def following_count(self) -> int | None: ...
-    @property
-    def tweet_count(self) -> int | None: ...
 
 
 class FetchClient(Protocol):
@@ -354,7 +322,7 @@ def _apply(account: Account, data: AccountData) -> bool:
     return renamed
 
 
-def _account_data(user: FetchedUser, fetched: Sequence[FetchedPost], source: str, platform: str) -> AccountData:
+def _account_data(user: FetchedProfile, fetched: Sequence[FetchedPost], source: str, platform: str) -> AccountData:
     newest = max((t.id for t in fetched), key=post_order, default=None)
     return AccountData(
         id=user.id,

@@ -11,7 +11,6 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -27,7 +26,7 @@ from ..exceptions import (
 )
 from ..formatting import human_duration
 from .handles import parse_handle
-from .records import json_count, json_time, post_order
+from .records import FetchedPost, FetchedProfile, json_count, json_time, post_order
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 PAGE_SIZE = 100  # the most getAuthorFeed serves a page
@@ -44,28 +43,16 @@ DEACTIVATED = ("AccountDeactivated", "RepoDeactivated", "RepoSuspended")
 
 
 @dataclass(frozen=True)
-class BlueskyUser:
+class BlueskyUser(FetchedProfile):
     """A Bluesky profile: ``id`` is the account's key here (its DID, see :func:`account_key`), ``username``
     its handle."""
 
-    id: str
-    username: str
-    name: str
     did: str = ""
-    description: str = ""
-    profile_image_url: str | None = None
-    followers_count: int | None = None
-    following_count: int | None = None
-    tweet_count: int | None = None
 
 
 @dataclass(frozen=True)
-class BlueskyPost:
+class BlueskyPost(FetchedPost):
     """An original post: ``id`` is its record key (a TID, sortable by time), ``text`` with links written out."""
-
-    id: str
-    text: str
-    created_at: datetime
 
 
 class FeedEndedEarly(UpstreamError):

@@ -14,7 +14,6 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,7 +26,7 @@ from . import public_hosts
 from .handles import BLUESKY_RE, MAX_DOMAIN_CHARS, parse_handle
 from .mastodon_html import visible_text
 from .public_hosts import NotPublicHost, Resolver
-from .records import json_count, json_time, post_order
+from .records import FetchedPost, FetchedProfile, json_count, json_time, post_order
 
 PAGE_SIZE = 40  # the most /statuses serves a page
 VISIBLE = ("public", "unlisted")
@@ -39,31 +38,19 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class MastodonUser:
+class MastodonUser(FetchedProfile):
     """A Mastodon account: ``id`` is its key here (see :func:`account_key`), ``username`` its full handle
     ``name@instance``, ``account_id`` the instance's own id, ``api_host`` the host its API is read from
     (the handle's instance, or the one its WebFinger names)."""
 
-    id: str
-    username: str
-    name: str
     account_id: str = ""
     api_host: str = ""
-    description: str = ""
-    profile_image_url: str | None = None
-    followers_count: int | None = None
-    following_count: int | None = None
-    tweet_count: int | None = None
 
 
 @dataclass(frozen=True)
-class MastodonPost:
+class MastodonPost(FetchedPost):
     """An original public or unlisted status: ``id`` is the instance's (a snowflake: longer is newer),
     ``text`` what a reader sees, links written out."""
-
-    id: str
-    text: str
-    created_at: datetime
 
 
 class MastodonClient:

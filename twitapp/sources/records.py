@@ -37,6 +37,30 @@ class ImportedTweet:
     is_reply: bool = False
 
 
+@dataclass(frozen=True)
+class FetchedProfile:
+    """A profile as a platform's client reads it: what the ingest stores of any platform's account
+    (``id`` is the account's key here, ``username`` its handle as the platform writes it)."""
+
+    id: str
+    username: str
+    name: str
+    description: str = ""
+    profile_image_url: str | None = None
+    followers_count: int | None = None
+    following_count: int | None = None
+    tweet_count: int | None = None
+
+
+@dataclass(frozen=True)
+class FetchedPost:
+    """An original post as a platform's client reads it: its id there, the text a reader sees, its time."""
+
+    id: str
+    text: str
+    created_at: datetime
+
+
 @dataclass
 class ImportedAccount:
     username: str  # passed through validate_handle (X) or parse_handle (its platform)

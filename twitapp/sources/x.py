@@ -29,6 +29,7 @@ from ..exceptions import (
 )
 from ..formatting import human_duration
 from .handles import validate_handle
+from .records import FetchedPost, FetchedProfile
 
 TWEEPY_HOST = "https://api.twitter.com"
 PAGE_SIZE = 100
@@ -53,23 +54,15 @@ class ReadBudget(Protocol):
 
 
 @dataclass(frozen=True)
-class XUser:
-    id: str
-    username: str
-    name: str
-    description: str = ""
-    profile_image_url: str | None = None
-    followers_count: int | None = None
-    following_count: int | None = None
-    tweet_count: int | None = None
+class XUser(FetchedProfile):
+    """An X user: ``id`` is X's user id; ``protected`` accounts' tweets cannot be read."""
+
     protected: bool = False
 
 
 @dataclass(frozen=True)
-class XTweet:
-    id: str
-    text: str
-    created_at: datetime
+class XTweet(FetchedPost):
+    """A tweet: ``id`` is X's, ``text`` with its t.co links."""
 
 
 class _RedirectingSession(requests.Session):
