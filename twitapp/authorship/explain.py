@@ -17,6 +17,8 @@ from scipy import sparse
 from .features import DirectFeatures
 from .ngrams import Ngrams, chunk_cores, normalize_with_origins
 
+_DENSE_CELLS = 1 << 16  # a text's (chunks x distinct n-grams) of a block held densely up to this many
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -69,12 +71,14 @@ class ShareBasis:
     """One text's n-grams as a linear map from a direction over the regression's features (a row of
     :func:`contrasts`) to each chunk's share of it: built once, it explains the text towards any account."""
 
-    columns: np.ndarray  # the regression's features the text's n-grams carry (the blocks' scores, direct ones)
-    matrix: np.ndarray  # (chunks, columns)
+    columns: np.ndarray  # the regression's features the text's n-grams carry: the blocks' scores, then direct ones
+    scores: np.ndarray  # (chunks, blocks' scores)
+    direct: np.ndarray | sparse.csr_matrix  # (chunks, the text's direct features)
 
     def shares(self, directions: np.ndarray) -> np.ndarray:
         """(chunks, k) shares of ``directions``, (k, columns) over :attr:`columns`."""
-        return self.matrix @ directions.T
+        width = self.scores.shape[1]
+        return self.scores @ directions[:, :width].T + self.direct @ directions[:, width:].T
 
 
 @dataclass
@@ -98,12 +102,10 @@ def share_basis(
     """The basis of one text's chunk shares from each block's occurrences and TF-IDF row: each distinct
     n-gram's TF-IDF value, shared among its occurrences, carries its block's naive Bayes weights (and, in
     the direct block, its own direct feature); the shares add up to exactly what the n-grams carry."""
-    if not n_chunks:  # (no word to credit: whitespace alone)
-        return ShareBasis(np.zeros(0, np.int64), np.zeros((0, 0)))
     score_width = sum(weights.shape[1] for weights in block_weights)
     scores = np.zeros((n_chunks, score_width))
-    direct_columns: list[np.ndarray] = [np.zeros(0, np.int64)]
-    direct_parts: list[np.ndarray] = [np.zeros((n_chunks, 0))]
+    direct_columns: np.ndarray = np.zeros(0, np.int64)
+    direct_part: np.ndarray | sparse.csr_matrix = np.zeros((n_chunks, 0))
     start = 0
     for index, ((occ, matrix), weights_of_block) in enumerate(zip(rows, block_weights)):
         width = weights_of_block.shape[1]
@@ -111,21 +113,24 @@ def share_basis(
         known = occ.keys >= 0
         assert occ.chunks is not None
         cols, chunks = occ.keys[known], occ.chunks[known]
-        if not cols.size:
+        if not cols.size or not n_chunks:
             continue
         distinct, which, times = np.unique(cols, return_inverse=True, return_counts=True)
         values = matrix.data[np.searchsorted(matrix.indices, distinct)]
         # (chunk, distinct n-gram) -> the sum of its occurrences' shares of the n-gram's value
-        cells = np.bincount(
-            chunks * distinct.size + which, (values / times)[which], minlength=n_chunks * distinct.size
-        ).reshape(n_chunks, distinct.size)
+        cells: np.ndarray | sparse.csr_matrix
+        if n_chunks * distinct.size <= _DENSE_CELLS:
+            cells = np.bincount(
+                chunks * distinct.size + which, (values / times)[which], minlength=n_chunks * distinct.size
+            ).reshape(n_chunks, distinct.size)
+        else:  # (a long text: most of its chunks x n-grams are empty)
+            cells = sparse.csr_matrix(((values / times)[which], (chunks, which)), shape=(n_chunks, distinct.size))
         scores[:, start - width : start] += cells @ weights_of_block[distinct]
         if index == direct_block:  # and as direct features of the regression
             own = direct.column_[distinct]
-            direct_columns.append(n_features - direct.n_features_ + own[own >= 0].astype(np.int64))
-            direct_parts.append(cells[:, own >= 0] * direct.scale)
-    columns = np.concatenate([np.arange(score_width), *direct_columns])
-    return ShareBasis(columns, np.hstack([scores, *direct_parts]))
+            direct_columns = n_features - direct.n_features_ + own[own >= 0].astype(np.int64)
+            direct_part = cells[:, own >= 0] * direct.scale
+    return ShareBasis(np.concatenate([np.arange(score_width), direct_columns]), scores, direct_part)
 
 
 def top_evidence(text: str, spans: list[tuple[int, int]], shares: np.ndarray, top: int) -> list[Evidence]:
