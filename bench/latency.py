@@ -11,12 +11,16 @@ Loads 4 senators x 3,200 tweets from the shared file into a scratch database, th
 - that the model cache never holds more than ``MODEL_CACHE_SIZE`` models.
 
 With ``--before TREE`` (a checkout of an older commit: ``git worktree add --detach /tmp/before <commit>``),
-the same measurements run in a fresh process on each tree, one after the other, and print side by side.
+the same measurements run in a fresh process on each tree, one after the other, and print side by side;
+with ``--alternate ROUNDS`` as well, both processes stay up (set up and fitted cold one after the other)
+and measure ``ROUNDS`` batches each (the seed's way ``--seed-runs`` times, ``--requests`` warm predictions
+through the service and the API), in turns, so that a busy machine's drift falls on both alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -46,14 +50,10 @@ def report(label: str, seconds: list[float]) -> float:
     return p50
 
 
-def measure(args: argparse.Namespace, tree: Path) -> dict:
-    """Every figure of one tree, in this process (``twitapp`` imported from ``tree``)."""
-    from sklearn.linear_model import LogisticRegression
-    from sqlalchemy import select
-
+def setup(args: argparse.Namespace, tree: Path) -> tuple[dict, dict]:
+    """Store the accounts, fit their set cold, and return the cold figures and what a batch needs."""
     from twitapp import runtime
     from twitapp.extensions import db
-    from twitapp.models import Tweet
     from twitapp.services import prediction
     from twitapp.services.file_import import import_accounts
     from twitapp.sources import ImportedAccount, ImportedTweet
@@ -61,75 +61,170 @@ def measure(args: argparse.Namespace, tree: Path) -> dict:
     by_author = senate_by_author()
     app = scratch_app(args.database_url, migrations=tree / "migrations", MODEL_CACHE_SIZE=8)
     texts_pool = [r["text"] for h in by_author if h not in HANDLES for r in by_author[h][-50:] if len(r["text"]) <= 280]
-    rng = random.Random(0)
     out: dict = {"tree": str(tree)}
-    with app.app_context():
-        accounts = [
-            ImportedAccount(
-                h,
-                "csv",
-                [
-                    ImportedTweet(r["tweet_id"], r["text"], datetime.fromisoformat(r["created_at"]))
-                    for r in by_author[h][-args.tweets :]
-                ],
-            )
-            for h in HANDLES
-        ]
-        t0 = time.perf_counter()
-        import_accounts(db.session, accounts, runtime.embedder())
-        out["load_s"] = time.perf_counter() - t0
-        out["backend"] = db.engine.url.get_backend_name()
-        embedder, cache = runtime.embedder(), runtime.model_cache()
+    context = app.app_context()
+    context.push()
+    accounts = [
+        ImportedAccount(
+            h,
+            "csv",
+            [
+                ImportedTweet(r["tweet_id"], r["text"], datetime.fromisoformat(r["created_at"]))
+                for r in by_author[h][-args.tweets :]
+            ],
+        )
+        for h in HANDLES
+    ]
+    t0 = time.perf_counter()
+    import_accounts(db.session, accounts, runtime.embedder())
+    out["load_s"] = time.perf_counter() - t0
+    out["backend"] = db.engine.url.get_backend_name()
+    embedder, cache = runtime.embedder(), runtime.model_cache()
+    rng = random.Random(0)
 
-        # The seed's way: every request embeds the text and refits on the accounts' stored embeddings.
-        rows = db.session.execute(select(Tweet.account_id, Tweet.embedding)).all()
-        labels = [r[0] for r in rows]
-        seed = []
-        for _ in range(max(10, args.requests // 10)):
-            text = rng.choice(texts_pool)
-            start = time.perf_counter()
-            vectors = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-            with threadpool_limits(1):
-                model = LogisticRegression().fit(vectors, labels)
-            model.predict_proba(embedder.embed([text]))
-            seed.append(time.perf_counter() - start)
-        out["seed"] = seed
+    start = time.perf_counter()
+    prediction.predict_author(db.session, HANDLES, rng.choice(texts_pool), embedder, cache)
+    out["cold"] = time.perf_counter() - start
+    chosen = prediction.resolve_candidates(db.session, HANDLES, 4)
+    fitted, _ = cache.lookup(prediction.model_key(chosen, prediction.DEFAULT_TWEETS_PER_ACCOUNT), lambda: None)
+    parts = dict(getattr(fitted, "timings", {}))
+    if not parts:  # (an older tree: its fit's total, and its check's own time)
+        check = fitted.outsiders.fit_seconds if getattr(fitted, "outsiders", None) else 0.0
+        parts = {"model": fitted.fit_seconds - check, "none_of_these": check}
+    parts.setdefault("map", out["cold"] - fitted.fit_seconds)
+    out["cold_parts"] = parts
+    state = {"app": app, "pool": texts_pool, "rng": rng, "fitted": fitted, "embedder": embedder, "cache": cache}
+    return out, state
 
+
+def batch(state: dict, requests: int, seed_runs: int) -> dict:
+    """The seed's way ``seed_runs`` times, then ``requests`` warm predictions through the service, their
+    parts, and through the API."""
+    from sklearn.linear_model import LogisticRegression
+    from sqlalchemy import select
+
+    from twitapp.extensions import db
+    from twitapp.models import Tweet
+    from twitapp.services import prediction
+
+    rng, pool, embedder, cache = state["rng"], state["pool"], state["embedder"], state["cache"]
+    out: dict = {}
+    # The seed's way: every request embeds the text and refits on the accounts' stored embeddings.
+    rows = db.session.execute(select(Tweet.account_id, Tweet.embedding)).all()
+    labels = [r[0] for r in rows]
+    seed = []
+    for _ in range(seed_runs):
+        text = rng.choice(pool)
         start = time.perf_counter()
-        prediction.predict_author(db.session, HANDLES, rng.choice(texts_pool), embedder, cache)
-        out["cold"] = time.perf_counter() - start
-        chosen = prediction.resolve_candidates(db.session, HANDLES, 4)
-        fitted, _ = cache.lookup(prediction.model_key(chosen, prediction.DEFAULT_TWEETS_PER_ACCOUNT), lambda: None)
-        parts = dict(getattr(fitted, "timings", {}))
-        if not parts:  # (an older tree: its fit's total, and its check's own time)
-            check = fitted.outsiders.fit_seconds if getattr(fitted, "outsiders", None) else 0.0
-            parts = {"model": fitted.fit_seconds - check, "none_of_these": check}
-        parts.setdefault("map", out["cold"] - fitted.fit_seconds)
-        out["cold_parts"] = parts
+        vectors = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        with threadpool_limits(1):
+            model = LogisticRegression().fit(vectors, labels)
+        model.predict_proba(embedder.embed([text]))
+        seed.append(time.perf_counter() - start)
+    out["seed"] = seed
 
-        warm = []
-        for _ in range(args.requests):
-            text = rng.choice(texts_pool)
-            start = time.perf_counter()
-            prediction.predict_author(db.session, HANDLES, text, embedder, cache)
-            warm.append(time.perf_counter() - start)
-        out["warm"] = warm
-        out["warm_parts"] = warm_parts(fitted, embedder, [rng.choice(texts_pool) for _ in range(args.requests)])
+    warm = []
+    for _ in range(requests):
+        text = rng.choice(pool)
+        start = time.perf_counter()
+        prediction.predict_author(db.session, HANDLES, text, embedder, cache)
+        warm.append(time.perf_counter() - start)
+    out["warm"] = warm
+    out["warm_parts"] = warm_parts(state["fitted"], embedder, [rng.choice(pool) for _ in range(requests)])
 
-        client = app.test_client()
-        through_api = []
-        for _ in range(args.requests):
-            start = time.perf_counter()
-            response = client.post("/api/predict", json={"accounts": HANDLES, "text": rng.choice(texts_pool)})
-            through_api.append(time.perf_counter() - start)
-            assert response.status_code == 200, response.json
-        out["api"] = through_api
-
-        pairs = [list(p) for p in ((a, b) for i, a in enumerate(HANDLES) for b in HANDLES[i + 1 :])]
-        for subset in pairs + [HANDLES[:3], HANDLES[1:]] + [HANDLES[::2] + HANDLES[1:2]]:
-            prediction.predict_author(db.session, subset, "bounded cache check", embedder, cache)
-        out["cache"] = [len(cache), len(pairs) + 4, cache.maxsize]
+    client = state["app"].test_client()
+    through_api = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        response = client.post("/api/predict", json={"accounts": HANDLES, "text": rng.choice(pool)})
+        through_api.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.json
+    out["api"] = through_api
     return out
+
+
+def cache_check(state: dict) -> list[int]:
+    """Predictions over 10 more sets: [models held, distinct sets, the bound]."""
+    from twitapp.extensions import db
+    from twitapp.services import prediction
+
+    cache = state["cache"]
+    pairs = [list(p) for p in ((a, b) for i, a in enumerate(HANDLES) for b in HANDLES[i + 1 :])]
+    for subset in pairs + [HANDLES[:3], HANDLES[1:]] + [HANDLES[::2] + HANDLES[1:2]]:
+        prediction.predict_author(db.session, subset, "bounded cache check", state["embedder"], cache)
+    return [len(cache), len(pairs) + 4, cache.maxsize]
+
+
+def measure(args: argparse.Namespace, tree: Path) -> dict:
+    """Every figure of one tree, in this process (``twitapp`` imported from ``tree``)."""
+    out, state = setup(args, tree)
+    out |= batch(state, args.requests, max(10, args.requests // 10))
+    out["cache"] = cache_check(state)
+    return out
+
+
+def serve(args: argparse.Namespace, tree: Path) -> None:
+    """A child of ``--alternate``: set up, report the cold figures, then answer "batch" lines (each a
+    batch's figures) until "cache" (the cache check's, then exit)."""
+    out, state = setup(args, tree)
+    report_result(out)
+    for line in sys.stdin:
+        if line.strip() == "batch":
+            report_result(batch(state, args.requests, args.seed_runs))
+        else:
+            report_result({"cache": cache_check(state)})
+            return
+
+
+def alternate(args: argparse.Namespace, trees: list[Path]) -> list[dict]:
+    """Both trees' children set up one after the other, then ``args.alternate`` rounds of a batch each,
+    in turns (the first tree first in even rounds): the machine's drift falls on both alike."""
+    import json
+    import subprocess
+
+    prefix = "BENCH-RESULT "
+    common = ["--requests", str(args.requests), "--tweets", str(args.tweets), "--seed-runs", str(args.seed_runs)]
+    common += ["--database-url", args.database_url] if args.database_url else []
+    children, results = [], []
+
+    def read(child) -> dict:
+        for line in child.stdout:
+            if line.startswith(prefix):
+                return json.loads(line.removeprefix(prefix))
+        raise SystemExit(f"a child ended early (its log: {child.log})")
+
+    for tree in trees:
+        log = Path(f"/tmp/latency-{os.getpid()}-{len(children)}.log")
+        env = dict(os.environ, PYTHONPATH=str(tree), OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), *common, "--child", str(tree), "--serve"],
+            cwd=tree,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(log, "w"),  # noqa: SIM115 (the child writes it until it ends)
+            text=True,
+        )
+        child.log = log  # type: ignore[attr-defined]
+        children.append(child)
+        results.append(read(child) | {"seed": [], "warm": [], "api": [], "rounds": []})
+    for round_ in range(args.alternate):
+        order = range(len(trees)) if round_ % 2 == 0 else reversed(range(len(trees)))
+        for i in order:
+            children[i].stdin.write("batch\n")
+            children[i].stdin.flush()
+            figures = read(children[i])
+            for key in ("seed", "warm", "api"):
+                results[i][key] += figures[key]
+            results[i]["rounds"].append(figures["warm_parts"])
+    for child, result in zip(children, results):
+        child.stdin.write("cache\n")
+        child.stdin.flush()
+        result["cache"] = read(child)["cache"]
+        child.wait(60)
+        parts = result.pop("rounds")
+        result["warm_parts"] = {p: statistics.median(r[p] for r in parts) for p in parts[0]}
+    return results
 
 
 def warm_parts(fitted, embedder, texts: list[str]) -> dict[str, float]:
@@ -212,14 +307,28 @@ def main() -> None:
     parser.add_argument("--tweets", type=int, default=3200)
     parser.add_argument("--database-url")
     parser.add_argument("--before", help="a checkout of an older commit, measured first in its own process")
+    parser.add_argument(
+        "--alternate", type=int, default=0, help="with --before: this many rounds of a batch per tree, in turns"
+    )
+    parser.add_argument("--seed-runs", type=int, default=3, help="the seed's refits per round of --alternate")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # (the tree a child process measures)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # (a child of --alternate)
     args = parser.parse_args()
     if args.child:
         tree = use_tree(args.child)
-        report_result(measure(args, tree))
+        if args.serve:
+            serve(args, tree)
+        else:
+            report_result(measure(args, tree))
         return
     if not args.before:
         print_one(measure(args, ROOT))
+        return
+    if args.alternate:
+        results = alternate(args, [Path(args.before).resolve(), ROOT])
+        for label, result in zip(("before", "after"), results):
+            print_one(result, f"[{label}: {result['tree']}, {args.alternate} rounds in turns] ")
+        side_by_side(*results)
         return
     common = ["--requests", str(args.requests), "--tweets", str(args.tweets)]
     common += ["--database-url", args.database_url] if args.database_url else []

@@ -60,10 +60,14 @@ class TfidfBlock:
         known = occ.keys >= 0
         # one sort of (row, column) keys gives the CSR arrays directly (a COO matrix and its conversion
         # cost several times more, which matters for a prediction's single text)
-        width = max(self.buckets_.size, 1)
-        cells, counts = np.unique(occ.rows[known] * width + occ.keys[known], return_counts=True)
-        rows, columns = np.divmod(cells, width)
-        indptr = np.searchsorted(rows, np.arange(n_docs + 1))
+        if n_docs == 1:  # (a prediction's text: its columns are the row's cells)
+            columns, counts = np.unique(occ.keys[known], return_counts=True)
+            indptr = np.array([0, columns.size])
+        else:
+            width = max(self.buckets_.size, 1)
+            cells, counts = np.unique(occ.rows[known] * width + occ.keys[known], return_counts=True)
+            rows, columns = np.divmod(cells, width)
+            indptr = np.searchsorted(rows, np.arange(n_docs + 1))
         matrix = sparse.csr_matrix((counts.astype(np.float32), columns, indptr), shape=(n_docs, self.buckets_.size))
         matrix.has_sorted_indices = True
         return self._tfidf(matrix)

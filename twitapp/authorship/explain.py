@@ -8,6 +8,7 @@ in, and a word's shares are summed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ from scipy import sparse
 
 from .features import DirectFeatures
 from .ngrams import Ngrams, chunk_cores, normalize_with_origins
+
+_DENSE_CELLS = 1 << 16  # a text's (chunks x distinct n-grams) of a block held densely up to this many
 
 
 @dataclass(frozen=True)
@@ -45,48 +48,89 @@ def chunk_spans(text: str) -> list[tuple[int, int]]:
     return [(origins[start][0], origins[end - 1][1]) for start, end in chunk_cores(doc)]
 
 
-def contrast(coef: np.ndarray, probabilities: np.ndarray, target: int) -> np.ndarray:
-    """Gradient of log(p_target / (1 - p_target)) with respect to the regression's features: the target's
-    coefficients minus the others', weighted by the others' probabilities."""
-    if coef.shape[0] == 1:  # binary: scikit-learn keeps only the second class's row
-        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
-    others = np.delete(np.arange(len(probabilities)), target)
-    mix = probabilities[others] / max(probabilities[others].sum(), 1e-12)
-    return coef[target] - mix @ coef[others]
+def contrasts(
+    coef: np.ndarray, probabilities: np.ndarray, targets: Sequence[int], columns: np.ndarray | None = None
+) -> np.ndarray:
+    """(targets, columns) gradients of each target's log(p_target / (1 - p_target)) with respect to the
+    regression's features (``columns`` of them; all by default): the target's coefficients minus the
+    others', weighted by the others' probabilities."""
+    picked = coef if columns is None else coef[:, columns]
+    if picked.shape[0] == 1:  # binary: scikit-learn keeps only the second class's row
+        picked = np.vstack([np.zeros_like(picked[0]), picked[0]])
+    k = len(probabilities)
+    mix = np.zeros((len(targets), k))
+    for row, target in enumerate(targets):
+        others = np.delete(np.arange(k), target)
+        mix[row, others] = -probabilities[others] / max(probabilities[others].sum(), 1e-12)
+        mix[row, target] = 1.0
+    return mix @ picked.astype(np.float64)
 
 
-def chunk_shares(
+@dataclass(frozen=True)
+class ShareBasis:
+    """One text's n-grams as a linear map from a direction over the regression's features (a row of
+    :func:`contrasts`) to each chunk's share of it: built once, it explains the text towards any account."""
+
+    columns: np.ndarray  # the regression's features the text's n-grams carry: the blocks' scores, then direct ones
+    scores: np.ndarray  # (chunks, blocks' scores)
+    direct: np.ndarray | sparse.csr_matrix  # (chunks, the text's direct features)
+
+    def shares(self, directions: np.ndarray) -> np.ndarray:
+        """(chunks, k) shares of ``directions``, (k, columns) over :attr:`columns`."""
+        width = self.scores.shape[1]
+        return self.scores @ directions[:, :width].T + self.direct @ directions[:, width:].T
+
+
+@dataclass
+class TextRows:
+    """One text's n-grams per block (occurrences with their chunks, TF-IDF row), the spans of its chunks
+    (:func:`chunk_spans`) and, once an explanation asked for it, its :class:`ShareBasis`."""
+
+    blocks: list[tuple[Ngrams, sparse.csr_matrix]]
+    spans: list[tuple[int, int]]
+    basis: ShareBasis | None = None
+
+
+def share_basis(
     n_chunks: int,
-    direction: np.ndarray,
     rows: list[tuple[Ngrams, sparse.csr_matrix]],
     block_weights: list[np.ndarray],
     direct_block: int,
     direct: DirectFeatures,
-) -> np.ndarray:
-    """Each chunk's share of ``direction`` (from :func:`contrast`) times the regression's features that the
-    n-grams carry, from each block's occurrences and TF-IDF row of one text; the shares add up to exactly
-    that part."""
-    direct_start = direction.size - direct.n_features_
-    per_chunk = np.zeros(n_chunks)
+    n_features: int,
+) -> ShareBasis:
+    """The basis of one text's chunk shares from each block's occurrences and TF-IDF row: each distinct
+    n-gram's TF-IDF value, shared among its occurrences, carries its block's naive Bayes weights (and, in
+    the direct block, its own direct feature); the shares add up to exactly what the n-grams carry."""
+    score_width = sum(weights.shape[1] for weights in block_weights)
+    scores = np.zeros((n_chunks, score_width))
+    direct_columns: np.ndarray = np.zeros(0, np.int64)
+    direct_part: np.ndarray | sparse.csr_matrix = np.zeros((n_chunks, 0))
     start = 0
     for index, ((occ, matrix), weights_of_block) in enumerate(zip(rows, block_weights)):
         width = weights_of_block.shape[1]
-        block_direction = direction[start : start + width]
         start += width
         known = occ.keys >= 0
         assert occ.chunks is not None
         cols, chunks = occ.keys[known], occ.chunks[known]
-        if not cols.size:
+        if not cols.size or not n_chunks:
             continue
-        # each distinct n-gram's TF-IDF value times its weight, shared among its occurrences
         distinct, which, times = np.unique(cols, return_inverse=True, return_counts=True)
         values = matrix.data[np.searchsorted(matrix.indices, distinct)]
-        weights = weights_of_block[distinct] @ block_direction
+        # (chunk, distinct n-gram) -> the sum of its occurrences' shares of the n-gram's value
+        cells: np.ndarray | sparse.csr_matrix
+        if n_chunks * distinct.size <= _DENSE_CELLS:
+            cells = np.bincount(
+                chunks * distinct.size + which, (values / times)[which], minlength=n_chunks * distinct.size
+            ).reshape(n_chunks, distinct.size)
+        else:  # (a long text: most of its chunks x n-grams are empty)
+            cells = sparse.csr_matrix(((values / times)[which], (chunks, which)), shape=(n_chunks, distinct.size))
+        scores[:, start - width : start] += cells @ weights_of_block[distinct]
         if index == direct_block:  # and as direct features of the regression
             own = direct.column_[distinct]
-            weights[own >= 0] += direct.scale * direction[direct_start + own[own >= 0]]
-        np.add.at(per_chunk, chunks, (values * weights / times)[which])
-    return per_chunk
+            direct_columns = n_features - direct.n_features_ + own[own >= 0].astype(np.int64)
+            direct_part = cells[:, own >= 0] * direct.scale
+    return ShareBasis(np.concatenate([np.arange(score_width), direct_columns]), scores, direct_part)
 
 
 def top_evidence(text: str, spans: list[tuple[int, int]], shares: np.ndarray, top: int) -> list[Evidence]:

@@ -16,9 +16,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from .calibration import SUPPORT_SCALE, TEMPERATURE, calibrate, support_gain
-from .explain import Decomposition, Evidence, chunk_shares, chunk_spans, contrast, top_evidence
+from .explain import Decomposition, Evidence, TextRows, chunk_spans, contrasts, share_basis, top_evidence
 from .features import style_features
-from .ngrams import Ngrams, normalize
+from .ngrams import normalize
 from .sets import SetPrediction, combine, fit_exponent, others_mix, post_weights, set_evidence, set_factor
 from .stacking import Stacking, cross_validate, final_regression, join
 from .support import support_of
@@ -39,8 +39,8 @@ class TextPrediction:
     evidence: list[Evidence]
     support: float
     words: int
-    # each block's n-grams of the text, for explain_each of the same text without a second pass
-    rows: list = field(default_factory=list, repr=False, compare=False)
+    # the text's n-grams per block, for explain_each of the same text without a second pass
+    rows: TextRows | None = field(default=None, repr=False, compare=False)
 
 
 class AuthorshipModel(BaseEstimator):
@@ -124,11 +124,10 @@ class AuthorshipModel(BaseEstimator):
         features, support = self._stack_rows(rows, [text], np.asarray(embedding).reshape(1, -1))
         with _one_thread():
             probabilities = self._probabilities(features, support)[0]
-        spans = chunk_spans(text)
         evidence: list[Evidence] = []
-        if spans:
-            shares = self._shares(len(spans), probabilities, int(np.argmax(probabilities)), rows, support[0])
-            evidence = top_evidence(text, spans, shares, top)
+        if rows.spans:
+            shares = self._shares(probabilities, [int(np.argmax(probabilities))], rows, support[0])[:, 0]
+            evidence = top_evidence(text, rows.spans, shares, top)
         return TextPrediction(probabilities, evidence, float(support[0]), len(text.split()), rows)
 
     def predict_set(self, texts: Sequence[str], embeddings: np.ndarray, top: int = 8) -> SetPrediction:
@@ -151,8 +150,8 @@ class AuthorshipModel(BaseEstimator):
         mix = others_mix(logs, self.set_exponent)  # (the others' shares, without underflow)
         shares = []
         for text, rows, gain_support in zip(texts, post_rows, support):
-            spans = chunk_spans(text)
-            values = self._shares(len(spans), mix, winner, rows, gain_support) * factor if spans else np.zeros(0)
+            spans = rows.spans
+            values = self._shares(mix, [winner], rows, gain_support)[:, 0] * factor if spans else np.zeros(0)
             shares.append((text, spans, values))
         return SetPrediction(
             probabilities=combined,
@@ -171,32 +170,28 @@ class AuthorshipModel(BaseEstimator):
         first (see :meth:`decompose`); ``probabilities`` are ``predict_proba`` of this text, where the
         caller has them already."""
         column = self._column(target)
-        spans = chunk_spans(text)
-        if not spans:
-            return []
         rows = self._block_rows(text)
-        support = support_of(rows[self.direct_block_][1], self.informative_)[0]
+        if not rows.spans:
+            return []
+        support = support_of(rows.blocks[self.direct_block_][1], self.informative_)[0]
         if probabilities is None:
             probabilities = self.predict_proba([text], np.asarray(embedding).reshape(1, -1))[0]
-        shares = self._shares(len(spans), probabilities, column, rows, support)
-        return top_evidence(text, spans, shares, top)
+        shares = self._shares(probabilities, [column], rows, support)[:, 0]
+        return top_evidence(text, rows.spans, shares, top)
 
     def explain_each(
-        self, text: str, probabilities: np.ndarray, top: int = 8, rows: list | None = None
+        self, text: str, probabilities: np.ndarray, top: int = 8, rows: TextRows | None = None
     ) -> list[list[Evidence]]:
         """:meth:`explain` towards every account (in ``classes_`` order) in one pass over the text's n-grams;
         ``probabilities`` are ``predict_proba`` of this text (the similar posts of every account use it);
         ``rows``, the text's :attr:`TextPrediction.rows` where the caller has them."""
         self._require_fitted()
-        spans = chunk_spans(text)
-        if not spans:
-            return [[] for _ in self.classes_]
         rows = rows or self._block_rows(text)
-        support = support_of(rows[self.direct_block_][1], self.informative_)[0]
-        return [
-            top_evidence(text, spans, self._shares(len(spans), probabilities, column, rows, support), top)
-            for column in range(len(self.classes_))
-        ]
+        if not rows.spans:
+            return [[] for _ in self.classes_]
+        support = support_of(rows.blocks[self.direct_block_][1], self.informative_)[0]
+        shares = self._shares(probabilities, range(len(self.classes_)), rows, support)
+        return [top_evidence(text, rows.spans, shares[:, column], top) for column in range(len(self.classes_))]
 
     def decompose(self, text: str, embedding: np.ndarray, target: str) -> Decomposition:
         """The target's score against the other candidates split exactly into each word's share of the
@@ -206,19 +201,18 @@ class AuthorshipModel(BaseEstimator):
         features, support = self._stack_rows(rows, [text], np.asarray(embedding).reshape(1, -1))
         probabilities = self._probabilities(features, support)[0]
         gain = float(support_gain(support[0], self.support_scale))
-        direction = gain * contrast(self.regression_.coef_, probabilities, column)
+        direction = gain * contrasts(self.regression_.coef_, probabilities, [column])[0]
         start = sum(weights.shape[1] for weights in self.block_weights_)  # after the blocks' scores
         stop = direction.size - self.direct_.n_features_  # before the direct features
         values = features.toarray()[0]
-        spans = chunk_spans(text)
         rest = np.zeros(direction.size, bool)  # the embedding's and the style counts' columns
         rest[start:stop] = True
-        if spans:
-            shares = self._shares(len(spans), probabilities, column, rows, support[0])
+        if rows.spans:
+            shares = self._shares(probabilities, [column], rows, support[0])[:, 0]
         else:  # nothing to credit the n-grams (the words block's marks) to: they are part of the rest
             shares, rest[:] = np.zeros(0), True
-        intercept = gain * contrast(self.regression_.intercept_[:, None], probabilities, column)[0]
-        return Decomposition(spans, shares, float(direction[rest] @ values[rest] + intercept))
+        intercept = gain * contrasts(self.regression_.intercept_[:, None], probabilities, [column])[0, 0]
+        return Decomposition(rows.spans, shares, float(direction[rest] @ values[rest] + intercept))
 
     def _features(self, texts: Sequence[str], embeddings: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
         """The final regression's features of texts and their supports."""
@@ -228,10 +222,10 @@ class AuthorshipModel(BaseEstimator):
         return self._stack(matrices, texts, embeddings), support_of(matrices[self.direct_block_], self.informative_)
 
     def _stack_rows(
-        self, rows: list[tuple[Ngrams, sparse.csr_matrix]], texts: Sequence[str], embeddings: np.ndarray
+        self, rows: TextRows, texts: Sequence[str], embeddings: np.ndarray
     ) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Features and support of a text from its :meth:`_block_rows`."""
-        matrices = [matrix for _, matrix in rows]
+        matrices = [matrix for _, matrix in rows.blocks]
         return self._stack(matrices, texts, embeddings), support_of(matrices[self.direct_block_], self.informative_)
 
     def _stack(self, matrices: list[sparse.csr_matrix], texts: Sequence[str], embeddings: np.ndarray):
@@ -242,26 +236,25 @@ class AuthorshipModel(BaseEstimator):
         scores.append(self.style_.transform(style_features(texts)))
         return join(np.hstack(scores), self.direct_.transform(matrices[self.direct_block_]))
 
-    def _block_rows(self, text: str) -> list[tuple[Ngrams, sparse.csr_matrix]]:
-        """Each block's n-gram occurrences (with their chunks) and TF-IDF row of one text."""
+    def _block_rows(self, text: str) -> TextRows:
+        """Each block's n-gram occurrences (with their chunks) and TF-IDF row of one text, and its chunks."""
         doc = [normalize(text)]
         rows = []
         for block in self.blocks_:
             occ = block.lookup(doc, chunks=True)
             rows.append((occ, block.tfidf(occ, 1)))
-        return rows
+        return TextRows(rows, chunk_spans(text))
 
-    def _shares(
-        self,
-        n_chunks: int,
-        probabilities: np.ndarray,
-        target: int,
-        rows: list[tuple[Ngrams, sparse.csr_matrix]],
-        support: float,
-    ) -> np.ndarray:
+    def _shares(self, probabilities: np.ndarray, targets: Sequence[int], rows: TextRows, support: float) -> np.ndarray:
+        """(chunks, targets) each chunk's share of each target's score against the others (see
+        :meth:`decompose`), from one basis of the text's n-grams."""
+        if rows.basis is None:
+            n_features = self.regression_.coef_.shape[1]
+            rows.basis = share_basis(
+                len(rows.spans), rows.blocks, self.block_weights_, self.direct_block_, self.direct_, n_features
+            )
         gain = float(support_gain(support, self.support_scale))
-        direction = gain * contrast(self.regression_.coef_, probabilities, target)
-        return chunk_shares(n_chunks, direction, rows, self.block_weights_, self.direct_block_, self.direct_)
+        return rows.basis.shares(gain * contrasts(self.regression_.coef_, probabilities, targets, rows.basis.columns))
 
     def _probabilities(self, features: sparse.csr_matrix, support: np.ndarray) -> np.ndarray:
         """The final regression's scores, each text's shrunk by its support's gain, turned into

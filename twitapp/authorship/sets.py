@@ -63,7 +63,7 @@ def combine(log_probabilities: np.ndarray, exponent: float) -> np.ndarray:
 def others_mix(log_probabilities: np.ndarray, exponent: float) -> np.ndarray:
     """The combined probabilities with the others' (all but the winner's) replaced by their shares among
     the others, computed from the logits (no underflow however sure the verdict is): what
-    :func:`explain.contrast` weighs the others by."""
+    :func:`explain.contrasts` weighs the others by."""
     scores = set_factor(len(log_probabilities), exponent) * log_probabilities.sum(axis=0)
     winner = int(np.argmax(scores))
     others = np.delete(np.arange(scores.size), winner)

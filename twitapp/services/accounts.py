@@ -39,13 +39,27 @@ def get_account(session: DbSession, handle: str) -> Account:
     return account
 
 
-def find_accounts(session: DbSession, handles: list[Handle]) -> dict[Handle, Account]:
+@dataclass(frozen=True)
+class Candidate:
+    """What a prediction reads of a stored account: who it is, how many posts it has, and what its
+    model's key names (read as plain columns: a warm prediction builds no ORM objects)."""
+
+    id: str
+    platform: str
+    username: str
+    created_at: datetime
+    content_version: int
+    tweet_count: int
+
+
+def find_accounts(session: DbSession, handles: list[Handle]) -> dict[Handle, Candidate]:
     """The stored accounts these handles name, each under the handle given (as ``Handle(platform, key)``)."""
-    found: dict[Handle, Account] = {}
+    found: dict[Handle, Candidate] = {}
+    columns = [getattr(Account, field) for field in Candidate.__dataclass_fields__]
     for platform in {h.platform for h in handles}:
         keys = [h.key for h in handles if h.platform == platform]
-        query = select(Account).where(Account.platform == platform, func.lower(Account.username).in_(keys))
-        found.update({Handle(platform, a.username.lower()): a for a in session.scalars(query)})
+        query = select(*columns).where(Account.platform == platform, func.lower(Account.username).in_(keys))
+        found.update({Handle(platform, r.username.lower()): Candidate(*r) for r in session.execute(query)})
     return found
 
 

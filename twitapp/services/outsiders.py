@@ -20,6 +20,7 @@ from ..authorship import MIN_TWEETS_PER_ACCOUNT
 from ..authorship.openset import OpenSetChecker
 from ..extensions import DbSession
 from ..models import Account, Tweet
+from .accounts import Candidate
 
 MAX_IMPOSTORS = 8  # impostor accounts per check: enough for the threshold, bounded fit time
 IMPOSTOR_POSTS = 200  # newest posts read per impostor account
@@ -54,7 +55,7 @@ class OutsiderCheck:
 
 
 def pick_impostors(
-    session: DbSession, candidates: Sequence[Account], embedding_model: str, max_accounts: int = MAX_IMPOSTORS
+    session: DbSession, candidates: Sequence[Candidate], embedding_model: str, max_accounts: int = MAX_IMPOSTORS
 ) -> list[str]:
     """Ids of the stored accounts that are not candidates and have at least ``MIN_TWEETS_PER_ACCOUNT``
     posts, most posts first (ties by id), at most ``max_accounts``."""
@@ -100,7 +101,7 @@ def impostor_posts(
 
 def fit_outsider_check(
     session: DbSession,
-    candidates: Sequence[Account],
+    candidates: Sequence[Candidate],
     model,
     texts: Sequence[str],
     vectors: np.ndarray,

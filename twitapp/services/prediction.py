@@ -21,9 +21,9 @@ from ..authorship.confidence import GuessConfidence, guess_confidence
 from ..config import DEFAULT_TWEETS_PER_ACCOUNT
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
-from ..models import Account, Tweet
+from ..models import Tweet
 from ..sources.handles import Handle, parse_handle
-from .accounts import find_accounts
+from .accounts import Candidate, find_accounts
 from .charts import MapLayout, TweetMap, map_layout, tweet_map
 from .embedding import Embedder
 from .model_cache import ModelCache
@@ -114,7 +114,7 @@ class Prediction:
         return next(level for level, floor in RELIABILITY_LEVELS if skill >= floor)
 
 
-def resolve_candidates(session: DbSession, handles: Sequence[str], max_candidates: int) -> list[Account]:
+def resolve_candidates(session: DbSession, handles: Sequence[str], max_candidates: int) -> list[Candidate]:
     """The stored accounts named by ``handles``: 2 to ``max_candidates`` distinct ones, each known here."""
     if not isinstance(handles, (list, tuple)) or not all(isinstance(h, str) for h in handles):
         raise InvalidInput("Accounts must be a list of handles.")
@@ -134,14 +134,14 @@ def resolve_candidates(session: DbSession, handles: Sequence[str], max_candidate
     return [found[key] for key in lowered]
 
 
-def cache_key(accounts: Sequence[Account]) -> tuple:
+def cache_key(accounts: Sequence[Candidate]) -> tuple:
     """Each account's id, row creation time, content version and handle: any store of posts or rename
     (the version moves in the storing transaction), or an account deleted and stored again, gives a new
     key. Both are columns of the account rows the request reads anyway, so no query."""
     return tuple(sorted((a.id, a.created_at, a.content_version, a.username) for a in accounts))
 
 
-def model_key(accounts: Sequence[Account], tweets_per_account: int) -> tuple:
+def model_key(accounts: Sequence[Candidate], tweets_per_account: int) -> tuple:
     return (*cache_key(accounts), tweets_per_account)
 
 
@@ -261,7 +261,10 @@ class _Answer:
 
 
 def fit_set(
-    session: DbSession, accounts: Sequence[Account], embedding_model: str, per_account: int = DEFAULT_TWEETS_PER_ACCOUNT
+    session: DbSession,
+    accounts: Sequence[Candidate],
+    embedding_model: str,
+    per_account: int = DEFAULT_TWEETS_PER_ACCOUNT,
 ) -> FittedSet:
     """Load each account's newest ``per_account`` stored tweets and their embeddings and fit the model,
     cross-validation included. The embeddings must all come from ``embedding_model``, the model that will
@@ -353,7 +356,7 @@ def _most_similar(
     return {fitted.usernames[a]: posts for a, posts in chosen.items()}
 
 
-def _require_embeddings_of(model: str, accounts: Sequence[Account], rows) -> None:
+def _require_embeddings_of(model: str, accounts: Sequence[Candidate], rows) -> None:
     stale = {row.account_id: row.embedding_model for row in rows if row.embedding_model != model}
     if stale:
         names = ", ".join(f"@{a.username}" for a in accounts if a.id in stale)
@@ -363,7 +366,7 @@ def _require_embeddings_of(model: str, accounts: Sequence[Account], rows) -> Non
         )
 
 
-def _require_enough_tweets(accounts: Sequence[Account]) -> None:
+def _require_enough_tweets(accounts: Sequence[Candidate]) -> None:
     short = [a.username for a in accounts if a.tweet_count < MIN_TWEETS_PER_ACCOUNT]
     if short:
         raise NotEnoughTweets(

@@ -120,12 +120,13 @@ def choose_similar(
             deciding[word] = (e.term, e.weight)
     if not deciding:
         return []
-    weight = np.zeros(index.size)
-    for word, (_, w) in deciding.items():
-        weight[index.posts_with(word)] += w
-    overlap = np.zeros(index.size)
-    for word in words_of(text):
-        overlap[index.posts_with(word)] += 1  # (only telling words are indexed)
+    # (one count over the words' posts, in their order: the sums of adding them word by word)
+    postings = [index.posts_with(word) for word in deciding]
+    weight = np.bincount(
+        np.concatenate(postings), np.repeat([w for _, w in deciding.values()], [p.size for p in postings]), index.size
+    )
+    shared_words = [index.posts_with(word) for word in words_of(text)]  # (only telling words are indexed)
+    overlap = np.bincount(np.concatenate([_NONE, *shared_words]), minlength=index.size)
     candidates = np.flatnonzero(weight > 0)
     order = np.lexsort((-candidates, -own_probability[candidates], -overlap[candidates], -weight[candidates]))
     chosen = candidates[order[:count]].tolist()
