@@ -89,6 +89,13 @@
       prev.value = String(answer.page - 1);
       next.value = String(answer.page + 1);
       where.textContent = "Page " + answer.page + " of " + answer.pages.toLocaleString("en-US");
+      var link = fieldset.querySelector("[data-picker-link]");
+      if (link) {
+        var kept = new URLSearchParams();
+        if (answer.q) kept.set("q", answer.q);
+        if (answer.page > 1) kept.set("page", String(answer.page));
+        link.href = "/" + (kept.toString() ? "?" + kept.toString() : "") + "#guess";
+      }
       fieldset.dispatchEvent(new Event("change", { bubbles: true }));  // the chosen count
     }
 
