@@ -18,6 +18,9 @@ the end.
 The cold fit: ``prediction.predict_author`` on a cache miss (fit, cross-validation, none-of-these check,
 map), for 2, 4, 6, 8 and 10 whole senators with their newest ``--fit-tweets`` tweets each, random vectors
 too unless ``--spacy`` (spaCy's, embedded first).
+
+``--tree DIR`` measures the pages of another checkout (``git archive <commit> | tar -x -C DIR``), for a
+before and after; ``--skip-fits`` leaves the fits out.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import time
 from datetime import datetime
 
 import numpy as np
-from common import ROOT, scratch_app, senate_by_author
+from common import ROOT, scratch_app, senate_by_author, use_tree
 
 RUNS_PER_SENATOR = 30
 ACCOUNTS = 2000
@@ -133,8 +136,8 @@ def size_per_post(app, posts: int) -> str:
         )
 
 
-def pages_at_scale(label: str, database_url: str | None, accounts, model_name: str, requests: int) -> None:
-    app = scratch_app(database_url)
+def pages_at_scale(label: str, database_url: str | None, accounts, model_name: str, requests: int, tree=ROOT) -> None:
+    app = scratch_app(database_url, migrations=tree / "migrations")
     urls = {
         "home page GET /": "/",
         "home page searched GET /?q=warren": "/?q=warren",
@@ -234,20 +237,22 @@ def main() -> None:
     parser.add_argument("--fit-tweets", type=int, default=800)
     parser.add_argument("--spacy", action="store_true", help="the cold fits on spaCy's vectors, not random ones")
     parser.add_argument("--skip-fits", action="store_true")
+    parser.add_argument("--tree", help="measure the pages of another checkout (an older commit) instead of this one")
     args = parser.parse_args()
+    tree = use_tree(args.tree) if args.tree else ROOT
     by_author = senate_by_author()
     accounts = synthetic_accounts(by_author)
     tweets = sum(map(len, by_author.values()))
     print(f"{len(accounts):,} accounts cut from {len(by_author)} senators' {tweets:,} tweets")
-    print(f"(tree {ROOT}; settings: ACCOUNTS_PER_PAGE 24 on the home page, 100 a page on the API)")
+    print(f"(tree {tree}; settings: ACCOUNTS_PER_PAGE 24 on the home page, 100 a page on the API)")
     from twitapp.config import TestConfig
 
     model_name = TestConfig().SPACY_MODEL
-    pages_at_scale("SQLite", None, accounts, model_name, args.requests)
+    pages_at_scale("SQLite", None, accounts, model_name, args.requests, tree)
     if args.postgres:
         url, drop = postgres_scratch(args.postgres, args.postgres_db)
         try:
-            pages_at_scale("PostgreSQL", url, accounts, model_name, args.requests)
+            pages_at_scale("PostgreSQL", url, accounts, model_name, args.requests, tree)
         finally:
             drop()
     if not args.skip_fits:

@@ -94,6 +94,9 @@ def test_a_search_too_long_is_refused_with_a_message(client, seed):
     assert "filler02" in page.get_data(as_text=True)  # every account, instead
     api = client.get("/api/accounts", query_string={"q": "x" * (MAX_QUERY + 1)})
     assert api.status_code == 400 and f"at most {MAX_QUERY} characters" in api.json["error"]
+    null = client.get("/api/accounts?q=a%00b")  # PostgreSQL refuses it in any text: said, not a 500
+    assert null.status_code == 400 and "null character" in null.json["error"]
+    assert client.get("/?q=a%00b").status_code == 400
 
 
 @pytest.mark.stand_in_vectors

@@ -52,10 +52,13 @@ class AccountsPage:
 
 
 def clean_query(query: str | None) -> str:
-    """A search as typed, trimmed, without a leading ``@``; InvalidInput past MAX_QUERY characters."""
+    """A search as typed, trimmed, without a leading ``@``; InvalidInput past MAX_QUERY characters or with a
+    null character (which PostgreSQL refuses in any text)."""
     query = (query or "").strip()
     if len(query) > MAX_QUERY:
         raise InvalidInput(f"A search of the accounts has at most {MAX_QUERY} characters; this one has {len(query):,}.")
+    if "\x00" in query:
+        raise InvalidInput("A search of the accounts cannot contain a null character.")
     return query.removeprefix("@").strip()
 
 
