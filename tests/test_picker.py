@@ -236,3 +236,16 @@ def test_the_home_page_runs_as_many_statements_for_40_accounts_as_for_3(app, cli
             event.remove(db.engine, "before_cursor_execute", count)
     assert many == few, (few, many)
     assert few[0] <= 3  # the counts, the page and nothing per account
+
+
+@pytest.mark.stand_in_vectors
+def test_chosen_values_that_are_no_handles_are_left_out_before_any_query(client, seed):
+    """A NUL would make PostgreSQL refuse the query (a 500): such values are dropped, the rest kept."""
+    seed_many(seed, 3)
+    hostile = ["\x00", "filler01", "<script>x</script>", "x" * 5000, "Sen\x00Warren", "@filler02", "filler01"]
+    answer = client.post("/pick", data={"accounts": hostile, "page": "1", "q": "a\x00"})
+    assert answer.status_code == 400  # the search: refused with its message, the page shown
+    html = answer.get_data(as_text=True)
+    assert "null character" in html
+    assert checkboxes(html, "chosen") == [("filler01", True), ("filler02", True)]
+    assert client.post("/pick", data={"accounts": hostile, "page": "\x00"}).status_code == 200

@@ -11,7 +11,8 @@ from sqlalchemy import and_, case, false, func, or_, select, true
 from ..exceptions import InvalidInput
 from ..extensions import DbSession
 from ..models import FETCH_SOURCES, Account, Tweet
-from .accounts import AccountSummary
+from ..sources.handles import parse_handle
+from .accounts import AccountSummary, list_accounts
 
 MAX_QUERY = 100  # characters of a search
 MAX_PER_PAGE = 100  # accounts in one page of GET /api/accounts (and its default)
@@ -110,15 +111,25 @@ def search_accounts(
         found = f"{total:,} stored account{'s' if total != 1 else ''}" + (f" matching '{query}'" if query else "")
         fill = f"fill{'s' if total == 1 else ''} {pages:,} page{'s' if pages != 1 else ''} of {per_page}"
         raise InvalidInput(f"The {found} {fill}; there is no page {asked:,}.")
+    order = (func.lower(Account.username), Account.id)
+    page_ids = select(Account.id).where(matches).order_by(*order).limit(per_page).offset((asked - 1) * per_page)
     newest = (
         select(func.max(Tweet.created_at)).where(Tweet.account_id == Account.id).correlate(Account).scalar_subquery()
     )
-    rows = session.execute(
-        select(Account, newest)
-        .where(matches)
-        .order_by(func.lower(Account.username), Account.id)
-        .limit(per_page)
-        .offset((asked - 1) * per_page)
-    )
+    # the page's ids first, so the newest post's time is looked up for its accounts only
+    rows = session.execute(select(Account, newest).where(Account.id.in_(page_ids.scalar_subquery())).order_by(*order))
     items = [AccountSummary(account, account.tweet_count, at) for account, at in rows]
     return AccountsPage(items, query, asked, pages, total, per_page, stored, bool(any_updatable), bool(any_demo))
+
+
+def chosen_accounts(session: DbSession, handles: list[str], most: int) -> list[AccountSummary]:
+    """The stored accounts among a form's chosen ``handles`` (the first ``most`` valid ones; a value that is
+    no handle is left out before any query): the picker shows them chosen, whatever page is shown."""
+    valid = []
+    for handle in dict.fromkeys(handles):
+        try:
+            parse_handle(handle)
+        except InvalidInput:
+            continue
+        valid.append(handle.strip().removeprefix("@"))
+    return list_accounts(session, valid[:most]) if valid else []

@@ -47,8 +47,7 @@ def home_page(
         flash(exc.message, "error")
         status = max(status, exc.status)
         listing = account_search.search_accounts(db.session, "", None, current_app.config["ACCOUNTS_PER_PAGE"])
-    wanted = list(dict.fromkeys(predict_form.accounts.data or []))[:MAX_CHOSEN_SHOWN]
-    chosen = account_service.list_accounts(db.session, wanted) if wanted else []
+    chosen = account_search.chosen_accounts(db.session, predict_form.accounts.data or [], MAX_CHOSEN_SHOWN)
     template = "result.html" if prediction else "index.html"
     return render_template(
         template,
@@ -81,6 +80,7 @@ def index():
 
 
 @bp.post("/pick")
+@rate_limited("RATE_LIMIT_PREDICT", "pick")  # (a counter of its own: a search costs no guess)
 def pick():
     """The picker's search and page buttons, which submit the guess form (its CSRF token checked): the home
     page again with the form's draft and chosen accounts, and the page of accounts asked for."""
