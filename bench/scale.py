@@ -18,8 +18,9 @@ runs on a scratch database (``--postgres-db``, default hypotweet_bench_scale) cr
 the end.
 
 The cold fit: ``prediction.predict_author`` on a cache miss (fit, cross-validation, none-of-these check,
-map), for 2, 4, 6, 8 and 10 whole senators with their newest ``--fit-tweets`` tweets each, random vectors
-too unless ``--spacy`` (spaCy's, embedded first).
+map), for 2, 4, 6, 8 and 10 whole senators with their newest ``--fit-tweets`` tweets each (18 stored, so
+that every set has the none-of-these check's 8 impostor accounts beside it), random vectors too unless
+``--spacy`` (spaCy's, embedded first).
 
 ``--tree DIR`` measures the pages of another checkout (``git archive <commit> | tar -x -C DIR``), for a
 before and after; ``--skip-fits`` leaves the fits out.
@@ -176,7 +177,10 @@ def cold_fits(by_author, fit_tweets: int, spacy: bool) -> None:
     from twitapp.services import prediction
 
     rng = random.Random(0)
-    senators = sorted(by_author, key=lambda h: -len(by_author[h]))[: max(FIT_SIZES)]
+    from twitapp.services.outsiders import MAX_IMPOSTORS
+
+    # every set has as many other stored accounts beside it (the none-of-these check's impostors)
+    senators = sorted(by_author, key=lambda h: -len(by_author[h]))[: max(FIT_SIZES) + MAX_IMPOSTORS]
     app = scratch_app(MODEL_CACHE_SIZE=2)
     with app.app_context():
         embedder = runtime.embedder()
@@ -204,7 +208,7 @@ def cold_fits(by_author, fit_tweets: int, spacy: bool) -> None:
     first = None
     with app.app_context():
         embedder = runtime.embedder()
-        prediction.predict_author(db.session, senators[:2], rng.choice(others), embedder, runtime.model_cache())
+        prediction.predict_author(db.session, senators[-2:], rng.choice(others), embedder, runtime.model_cache())
         for k in FIT_SIZES:  # (a first fit above loaded spaCy and warmed the code; each set below is new)
             cache = runtime.model_cache()
             cache.clear()
@@ -212,8 +216,13 @@ def cold_fits(by_author, fit_tweets: int, spacy: bool) -> None:
             prediction.predict_author(db.session, senators[:k], rng.choice(others), embedder, cache, max_candidates=k)
             seconds = time.perf_counter() - start
             first = first or seconds
+            chosen = prediction.resolve_candidates(db.session, senators[:k], k)
+            key = prediction.model_key(chosen, prediction.DEFAULT_TWEETS_PER_ACCOUNT)
+            fitted, _ = cache.lookup(key, lambda: None)
+            parts = ", ".join(f"{name} {t:.2f} s" for name, t in getattr(fitted, "timings", {}).items())
             ratio = seconds / first
-            print(f"  {k:>2} accounts ({k * fit_tweets:,} posts): {seconds:6.2f} s  ({ratio:.1f}x the 2 accounts')")
+            posts = f"{k * fit_tweets:,} posts"
+            print(f"  {k:>2} accounts ({posts}): {seconds:6.2f} s  ({ratio:.1f}x the 2 accounts'; {parts})")
 
 
 def postgres_scratch(maintenance_url: str, name: str):
