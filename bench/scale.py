@@ -229,7 +229,9 @@ def postgres_scratch(maintenance_url: str, name: str):
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    engine = create_engine(maintenance_url, isolation_level="AUTOCOMMIT")
+    from twitapp.config import database_url
+
+    engine = create_engine(database_url(maintenance_url, ""), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
