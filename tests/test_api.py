@@ -41,7 +41,7 @@ def test_add_account_errors(client, fake_x, setup, status, words):
     response = client.post("/api/accounts", json={"username": "Someone"})
     assert response.status_code == status
     assert words in response.json["error"].lower()
-    assert client.get("/api/accounts").json == {"accounts": []}
+    assert client.get("/api/accounts").json["accounts"] == []
 
 
 def test_rate_limit_has_retry_after(client, fake_x):

@@ -306,7 +306,7 @@ def test_several_posts_three_ways_in(page, senators, seed, senate_tweets, live, 
     page.goto("/")
     choose(page, "SenWarren", "ChuckGrassley", "marcorubio")
     page.locator("details.several > summary").click()
-    page.get_by_label("Or a stored account's posts").select_option("Anon")
+    page.get_by_label("Or a stored account's posts").fill("Anon")
     page.get_by_role("button", name="Guess the author").click()
     page.wait_for_selector("#verdict")
     verdict = " ".join(page.locator("#verdict").inner_text().split())
@@ -512,3 +512,79 @@ def test_static_files_are_versioned_and_cached(page, live):
     static = page.request.get(css)
     assert static.ok and "max-age=31536000" in static.headers.get("cache-control", "")
     assert response.ok
+
+
+# --- the account picker among more accounts than one page holds -------------------------------------------
+
+
+def fillers(seed, n: int = 24) -> None:
+    for i in range(n):
+        seed(f"filler{i:02d}", [f"filler post {i} about roads", f"filler post {i} about taxes"], name=f"Person {i:02d}")
+
+
+def test_search_and_pick_accounts_with_javascript(page, senators, seed, live):
+    """Typing in the picker's search replaces its page of accounts from GET /api/accounts without reloading;
+    a ticked account stays chosen when the list changes; the request carries no token and no draft."""
+    fillers(seed)  # page 1: chuckgrassley and 23 fillers; marcorubio and SenWarren on page 2
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto("/")
+    page.evaluate("window.samePage = true")
+    assert page.locator("[data-page-list] input[value=marcorubio]").count() == 0
+    draft = "Big banks and billionaires must pay their fair share so working families can get ahead."
+    page.get_by_label("The tweet").fill(draft)
+
+    page.get_by_label(re.compile("Search the 27 accounts")).fill("WARREN")
+    page.locator("[data-page-list] input[value=SenWarren]").check()
+    assert page.locator("[data-picker-status]").inner_text() == "1 account matches “WARREN”: 1–1 shown."
+    page.get_by_label(re.compile("Search the 27 accounts")).fill("rubio")
+    page.locator("[data-page-list] input[value=marcorubio]").check()
+    assert page.locator("[data-chosen] input:checked").evaluate_all("els => els.map(e => e.value)") == ["SenWarren"]
+    assert page.locator(".choice-count").inner_text().startswith("2 chosen")
+
+    page.get_by_label(re.compile("Search the 27 accounts")).fill("")
+    page.locator("[data-picker-status]", has_text="27 accounts: 1–24 shown.").wait_for()
+    page.get_by_role("button", name="Next →").click()
+    page.locator("[data-picker-where]", has_text="Page 2 of 2").wait_for()
+    assert page.locator("[data-page-list] input").evaluate_all("els => els.map(e => e.value)") == ["filler23"]
+    assert page.evaluate("window.samePage") is True  # no reload: the draft was never sent anywhere
+    assert page.get_by_label("The tweet").input_value() == draft
+    api = [url for url in asked if "/api/accounts" in url]
+    assert api and all("csrf" not in url.lower() and "banks" not in url.lower() for url in asked)
+
+    page.get_by_role("button", name="Guess the author").click()
+    page.wait_for_selector("#verdict")
+    assert "among the 2 accounts you chose" in " ".join(page.locator("#verdict").inner_text().split())
+    assert_clean(page)
+
+
+def test_search_and_pick_accounts_without_javascript(browser, live, senators, seed):
+    """With JavaScript off, Search and the page buttons post the guess form: the draft and the accounts
+    chosen on other pages come back, and no URL holds the token or the draft."""
+    fillers(seed)
+    context = browser.new_context(viewport=DESKTOP, base_url=live.url, java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    try:
+        tab.goto("/")
+        tab.get_by_label("The tweet").fill("Big banks and billionaires must pay their fair share.")
+        tab.locator("input[value=filler00]").check()
+        tab.get_by_label(re.compile("Search the 27 accounts")).fill("rubio")
+        tab.get_by_label(re.compile("Search the 27 accounts")).press("Enter")  # the form's first button: Search
+        tab.wait_for_url(re.compile(r"/pick$"))
+        assert tab.get_by_label("The tweet").input_value() == "Big banks and billionaires must pay their fair share."
+        assert tab.locator("[data-chosen] input:checked").evaluate_all("els => els.map(e => e.value)") == ["filler00"]
+        tab.locator("[data-page-list] input[value=marcorubio]").check()
+        tab.get_by_label(re.compile("Search the 27 accounts")).fill("")
+        tab.get_by_role("button", name="Search").click()
+        tab.get_by_role("button", name="Next →").click()
+        tab.wait_for_load_state()
+        assert tab.locator("[data-picker-where]").inner_text() == "Page 2 of 2"
+        tab.locator("[data-chosen] input[value=filler00]").uncheck()
+        tab.locator("[data-page-list] input[value=SenWarren]").check()
+        tab.get_by_role("button", name="Guess the author").click()
+        tab.wait_for_selector("#verdict")
+        assert "among the 2 accounts you chose" in " ".join(tab.locator("#verdict").inner_text().split())
+        assert "?" not in tab.url
+    finally:
+        context.close()

@@ -435,12 +435,12 @@ def test_no_secret_in_pages_json_or_logs_when_things_fail(make_app, monkeypatch,
         assert api.status_code == 502
         texts.append(api.get_data(as_text=True))
         # an unexpected error whose message carries every secret
-        from twitapp.services import accounts
+        from twitapp.services import account_search
 
         def leak(*args, **kwargs):
             raise RuntimeError(f"boom {SECRET_KEY} {BEARER} {ADMIN_SECRET} postgresql://u:{DB_PASSWORD}@db/x")
 
-        monkeypatch.setattr(accounts, "list_accounts", leak)
+        monkeypatch.setattr(account_search, "search_accounts", leak)
         for response in (client.get("/"), client.get("/api/accounts")):
             assert response.status_code == 500
             texts.append(response.get_data(as_text=True))

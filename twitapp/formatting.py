@@ -33,3 +33,10 @@ INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
 def is_blank(text: str) -> bool:
     """True when ``text`` shows nothing: only whitespace and invisible characters (an empty text too)."""
     return all(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in text)
+
+
+def some_handles(usernames: list[str], most: int = 6) -> str:
+    """Handles for a message, ``@a, @b and 12 more`` past ``most``: a message about thousands of accounts
+    stays short."""
+    named = ", ".join("@" + u for u in usernames[:most])
+    return named + (f" and {len(usernames) - most:,} more" if len(usernames) > most else "")

@@ -9,6 +9,7 @@ from flask import jsonify
 from ..services.questions import MAX_POSTS, MIN_POSTS
 from . import bp
 from .job_status import JOB_FIELDS
+from .openapi_accounts import ACCOUNT_LIST_SCHEMA, list_accounts_operation
 from .openapi_imports import IMPORT_SCHEMA, imports_operation
 from .openapi_x_reads import X_READS_SCHEMA, x_reads_operation
 
@@ -82,11 +83,6 @@ SCHEMAS: dict[str, Any] = {
             "followers_count": NULLABLE_INT,
             "url": {"type": "string"},
         },
-    },
-    "AccountList": {
-        "type": "object",
-        "required": ["accounts"],
-        "properties": {"accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}},
     },
     "AccountAdded": {
         "type": "object",
@@ -275,11 +271,9 @@ SPEC: dict[str, Any] = {
     },
     "paths": {
         "/api/accounts": {
-            "get": {
-                "operationId": "listAccounts",
-                "summary": "The stored accounts",
-                "responses": {"200": _ok("the stored accounts", "AccountList"), **COMMON},
-            },
+            "get": list_accounts_operation(
+                _ok("a page of the stored accounts", "AccountList"), _error("a bad page, per_page or q"), COMMON
+            ),
             "post": {
                 "operationId": "addAccount",
                 "summary": "Add or update an account from X, Bluesky or Mastodon",
@@ -389,7 +383,9 @@ SPEC: dict[str, Any] = {
             }
         },
     },
-    "components": {"schemas": SCHEMAS | {"XReads": X_READS_SCHEMA, "Imported": IMPORT_SCHEMA}},
+    "components": {
+        "schemas": SCHEMAS | {"XReads": X_READS_SCHEMA, "Imported": IMPORT_SCHEMA, "AccountList": ACCOUNT_LIST_SCHEMA}
+    },
 }
 
 

@@ -9,8 +9,8 @@ from ..exceptions import InvalidInput
 from ..extensions import db
 from ..formatting import iso_utc
 from ..security import ADMIN_HEADER, admin_permission, rate_limited
+from ..services import account_search, questions, x_budget
 from ..services import accounts as account_service
-from ..services import questions, x_budget
 from ..services.answers import prediction_json
 from ..services.text_limits import guess_limit
 from . import bp
@@ -56,7 +56,23 @@ def account_json(summary: account_service.AccountSummary) -> dict:
 
 @bp.get("/accounts")
 def list_accounts():
-    return jsonify(accounts=[account_json(s) for s in account_service.list_accounts(db.session)])
+    """A page of the stored accounts (``?page``, ``?per_page``, ``?q`` a search of handles and names)."""
+    per_page = account_search.page_number(request.args.get("per_page"), "per_page")
+    listing = account_search.search_accounts(
+        db.session,
+        request.args.get("q"),
+        account_search.page_number(request.args.get("page")),
+        per_page or account_search.MAX_PER_PAGE,
+        clamp=False,
+    )
+    return jsonify(
+        accounts=[account_json(s) for s in listing.items],
+        total=listing.total,
+        page=listing.page,
+        pages=listing.pages,
+        per_page=listing.per_page,
+        q=listing.query,
+    )
 
 
 @bp.post("/accounts")

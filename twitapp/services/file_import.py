@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..extensions import DbSession
-from ..formatting import is_blank
+from ..formatting import is_blank, some_handles
 from ..sources import DEFAULT_DEMO_BASE_URL, DEMO_HANDLES, ImportedAccount, fetch_demo
 from ..sources.archive import stream_archive
 from ..sources.bluesky_repo import stream_bluesky_repo
@@ -50,16 +50,14 @@ class ImportSummary:
         return sum(getattr(r, attribute) for r in self.results)
 
     def summary(self) -> str:
-        names = ", ".join("@" + r.username for r in self.results[:6])
-        if len(self.results) > 6:
-            names += f" and {len(self.results) - 6} more"
+        names = some_handles([r.username for r in self.results])
         posts, reposts = ("tweets", "retweets") if self.platform == "x" else ("posts", "reposts")
         return (
             f"Imported {len(self.results)} account{'s' if len(self.results) != 1 else ''} ({names}): "
             f"{self.added:,} {posts} added; skipped {self.total('skipped_retweets'):,} {reposts}, "
             f"{self.total('skipped_duplicates'):,} already stored, {self.total('skipped_empty'):,} empty."
             + (
-                f" Not stored, for want of original {posts}: {', '.join('@' + u for u in self.without_originals)}."
+                f" Not stored, for want of original {posts}: {some_handles(self.without_originals)}."
                 if self.without_originals
                 else ""
             )

@@ -60,22 +60,22 @@
   function choiceCount(fieldset) {
     var max = parseInt(fieldset.getAttribute("data-max") || "4", 10);
     var out = fieldset.querySelector(".choice-count");
-    var boxes = fieldset.querySelectorAll("input[type=checkbox]");
-    if (!out || !boxes.length) return;
-    function update() {
-      var n = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
+    if (!out) return;
+    function update() {  // (the boxes are counted each time: the picker replaces its page of them)
+      var n = fieldset.querySelectorAll("input[type=checkbox]:checked").length;
       out.hidden = false;
       out.textContent = n + " chosen" + (n === 0 ? "." : n < 2 ? " (choose at least 2)" : n > max ? " (too many: at most " + max + ")" : ".");
       out.classList.toggle("bad", n === 1 || n > max);
     }
-    Array.prototype.forEach.call(boxes, function (b) { b.addEventListener("change", update); });
+    fieldset.addEventListener("change", update);
     update();
   }
 
   function busy(form) {
     form.addEventListener("submit", function (event) {
       if (event.defaultPrevented) return;
-      var button = form.querySelector("button[type=submit], button:not([type])");
+      if (event.submitter && event.submitter.hasAttribute("formaction")) return;  // the picker's own buttons
+      var button = event.submitter || form.querySelector("button[type=submit], button:not([type])");
       var note = document.createElement("p");
       note.className = "busy-note";
       note.setAttribute("role", "status");

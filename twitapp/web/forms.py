@@ -44,7 +44,11 @@ class PredictForm(FlaskForm):
         render_kw={"rows": 6, "placeholder": "First post…\n\nSecond post…"},
     )
     posts_file = FileField("Or a file of posts", render_kw={"accept": ".txt,.csv,text/plain,text/csv"})
-    unknown = SelectField("Or a stored account's posts", choices=[], validate_choice=False)
+    unknown = StringField(
+        "Or a stored account's posts",
+        validators=[Length(max=300)],
+        render_kw={"placeholder": "@handle", "autocomplete": "off", "spellcheck": "false", "list": "stored-handles"},
+    )
 
 
 class ConfirmForm(FlaskForm):

@@ -7,34 +7,54 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from .. import runtime, tasks
 from ..exceptions import HypoTweetError
 from ..extensions import db
+from ..formatting import some_handles
 from ..security import admin_permission, admin_required, rate_limited
+from ..services import account_search, charts, questions
 from ..services import accounts as account_service
-from ..services import charts, questions
 from ..services.text_limits import guess_limit
 from ..sources import DEMO_CREDIT
 from . import bp
 from .forms import AddAccountForm, ConfirmForm, ImportForm, PredictForm
 
+MAX_CHOSEN_SHOWN = 20  # chosen accounts a form may carry back to the picker (a guess takes at most 10)
 
-def _refused(exc: HypoTweetError, **forms):
+
+def _refused(exc: HypoTweetError, **shown):
     """The home page again with the error flashed, its status, and when to retry a rate limit."""
     flash(exc.message, "error")
-    page, status = home_page(exc.status, **forms)
+    page, status = home_page(exc.status, **shown)
     retry_after = getattr(exc, "retry_after", None)
     return page, status, {"Retry-After": str(retry_after)} if retry_after else {}
 
 
-def home_page(status: int = 200, add_form=None, predict_form=None, prediction=None, import_form=None):
-    summaries = account_service.list_accounts(db.session)
+def home_page(
+    status: int = 200,
+    add_form=None,
+    predict_form=None,
+    prediction=None,
+    import_form=None,
+    query: str | None = None,
+    page: str | None = None,
+):
+    """The home page (or a guess's result) with one page of the accounts matching ``query``: the picker's
+    choices, with the accounts ``predict_form`` has chosen on top wherever they are in the list."""
     predict_form = predict_form or PredictForm()
-    predict_form.accounts.choices = [(s.account.username, s.account.username) for s in summaries]
-    predict_form.unknown.choices = [("", "None: the text above")] + [
-        (s.account.username, f"@{s.account.username}") for s in summaries
-    ]
+    try:
+        listing = account_search.search_accounts(
+            db.session, query, _whole_number(page), current_app.config["ACCOUNTS_PER_PAGE"]
+        )
+    except HypoTweetError as exc:  # a search too long: said, and every account listed instead
+        flash(exc.message, "error")
+        status = max(status, exc.status)
+        listing = account_search.search_accounts(db.session, "", None, current_app.config["ACCOUNTS_PER_PAGE"])
+    chosen = account_search.chosen_accounts(db.session, predict_form.accounts.data or [], MAX_CHOSEN_SHOWN)
     template = "result.html" if prediction else "index.html"
     return render_template(
         template,
-        summaries=summaries,
+        listing=listing,
+        chosen=chosen,
+        chosen_keys={s.account.username.lower() for s in chosen},
+        max_query=account_search.MAX_QUERY,
         add_form=add_form or AddAccountForm(),
         predict_form=predict_form,
         import_form=import_form or ImportForm(),
@@ -45,9 +65,27 @@ def home_page(status: int = 200, add_form=None, predict_form=None, prediction=No
     ), status
 
 
+def _whole_number(value: str | None) -> int | None:
+    """A page number from a link or a button (anything else: the first page)."""
+    try:
+        return account_search.page_number(value)
+    except HypoTweetError:
+        return None
+
+
 @bp.get("/")
 def index():
-    return home_page()
+    """The home page; ``?q=`` and ``?page=`` choose the page of accounts shown (links that can be kept)."""
+    return home_page(query=request.args.get("q"), page=request.args.get("page"))
+
+
+@bp.post("/pick")
+@rate_limited("RATE_LIMIT_PREDICT", "pick")  # (a counter of its own: a search costs no guess)
+def pick():
+    """The picker's search and page buttons, which submit the guess form (its CSRF token checked): the home
+    page again with the form's draft and chosen accounts, and the page of accounts asked for."""
+    form = PredictForm()
+    return home_page(predict_form=form, query=request.form.get("q"), page=request.form.get("page"))
 
 
 @bp.get("/accounts")
@@ -168,7 +206,7 @@ def update_all():
             flash(outcome.result.summary(), "success")
     if queued:
         flash(
-            f"Fetching new tweets of {', '.join('@' + h for h in queued)} in the background; each account's "
+            f"Fetching new tweets of {some_handles(queued)} in the background; each account's "
             "page shows them once stored.",
             "success",
         )
@@ -196,7 +234,7 @@ def predict():
     form = PredictForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
-        return home_page(400, predict_form=form)
+        return home_page(400, predict_form=form, **_shown())
     upload = form.posts_file.data
     try:
         embedder = runtime.embedder()
@@ -214,10 +252,15 @@ def predict():
             limit.check(question.texts)
         submitted = tasks.submit("predict", accounts=form.accounts.data, question=question)
     except HypoTweetError as exc:
-        return _refused(exc, predict_form=form)
+        return _refused(exc, predict_form=form, **_shown())
     if submitted.queued:  # a fit over many posts: its page shows the progress, then the answer
         return redirect(url_for("web.job", job_id=submitted.job_id), code=303)
-    return home_page(predict_form=form, prediction=submitted.result)
+    return home_page(predict_form=form, prediction=submitted.result, **_shown())
+
+
+def _shown() -> dict:
+    """The picker's search and page as the guess form carried them, to show the same page again."""
+    return {"query": request.form.get("q"), "page": request.form.get("at_page")}
 
 
 def _after_submit(submitted: tasks.Submitted, destination):
