@@ -136,9 +136,7 @@ def predict():
     body = json_body(("accounts", list))
     embedder = runtime.embedder()
     limit = guess_limit(body["accounts"], current_app.config["MAX_TWEET_LENGTH"])
-    question = questions.from_json(body, db.session, embedder.model_name, limit.max_chars)
-    if question.unknown is None:
-        limit.check(question.texts)
+    question = questions.from_json(body, db.session, embedder.model_name, limit)
     submitted = tasks.submit("predict", accounts=body["accounts"], question=question)
     if submitted.queued:
         return accepted(submitted)  # 202: a fit over many posts runs as a job; its JSON gets the answer

@@ -18,6 +18,7 @@ from ..formatting import is_blank
 from ..models import Account, Tweet
 from ..sources.handles import parse_handle
 from .accounts import find_account
+from .text_limits import TextLimit
 
 MIN_POSTS = 2  # a set of posts: fewer is one post, asked as such
 MAX_POSTS = 200  # posts of one author in one question (an unknown account: its newest this many)
@@ -141,9 +142,13 @@ def as_params(question: Question) -> dict:
     return {"texts": list(question.texts), "unknown": None}
 
 
-def from_json(body: dict, session: DbSession, embedding_model: str, max_length: int) -> Question:
+def from_json(body: dict, session: DbSession, embedding_model: str, limit: TextLimit) -> Question:
     """The question of an API request: exactly one of ``text`` (a post), ``texts`` (2 to ``MAX_POSTS``
-    posts of one author) or ``unknown`` (a stored account's handle)."""
+    posts of one author) or ``unknown`` (a stored account's handle); its posts within ``limit``."""
+    return _within(limit, _json_question(body, session, embedding_model, limit.max_chars))
+
+
+def _json_question(body: dict, session: DbSession, embedding_model: str, max_length: int) -> Question:
     given = [key for key in ("text", "texts", "unknown") if key in body]
     if len(given) != 1:
         raise InvalidInput(
@@ -167,10 +172,22 @@ def from_form(
     unknown: str | None,
     session: DbSession,
     embedding_model: str,
-    max_length: int,
+    limit: TextLimit,
 ) -> Question:
     """The question of the guess form: a post, several pasted one per paragraph, a file of posts (its
-    stream and name) or a stored account's handle; exactly one of them."""
+    stream and name) or a stored account's handle; exactly one of them, its posts within ``limit``."""
+    return _within(limit, _form_question(text, pasted, upload, unknown, session, embedding_model, limit.max_chars))
+
+
+def _form_question(
+    text: str | None,
+    pasted: str | None,
+    upload: tuple[BinaryIO, str] | None,
+    unknown: str | None,
+    session: DbSession,
+    embedding_model: str,
+    max_length: int,
+) -> Question:
     given = [
         what
         for what, value in (
@@ -195,6 +212,14 @@ def from_form(
             "account's)."
         )
     return one_post(text, max_length)
+
+
+def _within(limit: TextLimit, question: Question) -> Question:
+    """``question`` once its posts are within ``limit`` as their platform counts (graphemes for Bluesky);
+    a stored account's posts are its own, not checked."""
+    if question.unknown is None:
+        limit.check(question.texts)
+    return question
 
 
 def _text_posts(text: str) -> list[str]:

@@ -246,10 +246,8 @@ def predict():
             form.unknown.data or None,
             db.session,
             embedder.model_name,
-            limit.max_chars,
+            limit,
         )
-        if question.unknown is None:
-            limit.check(question.texts)
         submitted = tasks.submit("predict", accounts=form.accounts.data, question=question)
     except HypoTweetError as exc:
         return _refused(exc, predict_form=form, **_shown())
