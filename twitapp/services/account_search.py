@@ -12,7 +12,7 @@ from ..exceptions import InvalidInput
 from ..extensions import DbSession
 from ..models import FETCH_SOURCES, Account, Tweet
 from ..sources.handles import parse_handle
-from .accounts import AccountSummary, list_accounts
+from .accounts import AccountSummary, PageLinks, list_accounts
 
 MAX_QUERY = 100  # characters of a search
 MAX_PER_PAGE = 100  # accounts in one page of GET /api/accounts (and its default)
@@ -20,7 +20,7 @@ _WHOLE_NUMBER = re.compile(r"[0-9]{1,12}")
 
 
 @dataclass(frozen=True)
-class AccountsPage:
+class AccountsPage(PageLinks):
     """The accounts matching ``query`` on page ``page`` of ``pages``, and what the home page says of all of
     them (how many are stored, whether one can be updated from its platform, whether one is a demo's)."""
 
@@ -33,14 +33,6 @@ class AccountsPage:
     stored: int
     any_updatable: bool
     any_demo: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
     @property
     def first(self) -> int:

@@ -94,14 +94,11 @@ def tweet_times(session: DbSession, account: Account) -> list[datetime]:
     return list(session.scalars(select(Tweet.created_at).where(Tweet.account_id == account.id)))
 
 
-@dataclass(frozen=True)
-class TweetsPage:
-    """One page of an account's stored tweets, newest first, and where it sits among the pages."""
+class PageLinks:
+    """Where a page (``page`` of ``pages``, from 1) sits among its pages: the templates' previous and next links."""
 
-    items: list[Tweet]
     page: int
     pages: int
-    total: int
 
     @property
     def has_prev(self) -> bool:
@@ -118,6 +115,16 @@ class TweetsPage:
     @property
     def next_num(self) -> int:
         return self.page + 1
+
+
+@dataclass(frozen=True)
+class TweetsPage(PageLinks):
+    """One page of an account's stored tweets, newest first, and where it sits among the pages."""
+
+    items: list[Tweet]
+    page: int
+    pages: int
+    total: int
 
 
 def tweets_page(session: DbSession, account: Account, page: int, per_page: int) -> TweetsPage:

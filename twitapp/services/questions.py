@@ -145,10 +145,6 @@ def as_params(question: Question) -> dict:
 def from_json(body: dict, session: DbSession, embedding_model: str, limit: TextLimit) -> Question:
     """The question of an API request: exactly one of ``text`` (a post), ``texts`` (2 to ``MAX_POSTS``
     posts of one author) or ``unknown`` (a stored account's handle); its posts within ``limit``."""
-    return _within(limit, _json_question(body, session, embedding_model, limit.max_chars))
-
-
-def _json_question(body: dict, session: DbSession, embedding_model: str, max_length: int) -> Question:
     given = [key for key in ("text", "texts", "unknown") if key in body]
     if len(given) != 1:
         raise InvalidInput(
@@ -159,9 +155,9 @@ def _json_question(body: dict, session: DbSession, embedding_model: str, max_len
     if "text" in body:
         if not isinstance(body["text"], str):
             raise InvalidInput("'text' must be a string.")
-        return one_post(body["text"], max_length)
+        return _within(limit, one_post(body["text"], limit.max_chars))
     if "texts" in body:
-        return several_posts(body["texts"], max_length)
+        return _within(limit, several_posts(body["texts"], limit.max_chars))
     return stored_posts(session, body["unknown"], embedding_model)
 
 
@@ -176,18 +172,6 @@ def from_form(
 ) -> Question:
     """The question of the guess form: a post, several pasted one per paragraph, a file of posts (its
     stream and name) or a stored account's handle; exactly one of them, its posts within ``limit``."""
-    return _within(limit, _form_question(text, pasted, upload, unknown, session, embedding_model, limit.max_chars))
-
-
-def _form_question(
-    text: str | None,
-    pasted: str | None,
-    upload: tuple[BinaryIO, str] | None,
-    unknown: str | None,
-    session: DbSession,
-    embedding_model: str,
-    max_length: int,
-) -> Question:
     given = [
         what
         for what, value in (
@@ -201,24 +185,22 @@ def _form_question(
     if len(given) > 1:
         raise InvalidInput(f"Give one thing to attribute: this form had {' and '.join(given)}. Clear all but one.")
     if upload:
-        return file_posts(*upload, max_length)
+        return _within(limit, file_posts(*upload, limit.max_chars))
     if unknown:
         return stored_posts(session, unknown, embedding_model)
     if (pasted or "").strip():
-        return pasted_posts(pasted or "", max_length)
+        return _within(limit, pasted_posts(pasted or "", limit.max_chars))
     if not (text or "").strip():
         raise InvalidInput(
             "Type the tweet whose author you want to guess, or give several posts (pasted, in a file, or a stored "
             "account's)."
         )
-    return one_post(text, max_length)
+    return _within(limit, one_post(text, limit.max_chars))
 
 
 def _within(limit: TextLimit, question: Question) -> Question:
-    """``question`` once its posts are within ``limit`` as their platform counts (graphemes for Bluesky);
-    a stored account's posts are its own, not checked."""
-    if question.unknown is None:
-        limit.check(question.texts)
+    """``question`` once its posts are within ``limit`` as their platform counts (graphemes for Bluesky)."""
+    limit.check(question.texts)
     return question
 
 
