@@ -53,7 +53,7 @@ class Profiles:
         dense, squares = [], []
         for s, space in zip(sums, spaces):
             if space is not None:
-                kept = np.unique(s.indices)
+                kept = _used(s)
                 columns.append(space[kept])
                 dense.append(np.ascontiguousarray(s[:, kept].toarray().T, dtype=np.float32))
             else:
@@ -305,7 +305,7 @@ def _profiles(rows: list, y: np.ndarray, k: int, fold: np.ndarray | None):
     """Profiles of accounts ``y`` from ``rows``; with ``fold``, the (own fold's sum, its squared norm, its
     dot product with the whole profile) of each row, to leave that fold out of the row's own profile."""
     # (sparse rows over the columns they use: products over all 2^22 buckets cost more than the sums)
-    spaces = [np.unique(x.indices).astype(np.int32) if sparse.issparse(x) else None for x in rows]
+    spaces = [_used(x).astype(np.int32) if sparse.issparse(x) else None for x in rows]
     rows = [x if space is None else _restrict(x, space) for x, space in zip(rows, spaces)]
     indicator = sparse.csr_matrix((np.ones(len(y)), (y, np.arange(len(y)))), shape=(k, len(y)))
     sums = [_as(indicator @ x) for x in rows]
@@ -317,7 +317,8 @@ def _profiles(rows: list, y: np.ndarray, k: int, fold: np.ndarray | None):
     exclude = []
     for x, s in zip(rows, sums):
         fs = _as(per_fold @ x)  # (k * FOLDS, dim)
-        own_dot = _dense(x @ fs.T)[np.arange(len(y)), group]
+        # (against the dense fold sums: a sparse-by-sparse product costs several times more)
+        own_dot = _dense(x @ _dense(fs).T)[np.arange(len(y)), group]
         fold_sq = _sq_norms(fs)[0][group]
         whole = s[np.repeat(np.arange(k), FOLDS)]  # each fold's account's profile
         cross = fs.multiply(whole).sum(axis=1) if sparse.issparse(fs) else (fs * whole).sum(axis=1)
@@ -326,6 +327,11 @@ def _profiles(rows: list, y: np.ndarray, k: int, fold: np.ndarray | None):
         own[at], own_sq[at], cr[at] = own_dot, fold_sq, np.ravel(cross)[group]
         exclude.append((own, own_sq, cr))
     return profiles, exclude
+
+
+def _used(x: sparse.csr_matrix) -> np.ndarray:
+    """The sorted columns ``x`` has a value in (``np.unique`` of its indices, by counting: far faster)."""
+    return np.flatnonzero(np.bincount(x.indices, minlength=x.shape[1]))
 
 
 def _as(matrix):
