@@ -191,3 +191,36 @@ def test_a_single_impostor_account_gives_an_answer(client, seed, senate_tweets, 
     answer = client.post("/api/predict", json={"accounts": list(two_senators), "text": "Iowa farmers and ethanol"})
     assert answer.status_code == 200, answer.json
     assert 0 <= answer.json["none_of_these"]["probability"] <= 1
+
+
+def test_the_fit_shares_its_n_gram_counts_with_the_check_and_answers_the_same(data):
+    """The model's fit counts the check's views (shorter ranges of its blocks' analyzers) once for both
+    (``post_counts``): the model and the check come out the same as each fitted from the texts alone."""
+    from twitapp.authorship.counts import PostCounts, bucket_counts
+    from twitapp.authorship.openset import post_counts
+
+    texts, vectors, labels = data["train"]
+    times = list(range(len(texts)))
+    counts = post_counts(texts)
+    shared, _ = fit_with_cv(texts, vectors, labels, times=times, counts=counts)
+    alone, _ = fit_with_cv(texts, vectors, labels, times=times)
+    assert counts._counted  # (the check's views, held for it)
+    np.testing.assert_array_equal(shared.out_of_fold_logits_, alone.out_of_fold_logits_)
+    np.testing.assert_array_equal(shared.regression_.coef_, alone.regression_.coef_)
+    probe, probe_vectors = data["outsiders"]
+    oof = shared.out_of_fold_proba()
+    with_counts = OpenSetChecker().fit(texts, vectors, labels, oof, counts=counts)
+    assert not counts._counted  # (taken: the views' rows are made of them)
+    without = OpenSetChecker().fit(texts, vectors, labels, oof)
+    probabilities = shared.predict_proba(probe, probe_vectors)
+    np.testing.assert_array_equal(
+        with_counts.score(probe, probe_vectors, probabilities), without.score(probe, probe_vectors, probabilities)
+    )
+    # a longer range counted as a held one plus the rest is the range counted at once
+    docs = counts.docs
+    posts = PostCounts(docs, [("chars", (2, 3), None)])
+    longer = posts.counts("chars", (2, 5))
+    assert abs(longer - bucket_counts("chars", docs, (2, 5))).max() == 0 and longer.has_sorted_indices
+    assert abs(posts.take("chars", (2, 3)) - bucket_counts("chars", docs, (2, 3))).max() == 0
+    with pytest.raises(ValueError, match="counts must be of the texts"):
+        fit_with_cv(texts[1:], vectors[1:], labels[1:], times=times[1:], counts=counts)

@@ -7,18 +7,13 @@ vocabulary. Both give the same rows for the same texts.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 from scipy import sparse
 
-from .ngrams import HASH_BITS, HASH_MASK, Ngrams, extract, mask_words, word_runs
+from .counts import PostCounts
+from .ngrams import Ngrams, extract, mask_words, word_runs
 
 MASK_KEEP = 50  # the training texts' most frequent words, which the masked block keeps (chosen on the tuning half)
-# Texts counted together when fitting: 2^10, so that a key (row in the batch, bucket) fits 32 bits, which
-# sort faster than 64 and bound the fit's memory.
-_ROW_BITS = 32 - HASH_BITS
-_FIT_BATCH = 1 << _ROW_BITS
 
 
 class TfidfBlock:
@@ -34,8 +29,24 @@ class TfidfBlock:
 
     def fit_transform(self, docs: list[str]) -> sparse.csr_matrix:
         """Learn the vocabulary (``buckets_``, sorted) and ``idf_`` of normalized texts; their rows."""
-        counts, self.buckets_ = _count_matrix(self.analyzer, self._fit_texts(docs), self.ngram_range)
+        return self.fit_counts(PostCounts(docs))
+
+    def fit_counts(self, posts: PostCounts) -> sparse.csr_matrix:
+        """:meth:`fit_transform` of ``posts.docs``, their n-grams counted by ``posts`` (which a fit shares
+        with the none-of-these check). The buckets seen become the columns, in increasing order, through
+        one 4 MiB mark table and one 16 MiB lookup, freed at once."""
+        counts = self._counts_of(posts)
         n_docs = counts.shape[0]
+        seen = np.zeros(counts.shape[1], bool)
+        seen[counts.indices] = True
+        self.buckets_ = np.flatnonzero(seen)
+        column = np.cumsum(seen, dtype=np.int32)
+        del seen
+        column -= 1
+        shape = (n_docs, self.buckets_.size)
+        counts = sparse.csr_matrix((counts.data, column[counts.indices], counts.indptr), shape=shape)
+        del column
+        counts.has_sorted_indices = True  # (each row's buckets are sorted, and numbered in order)
         df = np.bincount(counts.indices, minlength=self.buckets_.size)
         self.idf_ = (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
         return self._tfidf(counts)
@@ -72,9 +83,9 @@ class TfidfBlock:
         matrix.has_sorted_indices = True
         return self._tfidf(matrix)
 
-    def _fit_texts(self, docs: list[str]) -> list[str]:
-        """Learn what reading the texts takes (nothing here) and return them as the analyzer reads them."""
-        return docs
+    def _counts_of(self, posts: PostCounts) -> sparse.csr_matrix:
+        """Learn what reading the texts takes (nothing here) and count their n-grams."""
+        return posts.counts(self.analyzer, self.ngram_range)
 
     def _texts(self, docs: list[str]) -> list[str]:
         """The texts as the analyzer reads them."""
@@ -112,11 +123,9 @@ class MaskedBlock(TfidfBlock):
         """The texts with every word run (``\\w+``) that is not a kept word replaced by ``MASK``."""
         return mask_words(word_runs(docs), self.kept_, len(docs))
 
-    def _fit_texts(self, docs: list[str]) -> list[str]:
-        pieces = word_runs(docs)
-        counts = Counter(map(str.lower, pieces[1::2]))
-        self.kept_ = frozenset(word for word, _ in counts.most_common(self.keep))
-        return mask_words(pieces, self.kept_, len(docs))
+    def _counts_of(self, posts: PostCounts) -> sparse.csr_matrix:
+        self.kept_ = posts.kept(self.keep)
+        return posts.counts(self.analyzer, self.ngram_range, self.keep)
 
     def _texts(self, docs: list[str]) -> list[str]:
         return self.mask(docs)
@@ -126,55 +135,3 @@ def new_blocks() -> list[TfidfBlock]:
     """The model's blocks, unfitted: word-bounded characters, raw characters (spacing and punctuation
     habits: double spaces, blank lines, curly quotes), word uni/bigrams, and masked raw characters."""
     return [TfidfBlock("chars", (2, 5)), TfidfBlock("raw", (2, 4)), TfidfBlock("words", (1, 2)), MaskedBlock((2, 5))]
-
-
-def _count_matrix(analyzer: str, docs: list[str], ngram_range: tuple[int, int]) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Counts of every n-gram bucket seen in the texts, as a CSR matrix over the seen buckets (in
-    increasing order, with sorted indices), and those buckets.
-
-    Memory-lean: texts are taken ``_FIT_BATCH`` at a time; each occurrence becomes one 32-bit key (row,
-    bucket), and one in-place sort groups equal keys, giving the batch's rows as sorted (bucket, count)
-    pairs; only those (4 + 4 bytes each) are kept. The buckets are then numbered through one 4 MiB mark
-    table and one 16 MiB lookup, freed at once."""
-    n_docs = len(docs)
-    shift = np.uint32(HASH_BITS)
-    buckets, counts, row_nnz = [], [], np.zeros(n_docs, np.int64)
-    for lo in range(0, n_docs, _FIT_BATCH):
-        batch = docs[lo : lo + _FIT_BATCH]
-        keys = []
-        for part in extract(analyzer, batch, ngram_range):
-            key = part.rows.astype(np.uint32)
-            key <<= shift
-            key |= part.keys.astype(np.uint32)
-            keys.append(key)
-            del part
-        joined = np.concatenate(keys) if keys else np.zeros(0, np.uint32)
-        del keys
-        joined.sort()
-        change = np.empty(joined.size, bool)
-        change[:1] = True
-        np.not_equal(joined[1:], joined[:-1], out=change[1:])
-        first = np.flatnonzero(change)
-        del change
-        pairs, size = joined[first], joined.size
-        del joined
-        counts.append(np.diff(first, append=size).astype(np.float32))  # lengths of the runs of equal keys
-        del first
-        rows = pairs >> shift
-        row_nnz[lo : lo + len(batch)] = np.bincount(rows.astype(np.int64), minlength=len(batch))
-        buckets.append(pairs & np.uint32(HASH_MASK))
-        del pairs, rows
-    seen_buckets = np.concatenate(buckets) if buckets else np.zeros(0, np.uint32)
-    data = np.concatenate(counts) if counts else np.zeros(0, np.float32)
-    seen = np.zeros(1 << HASH_BITS, bool)
-    seen[seen_buckets] = True
-    vocab = np.flatnonzero(seen)
-    column = np.cumsum(seen, dtype=np.int32)
-    del seen
-    column -= 1
-    indices = column[seen_buckets]
-    del column, seen_buckets
-    indptr = np.concatenate(([0], np.cumsum(row_nnz))).astype(np.int32)
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_docs, vocab.size))
-    matrix.has_sorted_indices = True  # (each row's buckets are sorted, and numbered in order)
-    return matrix, vocab

@@ -26,9 +26,13 @@ class HashedTfidf:
 
     def fit_transform(self, docs: list[str]) -> sparse.csr_matrix:
         """``fit(docs).transform(docs)``, counting the n-grams once."""
-        counts = self._counts(docs)
-        self._fit_counts(counts, len(docs))
-        return self._weigh(counts, len(docs))
+        return self.fit_transform_counts(self._counts(docs))
+
+    def fit_transform_counts(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """:meth:`fit_transform` of texts from their counts over the buckets (``counts.PostCounts``: the
+        model's fit counted them), which become their rows."""
+        self._fit_counts(counts, counts.shape[0])
+        return self._weigh(counts, counts.shape[0])
 
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
         return self._weigh(self._counts(docs), len(docs))

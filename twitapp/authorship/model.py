@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from .calibration import SUPPORT_SCALE, TEMPERATURE, calibrate, support_gain
+from .counts import PostCounts
 from .explain import Decomposition, Evidence, TextRows, chunk_spans, contrasts, share_basis, top_evidence
 from .features import style_features
 from .ngrams import normalize
@@ -311,6 +312,7 @@ def fit_with_cv(
     labels: Sequence[str],
     random_state: int = 0,
     times: Sequence | None = None,
+    counts: PostCounts | None = None,
 ) -> tuple[AuthorshipModel, float]:
     """A fitted model and its cross-validated accuracy in one pass, for little more than a fit: the blocks
     and the per-fold naive Bayes counts are shared by the fit and every fold. The accuracy equals
@@ -320,9 +322,10 @@ def fit_with_cv(
     The out-of-fold scores also set the model's ``temperature`` and ``support_scale`` (:func:`calibrate`),
     so that its probabilities match how often it is right on these accounts whatever a text's length, and
     its ``set_exponent`` (:func:`sets.fit_exponent`) for several posts at once;
-    ``AuthorshipModel(**model.get_params())`` fitted on the same tweets gives the same model."""
+    ``AuthorshipModel(**model.get_params())`` fitted on the same tweets gives the same model. ``counts``
+    (of the same texts) are shared with the none-of-these check's fit (``openset.post_counts``)."""
     with threadpool_limits(1):
-        stacking = Stacking.build(texts, embeddings, labels, STACK_FOLDS, random_state, times)
+        stacking = Stacking.build(texts, embeddings, labels, STACK_FOLDS, random_state, times, counts)
         with ThreadPoolExecutor(FIT_THREADS) as pool:
             final = pool.submit(final_regression, stacking, random_state)
             accuracy, scores = cross_validate(stacking, random_state, pool)

@@ -103,8 +103,8 @@ def normalize_with_origins(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 
 def extract(analyzer: str, docs: list[str], ngram_range: tuple[int, int], chunks: bool = False) -> Iterator[Ngrams]:
-    """The n-grams of normalized texts, one length at a time (so that a caller can reduce each before the
-    next is computed):
+    """The n-grams of normalized texts, one length at a time from the shortest (so that a caller can reduce
+    each before the next is computed; only the longest lengths go missing, where no text is that long):
 
     * "chars": lower-cased, space-padded words, n-grams inside them (like scikit-learn's ``char_wb``);
     * "raw": the text as written, whitespace and punctuation included;

@@ -14,7 +14,6 @@ how well it works: ``docs/model.md`` ("None of these").
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,8 +22,9 @@ from scipy import sparse
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 
+from .counts import CountsOf, PostCounts
 from .hashed import HashedTfidf, positions
-from .ngrams import normalize, word_runs
+from .ngrams import normalize
 
 FALSE_FLAG_TARGET = 0.05  # share of the candidates' own posts that may be flagged as by none of them
 # the threshold is chosen on the cross-validation's scores at this share: newer posts are a little farther
@@ -117,16 +117,20 @@ class OpenSetChecker:
         impostor_vectors: np.ndarray | None = None,
         impostor_labels: Sequence = (),
         impostor_probabilities: np.ndarray | None = None,
+        counts: PostCounts | None = None,
     ) -> OpenSetChecker:
         """Learn from the candidates' posts (in time order within each account), their labels and the
         model's out-of-fold probabilities of them; impostors' posts, labels (their accounts) and the model's
-        probabilities of them when there are any."""
+        probabilities of them when there are any. ``counts`` (:func:`post_counts` of ``texts``) hold the
+        views' counts where the model's fit counted them."""
         classes, y = np.unique(np.asarray(labels), return_inverse=True)
-        docs = [normalize(t) for t in texts]
-        words = Counter(w.lower() for w in word_runs(docs)[1::2])
-        kept = frozenset(w for w, _ in words.most_common(MASK_KEEP))
+        posts = counts if counts is not None else post_counts(texts)
+        if len(posts.docs) != len(texts):
+            raise ValueError("the counts must be of the texts")
+        docs, kept = posts.docs, posts.kept(MASK_KEEP)
         self.views_ = [HashedTfidf(a, r, kept if name == "masked" else None) for name, a, r in VIEWS]
-        rows = self._rows(docs, vectors, [view.fit_transform(docs) for view in self.views_])
+        matrices = [view.fit_transform_counts(posts.take(*of)) for view, of in zip(self.views_, _counted())]
+        rows = self._rows(docs, vectors, matrices)
         fold = np.zeros(len(y), int)
         for c in range(len(classes)):
             at = np.flatnonzero(y == c)
@@ -268,6 +272,17 @@ class OpenSetChecker:
 
     def _regression(self, x: np.ndarray, y: np.ndarray) -> LogisticRegression:
         return LogisticRegression(C=1.0, class_weight="balanced", max_iter=500).fit(x, y)
+
+
+def post_counts(texts: Sequence[str]) -> PostCounts:
+    """The n-gram counts of a fit's posts that keep the check's views for its fit, for the model's fit to
+    count first (its blocks read longer ranges of the same analyzers) and this check's to take."""
+    return PostCounts([normalize(t) for t in texts], _counted())
+
+
+def _counted() -> list[CountsOf]:
+    """What each view counts, as :class:`PostCounts` names it."""
+    return [(analyzer, span, MASK_KEEP if name == "masked" else None) for name, analyzer, span in VIEWS]
 
 
 def _log_length(rows: list) -> np.ndarray:

@@ -17,6 +17,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from .blocks import TfidfBlock, new_blocks
+from .counts import PostCounts
 from .features import (
     NB_ALPHA,
     AccountScores,
@@ -66,8 +67,17 @@ class Stacking:
 
     @classmethod
     def build(
-        cls, texts: Sequence[str], embeddings, labels, folds: int, random_state: int, times: Sequence | None = None
+        cls,
+        texts: Sequence[str],
+        embeddings,
+        labels,
+        folds: int,
+        random_state: int,
+        times: Sequence | None = None,
+        counts: PostCounts | None = None,
     ) -> Stacking:
+        """The stacking of ``texts`` (``counts``: their n-grams' counts, where a caller shares them with the
+        none-of-these check; ``counts.docs`` are the texts normalized, in the same order)."""
         classes, y = encode_labels(labels)
         if len(embeddings) != len(texts) or len(texts) != len(y):
             raise ValueError("texts, embeddings and labels must have the same length")
@@ -106,17 +116,19 @@ class Stacking:
                     parts.setdefault((f, excluded), []).append(scores[:, i * k : (i + 1) * k])
             return scorer(total, count)
 
-        docs = [normalize(texts[i]) for i in order]
+        posts = counts if counts is not None else PostCounts([normalize(t) for t in texts])
+        if len(posts.docs) != len(texts):
+            raise ValueError("the counts must be of the texts")
         blocks = new_blocks()
         final = []
         direct_block = [block.analyzer for block in blocks].index(DIRECT_ANALYZER)
         for index, block in enumerate(blocks):
-            matrix = block.fit_transform(docs)
+            matrix = block.fit_counts(posts)[order]  # (rows in fold order)
             final.append(add_scores(matrix, lambda sums, _rows: complement_nb_weights(sums, NB_ALPHA)))
             if index == direct_block:
                 direct = DirectFeatures().fit(matrix)
                 direct_rows = direct.transform(matrix)
-                informative = informative_words(block, docs, matrix, unigrams=SUPPORT_UNIGRAMS)
+                informative = informative_words(block, posts.docs, matrix, unigrams=SUPPORT_UNIGRAMS)
                 support = out_of_fold_support(matrix, informative, bounds)
             del matrix
         vectors = np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)[order]

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import func, over, select
 
 from ..authorship import MIN_TWEETS_PER_ACCOUNT
+from ..authorship.counts import PostCounts
 from ..authorship.openset import OpenSetChecker
 from ..extensions import DbSession
 from ..models import Account, Tweet
@@ -109,9 +110,11 @@ def fit_outsider_check(
     embedding_model: str,
     per_account: int = IMPOSTOR_POSTS,
     max_accounts: int = MAX_IMPOSTORS,
+    counts: PostCounts | None = None,
 ) -> OutsiderCheck:
     """The check of ``candidates`` from the posts ``model`` was fitted on by ``fit_with_cv`` (``texts``,
-    ``vectors``, ``labels`` in the same order, each account's in time order) and the impostors' posts."""
+    ``vectors``, ``labels`` in the same order, each account's in time order) and the impostors' posts;
+    ``counts``, the posts' n-gram counts that fit shared (``openset.post_counts``)."""
     started = time.perf_counter()
     ids = pick_impostors(session, candidates, embedding_model, max_accounts)
     imp_texts, imp_vectors, imp_labels = impostor_posts(session, ids, embedding_model, per_account)
@@ -125,5 +128,6 @@ def fit_outsider_check(
         imp_vectors if imp_texts else None,
         imp_labels,
         imp_probabilities,
+        counts,
     )
     return OutsiderCheck(checker, tuple(sorted(set(imp_labels))), time.perf_counter() - started)

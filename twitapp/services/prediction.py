@@ -18,6 +18,7 @@ from sqlalchemy import func, over, select
 
 from ..authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from ..authorship.confidence import GuessConfidence, guess_confidence
+from ..authorship.openset import post_counts
 from ..config import DEFAULT_TWEETS_PER_ACCOUNT
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
 from ..extensions import DbSession
@@ -290,9 +291,10 @@ def fit_set(
     texts = [r[2] for r in rows]
     vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
     model_started = time.perf_counter()
-    model, cv_accuracy = fit_with_cv(texts, vectors, labels, times=[r.created_at for r in rows])
+    counts = post_counts(texts)  # (the check's views' n-grams, counted by the model's fit)
+    model, cv_accuracy = fit_with_cv(texts, vectors, labels, times=[r.created_at for r in rows], counts=counts)
     model_seconds = time.perf_counter() - model_started
-    outsiders = fit_outsider_check(session, accounts, model, texts, vectors, labels, embedding_model)
+    outsiders = fit_outsider_check(session, accounts, model, texts, vectors, labels, embedding_model, counts=counts)
     release_free_memory()
 
     label_array = np.array(labels)
