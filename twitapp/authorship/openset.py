@@ -78,7 +78,10 @@ class Profiles:
 
 
 def _restrict(x: sparse.csr_matrix, columns: np.ndarray) -> sparse.csr_matrix:
-    """The rows ``x`` over ``columns`` only (renumbered 0..len - 1), by lookup."""
+    """The rows ``x`` over ``columns`` only (renumbered 0..len - 1), by lookup; rows as wide as the columns
+    are over them already."""
+    if x.shape[1] == columns.size:
+        return x
     at, known = positions(columns, x.indices)
     indptr = np.concatenate(([0], np.cumsum(known)))[x.indptr]
     return sparse.csr_matrix((x.data[known], at[known], indptr), shape=(x.shape[0], columns.size))
@@ -131,12 +134,17 @@ class OpenSetChecker:
         self.views_ = [HashedTfidf(a, r, kept if name == "masked" else None) for name, a, r in VIEWS]
         matrices = [view.fit_transform_counts(posts.take(*of)) for view, of in zip(self.views_, _counted())]
         rows = self._rows(docs, vectors, matrices)
+        # (the views' rows over the columns the candidates use, their buckets_: restricted once for the
+        # profiles and the posts' similarities to them)
+        spaces: list[np.ndarray | None] = [view.buckets_ for view in self.views_]
+        used = [_restrict(x, space) for x, space in zip(rows, spaces)] + rows[len(spaces) :]
         fold = np.zeros(len(y), int)
         for c in range(len(classes)):
             at = np.flatnonzero(y == c)
             fold[at] = np.arange(at.size) * FOLDS // at.size
-        self.candidates_, exclude = _profiles(rows, y, len(classes), fold)
-        inside = self.candidates_.similarity(rows, exclude)
+        self.candidates_, exclude = _profiles(used, y, len(classes), fold, [*spaces, None])
+        inside = self.candidates_.similarity(used, exclude)
+        del used
         own = inside[:, np.arange(len(y)), y]  # (views, n): each post against its own account's profile
         self.sim_fit_ = _length_fits(own, _log_length(rows), y, len(classes))
         oof = np.asarray(oof_probabilities, float)
@@ -318,12 +326,14 @@ def _set_bound(scores: np.ndarray, group: np.ndarray, n: int, target: float, dri
     return float(np.mean(means) + norm.ppf(1 - target) * np.sqrt(drift * between + within / n))
 
 
-def _profiles(rows: list, y: np.ndarray, k: int, fold: np.ndarray | None):
+def _profiles(rows: list, y: np.ndarray, k: int, fold: np.ndarray | None, spaces: list | None = None):
     """Profiles of accounts ``y`` from ``rows``; with ``fold``, the (own fold's sum, its squared norm, its
-    dot product with the whole profile) of each row, to leave that fold out of the row's own profile."""
+    dot product with the whole profile) of each row, to leave that fold out of the row's own profile.
+    ``spaces``: the sorted buckets the sparse rows are over already, where the caller restricted them."""
     # (sparse rows over the columns they use: products over all 2^22 buckets cost more than the sums)
-    spaces = [_used(x).astype(np.int32) if sparse.issparse(x) else None for x in rows]
-    rows = [x if space is None else _restrict(x, space) for x, space in zip(rows, spaces)]
+    if spaces is None:
+        spaces = [_used(x).astype(np.int32) if sparse.issparse(x) else None for x in rows]
+        rows = [x if space is None else _restrict(x, space) for x, space in zip(rows, spaces)]
     indicator = sparse.csr_matrix((np.ones(len(y)), (y, np.arange(len(y)))), shape=(k, len(y)))
     sums = [_as(indicator @ x) for x in rows]
     profiles = Profiles.of(sums, spaces)
