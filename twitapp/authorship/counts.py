@@ -23,10 +23,10 @@ _WIDTH = 1 << HASH_BITS
 CountsOf = tuple[str, tuple[int, int], int | None]
 
 
-def kept_words(docs: list[str], keep: int) -> frozenset[str]:
-    """The ``keep`` most frequent words (``\\w+`` runs, lower-cased) of normalized texts, ties broken by
-    the word (not by the texts' order, so the fit of any order of the same posts keeps the same)."""
-    counts = Counter(map(str.lower, word_runs(docs)[1::2]))
+def kept_words(pieces: list[str], keep: int) -> frozenset[str]:
+    """The ``keep`` most frequent words (lower-cased) of texts split by :func:`ngrams.word_runs`, ties
+    broken by the word (not by the texts' order, so the fit of any order of the same posts keeps the same)."""
+    counts = Counter(map(str.lower, pieces[1::2]))
     return frozenset(word for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:keep])
 
 
@@ -41,11 +41,12 @@ class PostCounts:
         self._counted: dict[CountsOf, sparse.csr_matrix] = {}
         self._kept: dict[int, frozenset[str]] = {}
         self._masked: dict[int, list[str]] = {}
+        self._pieces: list[str] | None = None  # (the texts' word_runs, split once for counting words and masking)
 
     def kept(self, keep: int) -> frozenset[str]:
         """The words the masking keeps (:func:`kept_words`)."""
         if keep not in self._kept:
-            self._kept[keep] = kept_words(self.docs, keep)
+            self._kept[keep] = kept_words(self._runs(), keep)
         return self._kept[keep]
 
     def texts(self, keep: int | None) -> list[str]:
@@ -53,8 +54,15 @@ class PostCounts:
         if keep is None:
             return self.docs
         if keep not in self._masked:
-            self._masked[keep] = mask_words(word_runs(self.docs), self.kept(keep), len(self.docs))
+            kept = self.kept(keep)
+            pieces, self._pieces = self._runs(), None  # (masked in place, and a few tens of MB: not kept)
+            self._masked[keep] = mask_words(pieces, kept, len(self.docs))
         return self._masked[keep]
+
+    def _runs(self) -> list[str]:
+        if self._pieces is None:
+            self._pieces = word_runs(self.docs)
+        return self._pieces
 
     def counts(self, analyzer: str, ngram_range: tuple[int, int], keep: int | None = None) -> sparse.csr_matrix:
         """A new matrix (the caller may change it) of the counts of ``analyzer``'s n-grams in ``ngram_range``."""
