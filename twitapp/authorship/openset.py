@@ -136,7 +136,7 @@ class OpenSetChecker:
         rows = self._rows(docs, vectors, matrices)
         # (the views' rows over the columns the candidates use, their buckets_: restricted once for the
         # profiles and the posts' similarities to them)
-        spaces: list[np.ndarray | None] = [view.buckets_ for view in self.views_]
+        spaces = [view.buckets_ for view in self.views_]
         used = [_restrict(x, space) for x, space in zip(rows, spaces)] + rows[len(spaces) :]
         fold = np.zeros(len(y), int)
         for c in range(len(classes)):

@@ -87,21 +87,24 @@ def fit_exponent(probabilities: np.ndarray, y: np.ndarray, folds: list[np.ndarra
     ``probabilities`` (out-of-fold, rows as ``y``), most likely to be the account's, among ``EXPONENTS``."""
     rng = np.random.default_rng(random_state)
     logs = np.log(np.clip(probabilities, EPS, 1))
-    sets: list[tuple[np.ndarray, int]] = []
+    by_size: dict[int, tuple[list[np.ndarray], list[int]]] = {}  # (sets stacked per size: one combine each)
     for rows in folds:
         for label in np.unique(y[rows]):
             own = rows[y[rows] == label]
             for n in SET_SIZES:
                 if n <= own.size:
                     picks = np.stack([rng.choice(own, n, replace=False) for _ in range(SETS_PER_GROUP)])
-                    sets.append((logs[picks], int(label)))
-    if not sets:
+                    drawn, labels = by_size.setdefault(n, ([], []))
+                    drawn.append(logs[picks])
+                    labels += [int(label)] * SETS_PER_GROUP
+    if not by_size:
         return 0.0
+    stacked = [(np.concatenate(drawn), np.array(labels)) for drawn, labels in by_size.values()]
     losses = []
     for exponent in EXPONENTS:
         total = 0.0
-        for set_logs, label in sets:
-            total -= np.log(np.clip(combine(set_logs, exponent)[:, label], EPS, 1)).sum()
+        for set_logs, accounts in stacked:
+            total -= np.log(np.clip(combine(set_logs, exponent)[np.arange(accounts.size), accounts], EPS, 1)).sum()
         losses.append(total)
     return float(EXPONENTS[int(np.argmin(losses))])
 
