@@ -104,13 +104,19 @@ class Stacking:
             sums = indicator @ matrix
             sums = (sums.toarray() if sparse.issparse(sums) else sums).reshape(n_folds, k, -1)
             total, count = sums.sum(axis=0), rows_per_group.sum(axis=0)
+            # the scorer without folds f and h serves both f's rows and h's: trained once, kept until h's
+            trained: dict[frozenset[int], np.ndarray] = {}
+
+            def without(e: frozenset[int]) -> np.ndarray:
+                if e in trained:
+                    return trained.pop(e)
+                weights = scorer(total - sums[sorted(e)].sum(axis=0), count - rows_per_group[sorted(e)].sum(axis=0))
+                if len(e) > 1:
+                    trained[e] = weights
+                return weights
+
             for f, sets in enumerate(needed):  # one product per fold, for all its sets at once
-                weights = np.hstack(
-                    [
-                        scorer(total - sums[sorted(e)].sum(axis=0), count - rows_per_group[sorted(e)].sum(axis=0))
-                        for e in sets
-                    ]
-                )
+                weights = np.hstack([without(e) for e in sets])
                 scores = matrix[bounds[f] : bounds[f + 1]] @ weights
                 for i, excluded in enumerate(sets):
                     parts.setdefault((f, excluded), []).append(scores[:, i * k : (i + 1) * k])
