@@ -28,6 +28,13 @@ def test_vectors_are_96_floats_and_an_empty_text_is_zero(embedder):
     assert embedder.dim == 96
 
 
+def test_one_text_alone_gets_its_vector_among_others(embedder):
+    """A prediction's single text skips the batching; its vector is the one a batch gives it."""
+    together = embedder.embed([*TWEETS, "", "nul\x00inside"])
+    for text, expected in zip([*TWEETS, "", "nul\x00inside"], together):
+        np.testing.assert_allclose(embedder.embed([text])[0], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_the_tok2vec_layers_multiply_with_numpy_not_blis(embedder):
     """BLIS's kernels were 3x slower than numpy's BLAS on a tweet's small matrices (see docs/model.md)."""
     layers = list(load_spacy(MODEL).get_pipe("tok2vec").model.walk())

@@ -50,7 +50,7 @@ def test_one_texts_tfidf_row_is_its_row_among_other_texts(fitted):
     for block in model.blocks_:
         many = block.transform(docs)
         for row, doc in enumerate(docs):
-            _same_rows(block.tfidf(block.lookup([doc], chunks=True), 1), many, row)
+            _same_rows(block.text_row(doc).matrix(), many, row)
     for analyzer, ngrams in (("chars", (2, 4)), ("words", (1, 1)), ("raw", (2, 4))):
         view = HashedTfidf(analyzer, ngrams).fit(docs[5:])
         many = view.transform(docs)
@@ -71,7 +71,8 @@ def _shares_one_by_one(model, text: str, probabilities: np.ndarray, target: int,
     direct_start = direction.size - model.direct_.n_features_
     shares = np.zeros(len(rows.spans))
     start = 0
-    for index, ((occ, matrix), weights) in enumerate(zip(rows.blocks, model.block_weights_)):
+    for index, (row, weights) in enumerate(zip(rows.blocks, model.block_weights_)):
+        occ, matrix = row.occurrences, row.matrix()
         block_direction = direction[start : start + weights.shape[1]]
         start += weights.shape[1]
         times = Counter(occ.keys[occ.keys >= 0].tolist())

@@ -8,6 +8,7 @@ vocabulary. Both give the same rows for the same texts.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -19,6 +20,24 @@ MASK_KEEP = 50  # the training texts' most frequent words, which the masked bloc
 # sort faster than 64 and bound the fit's memory.
 _ROW_BITS = 32 - HASH_BITS
 _FIT_BATCH = 1 << _ROW_BITS
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    """One text's n-grams in one block, as a prediction and its explanation read them: the occurrences
+    (columns or -1, with their chunks), the distinct known columns (ascending) and their TF-IDF values, and
+    for each known occurrence the index of its column and for each column its number of occurrences."""
+
+    occurrences: Ngrams
+    columns: np.ndarray
+    values: np.ndarray  # float32, a unit row
+    which: np.ndarray
+    times: np.ndarray
+    width: int  # the block's columns
+
+    def matrix(self) -> sparse.csr_matrix:
+        """The row as a (1, width) sparse matrix, as :meth:`TfidfBlock.transform` gives it."""
+        return sparse.csr_matrix((self.values, self.columns, [0, self.columns.size]), shape=(1, self.width))
 
 
 class TfidfBlock:
@@ -55,19 +74,23 @@ class TfidfBlock:
         known = self.buckets_[cols] == keys if size else np.zeros(cols.size, bool)
         return Ngrams(rows, np.where(known, cols, -1), where if chunks else None)
 
+    def text_row(self, doc: str) -> BlockRow:
+        """One normalized text's :class:`BlockRow`: its row of :meth:`transform`, with the occurrences
+        behind it (one sort of its known columns gives both, without a sparse matrix)."""
+        occ = self.lookup([doc], chunks=True)
+        columns, which, times = np.unique(occ.keys[occ.keys >= 0], return_inverse=True, return_counts=True)
+        values = self._unit_rows(times.astype(np.float32), columns, np.array([0, columns.size]))
+        return BlockRow(occ, columns, values, which, times, self.buckets_.size)
+
     def tfidf(self, occ: Ngrams, n_docs: int) -> sparse.csr_matrix:
         """TF-IDF rows of occurrences from :meth:`lookup`."""
         known = occ.keys >= 0
         # one sort of (row, column) keys gives the CSR arrays directly (a COO matrix and its conversion
-        # cost several times more, which matters for a prediction's single text)
-        if n_docs == 1:  # (a prediction's text: its columns are the row's cells)
-            columns, counts = np.unique(occ.keys[known], return_counts=True)
-            indptr = np.array([0, columns.size])
-        else:
-            width = max(self.buckets_.size, 1)
-            cells, counts = np.unique(occ.rows[known] * width + occ.keys[known], return_counts=True)
-            rows, columns = np.divmod(cells, width)
-            indptr = np.searchsorted(rows, np.arange(n_docs + 1))
+        # cost several times more)
+        width = max(self.buckets_.size, 1)
+        cells, counts = np.unique(occ.rows[known] * width + occ.keys[known], return_counts=True)
+        rows, columns = np.divmod(cells, width)
+        indptr = np.searchsorted(rows, np.arange(n_docs + 1))
         matrix = sparse.csr_matrix((counts.astype(np.float32), columns, indptr), shape=(n_docs, self.buckets_.size))
         matrix.has_sorted_indices = True
         return self._tfidf(matrix)
@@ -82,19 +105,21 @@ class TfidfBlock:
 
     def _tfidf(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         """Sublinear tf times idf, l2-normalised rows, in place (float32: no full-size temporaries but one)."""
-        n_docs = counts.shape[0]
-        weights = counts.data
+        counts.data = self._unit_rows(counts.data, counts.indices, counts.indptr)
+        return counts
+
+    def _unit_rows(self, weights: np.ndarray, indices: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+        """CSR rows' counts (float32, overwritten) made sublinear tf times idf, each row of unit length."""
         np.log(weights, out=weights)
         weights += 1
-        weights *= self.idf_[counts.indices]
-        lengths = np.diff(counts.indptr)
+        weights *= self.idf_[indices]
+        lengths = np.diff(indptr)
         squares = np.append(weights * weights, np.float32(0))  # (a last zero: reduceat's empty rows)
-        norms = np.add.reduceat(squares, counts.indptr[:-1], dtype=np.float64) if n_docs else np.zeros(0)
+        norms = np.add.reduceat(squares, indptr[:-1], dtype=np.float64) if lengths.size else np.zeros(0)
         del squares
         norms = np.where(lengths > 0, np.sqrt(norms), 1).astype(np.float32)
         weights /= np.repeat(np.maximum(norms, 1e-12), lengths)
-        counts.data = weights
-        return counts
+        return weights
 
 
 class MaskedBlock(TfidfBlock):
