@@ -68,13 +68,22 @@ class Profiles:
         leaves a post's own fold out of its account's profile."""
         out = []
         for v, (x, columns, s) in enumerate(zip(rows, self.columns, self.sums)):
-            dots = _dense(_restrict(x, columns) @ s if columns is not None else np.asarray(x) @ s)
+            dots = _dots(x, columns, s) if columns is not None else _dense(np.asarray(x) @ s)
             sq = np.broadcast_to(self.squares[v], dots.shape)
             if exclude is not None:
                 own, own_sq, cross = exclude[v]
                 dots, sq = dots - own, sq - 2 * cross + own_sq
             out.append(dots / np.sqrt(np.maximum(sq, 1e-12)))
         return np.stack(out)
+
+
+def _dots(x: sparse.csr_matrix, columns: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """(rows, accounts) dot products of rows over every bucket with profile sums over ``columns``; a single
+    row (a prediction's text) from its few values, without building its restricted sparse row."""
+    if x.shape[0] == 1:
+        at, known = positions(columns, x.indices)
+        return (x.data[known].astype(np.float64) @ sums[at[known]])[None, :]
+    return _dense(_restrict(x, columns) @ sums)
 
 
 def _restrict(x: sparse.csr_matrix, columns: np.ndarray) -> sparse.csr_matrix:
