@@ -34,6 +34,12 @@ class BlockRow:
     which: np.ndarray
     times: np.ndarray
     width: int  # the block's columns
+    buckets: np.ndarray  # each occurrence's hash bucket, in the order of ``occurrences``
+    lengths: np.ndarray  # and its n-gram length
+
+    def buckets_of_lengths(self, ngram_range: tuple[int, int]) -> np.ndarray:
+        """The hash buckets of the text's n-grams of these lengths (another reader's, see ``reads_like``)."""
+        return self.buckets[(self.lengths >= ngram_range[0]) & (self.lengths <= ngram_range[1])]
 
     def matrix(self) -> sparse.csr_matrix:
         """The row as a (1, width) sparse matrix, as :meth:`TfidfBlock.transform` gives it."""
@@ -65,22 +71,39 @@ class TfidfBlock:
     def lookup(self, docs: list[str], chunks: bool = False) -> Ngrams:
         """The n-gram occurrences of normalized texts, their buckets replaced by the block's columns (-1
         where not in the vocabulary); with ``chunks``, the chunk each is credited to."""
-        parts = list(extract(self.analyzer, self._texts(docs), self.ngram_range, chunks))
-        rows = np.concatenate([np.zeros(0, np.int64), *(p.rows for p in parts)]).astype(np.int64, copy=False)
-        keys = np.concatenate([np.zeros(0, np.int64), *(p.keys.astype(np.int64) for p in parts)])
-        where = np.concatenate([np.zeros(0, np.int64), *(p.chunks for p in parts if p.chunks is not None)])
-        size = self.buckets_.size
-        cols = np.minimum(np.searchsorted(self.buckets_, keys), max(size - 1, 0))
-        known = self.buckets_[cols] == keys if size else np.zeros(cols.size, bool)
-        return Ngrams(rows, np.where(known, cols, -1), where if chunks else None)
+        occ, _ = self._occurrences(docs, chunks)
+        return occ
 
     def text_row(self, doc: str) -> BlockRow:
         """One normalized text's :class:`BlockRow`: its row of :meth:`transform`, with the occurrences
         behind it (one sort of its known columns gives both, without a sparse matrix)."""
-        occ = self.lookup([doc], chunks=True)
+        occ, (buckets, lengths) = self._occurrences([doc], chunks=True)
         columns, which, times = np.unique(occ.keys[occ.keys >= 0], return_inverse=True, return_counts=True)
         values = self._unit_rows(times.astype(np.float32), columns, np.array([0, columns.size]))
-        return BlockRow(occ, columns, values, which, times, self.buckets_.size)
+        return BlockRow(occ, columns, values, which, times, self.buckets_.size, buckets, lengths)
+
+    def reads_like(self, analyzer: str, kept: frozenset[str] | None, ngram_range: tuple[int, int]) -> bool:
+        """Whether this block's n-grams of a text include those of lengths ``ngram_range`` of ``analyzer``
+        with the words outside ``kept`` masked (None: none masked), so another reader can reuse them."""
+        low, high = self.ngram_range
+        return analyzer == self.analyzer and kept == self._kept() and low <= ngram_range[0] <= ngram_range[1] <= high
+
+    def _kept(self) -> frozenset[str] | None:
+        return None
+
+    def _occurrences(self, docs: list[str], chunks: bool) -> tuple[Ngrams, tuple[np.ndarray, np.ndarray]]:
+        """:meth:`lookup`'s occurrences, and each one's hash bucket and n-gram length."""
+        parts = list(extract(self.analyzer, self._texts(docs), self.ngram_range, chunks))
+        rows = np.concatenate([np.zeros(0, np.int64), *(p.rows for p in parts)]).astype(np.int64, copy=False)
+        keys = np.concatenate([np.zeros(0, np.int64), *(p.keys.astype(np.int64) for p in parts)])
+        where = np.concatenate([np.zeros(0, np.int64), *(p.chunks for p in parts if p.chunks is not None)])
+        lengths = np.repeat(
+            np.arange(self.ngram_range[0], self.ngram_range[0] + len(parts)), [p.keys.size for p in parts]
+        )
+        size = self.buckets_.size
+        cols = np.minimum(np.searchsorted(self.buckets_, keys), max(size - 1, 0))
+        known = self.buckets_[cols] == keys if size else np.zeros(cols.size, bool)
+        return Ngrams(rows, np.where(known, cols, -1), where if chunks else None), (keys, lengths)
 
     def tfidf(self, occ: Ngrams, n_docs: int) -> sparse.csr_matrix:
         """TF-IDF rows of occurrences from :meth:`lookup`."""
@@ -145,6 +168,9 @@ class MaskedBlock(TfidfBlock):
 
     def _texts(self, docs: list[str]) -> list[str]:
         return self.mask(docs)
+
+    def _kept(self) -> frozenset[str] | None:
+        return self.kept_
 
 
 def new_blocks() -> list[TfidfBlock]:
