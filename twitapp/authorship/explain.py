@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from .blocks import BlockRow
 from .features import DirectFeatures
-from .ngrams import Ngrams, chunk_cores, normalize_with_origins
+from .ngrams import chunk_cores, normalize_with_origins
 
 _DENSE_CELLS = 1 << 16  # a text's (chunks x distinct n-grams) of a block held densely up to this many
 
@@ -83,23 +84,23 @@ class ShareBasis:
 
 @dataclass
 class TextRows:
-    """One text's n-grams per block (occurrences with their chunks, TF-IDF row), the spans of its chunks
-    (:func:`chunk_spans`) and, once an explanation asked for it, its :class:`ShareBasis`."""
+    """One text's n-grams per block (:class:`blocks.BlockRow`), the spans of its chunks (:func:`chunk_spans`)
+    and, once an explanation asked for it, its :class:`ShareBasis`."""
 
-    blocks: list[tuple[Ngrams, sparse.csr_matrix]]
+    blocks: list[BlockRow]
     spans: list[tuple[int, int]]
     basis: ShareBasis | None = None
 
 
 def share_basis(
     n_chunks: int,
-    rows: list[tuple[Ngrams, sparse.csr_matrix]],
+    rows: list[BlockRow],
     block_weights: list[np.ndarray],
     direct_block: int,
     direct: DirectFeatures,
     n_features: int,
 ) -> ShareBasis:
-    """The basis of one text's chunk shares from each block's occurrences and TF-IDF row: each distinct
+    """The basis of one text's chunk shares from each block's row of it: each distinct
     n-gram's TF-IDF value, shared among its occurrences, carries its block's naive Bayes weights (and, in
     the direct block, its own direct feature); the shares add up to exactly what the n-grams carry."""
     score_width = sum(weights.shape[1] for weights in block_weights)
@@ -107,16 +108,15 @@ def share_basis(
     direct_columns: np.ndarray = np.zeros(0, np.int64)
     direct_part: np.ndarray | sparse.csr_matrix = np.zeros((n_chunks, 0))
     start = 0
-    for index, ((occ, matrix), weights_of_block) in enumerate(zip(rows, block_weights)):
+    for index, (row, weights_of_block) in enumerate(zip(rows, block_weights)):
         width = weights_of_block.shape[1]
         start += width
-        known = occ.keys >= 0
+        occ = row.occurrences
         assert occ.chunks is not None
-        cols, chunks = occ.keys[known], occ.chunks[known]
-        if not cols.size or not n_chunks:
+        chunks = occ.chunks[occ.keys >= 0]
+        distinct, which, times, values = row.columns, row.which, row.times, row.values
+        if not distinct.size or not n_chunks:
             continue
-        distinct, which, times = np.unique(cols, return_inverse=True, return_counts=True)
-        values = matrix.data[np.searchsorted(matrix.indices, distinct)]
         # (chunk, distinct n-gram) -> the sum of its occurrences' shares of the n-gram's value
         cells: np.ndarray | sparse.csr_matrix
         if n_chunks * distinct.size <= _DENSE_CELLS:

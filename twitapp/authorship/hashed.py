@@ -37,6 +37,11 @@ class HashedTfidf:
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
         return self._weigh(self._counts(docs), len(docs))
 
+    def transform_buckets(self, buckets: np.ndarray) -> sparse.csr_matrix:
+        """One text's row from the hash buckets of its n-grams as this view reads them (a model block's
+        that reads the text the same way: see ``TfidfBlock.reads_like``), without extracting them again."""
+        return self._weigh(_one_row(buckets), 1)
+
     def _fit_counts(self, counts: sparse.csr_matrix, n_docs: int) -> None:
         df = np.bincount(counts.indices, minlength=_WIDTH)
         self.buckets_ = np.flatnonzero(df).astype(np.int32)
@@ -64,15 +69,20 @@ class HashedTfidf:
             keys.append(part.keys.astype(np.int64))
         row, column = np.concatenate(rows), np.concatenate(keys)
         if len(docs) == 1:  # (a prediction's text: one sort gives its row)
-            buckets, counts = np.unique(column, return_counts=True)
-            indptr = np.array([0, buckets.size])
-            return sparse.csr_matrix((counts.astype(np.float32), buckets.astype(np.int32), indptr), shape=(1, _WIDTH))
+            return _one_row(column)
         # (COO to CSR sums the duplicates row by row: cheaper than one sort of every occurrence)
         ones = np.ones(row.size, np.float32)
         matrix = sparse.coo_matrix((ones, (row, column)), shape=(len(docs), _WIDTH)).tocsr()
         matrix.sum_duplicates()
         matrix.indices = matrix.indices.astype(np.int32, copy=False)
         return matrix
+
+
+def _one_row(buckets: np.ndarray) -> sparse.csr_matrix:
+    """The n-gram counts of one text from its occurrences' buckets (one sort)."""
+    distinct, counts = np.unique(buckets, return_counts=True)
+    indptr = np.array([0, distinct.size])
+    return sparse.csr_matrix((counts.astype(np.float32), distinct.astype(np.int32), indptr), shape=(1, _WIDTH))
 
 
 def positions(columns: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -108,8 +108,7 @@ class AuthorshipModel(BaseEstimator):
         self._require_fitted()
         if not len(texts):
             return np.zeros((0, len(self.classes_)))
-        with _one_thread():
-            return self._probabilities(*self._features(texts, embeddings))
+        return self._probabilities(*self._features(texts, embeddings))
 
     def predict_and_explain(self, text: str, embedding: np.ndarray, top: int = 8) -> tuple[np.ndarray, list[Evidence]]:
         """``predict_proba`` of one text and ``explain`` for its most probable account, in one pass over its
@@ -122,14 +121,13 @@ class AuthorshipModel(BaseEstimator):
         is: see ``confidence.py``), from the same pass over its n-grams."""
         self._require_fitted()
         rows = self._block_rows(text)
-        features, support = self._stack_rows(rows, [text], np.asarray(embedding).reshape(1, -1))
-        with _one_thread():
-            probabilities = self._probabilities(features, support)[0]
+        scores, support = self._text_scores(rows, text, embedding)
+        probabilities = self._to_probabilities(scores[None, :], np.array([support]))[0]
         evidence: list[Evidence] = []
         if rows.spans:
-            shares = self._shares(probabilities, [int(np.argmax(probabilities))], rows, support[0])[:, 0]
+            shares = self._shares(probabilities, [int(np.argmax(probabilities))], rows, support)[:, 0]
             evidence = top_evidence(text, rows.spans, shares, top)
-        return TextPrediction(probabilities, evidence, float(support[0]), len(text.split()), rows)
+        return TextPrediction(probabilities, evidence, support, len(text.split()), rows)
 
     def predict_set(self, texts: Sequence[str], embeddings: np.ndarray, top: int = 8) -> SetPrediction:
         """The verdict of several posts taken to share one author: their probabilities combined (see
@@ -139,12 +137,9 @@ class AuthorshipModel(BaseEstimator):
             raise ValueError("no posts to attribute")
         vectors = np.asarray(embeddings).reshape(len(texts), -1)
         post_rows = [self._block_rows(text) for text in texts]
-        stacked = [
-            self._stack_rows(rows, [text], vectors[i : i + 1]) for i, (rows, text) in enumerate(zip(post_rows, texts))
-        ]
-        support = np.array([float(s[0]) for _, s in stacked])
-        with _one_thread():
-            per_post = self._probabilities(sparse.vstack([f for f, _ in stacked], format="csr"), support)
+        stacked = [self._text_scores(rows, text, vectors[i]) for i, (rows, text) in enumerate(zip(post_rows, texts))]
+        support = np.array([s for _, s in stacked])
+        per_post = self._to_probabilities(np.vstack([scores for scores, _ in stacked]), support)
         logs = np.log(np.clip(per_post.astype(np.float64), 1e-300, 1))
         combined = combine(logs, self.set_exponent)
         winner, factor = int(np.argmax(combined)), set_factor(len(texts), self.set_exponent)
@@ -174,9 +169,9 @@ class AuthorshipModel(BaseEstimator):
         rows = self._block_rows(text)
         if not rows.spans:
             return []
-        support = support_of(rows.blocks[self.direct_block_][1], self.informative_)[0]
+        scores, support = self._text_scores(rows, text, embedding)
         if probabilities is None:
-            probabilities = self.predict_proba([text], np.asarray(embedding).reshape(1, -1))[0]
+            probabilities = self._to_probabilities(scores[None, :], np.array([support]))[0]
         shares = self._shares(probabilities, [column], rows, support)[:, 0]
         return top_evidence(text, rows.spans, shares, top)
 
@@ -190,8 +185,7 @@ class AuthorshipModel(BaseEstimator):
         rows = rows or self._block_rows(text)
         if not rows.spans:
             return [[] for _ in self.classes_]
-        support = support_of(rows.blocks[self.direct_block_][1], self.informative_)[0]
-        shares = self._shares(probabilities, range(len(self.classes_)), rows, support)
+        shares = self._shares(probabilities, range(len(self.classes_)), rows, self._support(rows))
         return [top_evidence(text, rows.spans, shares[:, column], top) for column in range(len(self.classes_))]
 
     def decompose(self, text: str, embedding: np.ndarray, target: str) -> Decomposition:
@@ -199,17 +193,19 @@ class AuthorshipModel(BaseEstimator):
         n-grams and the rest (see :class:`Decomposition`)."""
         column = self._column(target)
         rows = self._block_rows(text)
-        features, support = self._stack_rows(rows, [text], np.asarray(embedding).reshape(1, -1))
-        probabilities = self._probabilities(features, support)[0]
-        gain = float(support_gain(support[0], self.support_scale))
+        dense, direct_columns, direct_values = self._text_features(rows, text, embedding)
+        scores, support = self._text_scores(rows, text, embedding)
+        probabilities = self._to_probabilities(scores[None, :], np.array([support]))[0]
+        gain = float(support_gain(support, self.support_scale))
         direction = gain * contrasts(self.regression_.coef_, probabilities, [column])[0]
         start = sum(weights.shape[1] for weights in self.block_weights_)  # after the blocks' scores
-        stop = direction.size - self.direct_.n_features_  # before the direct features
-        values = features.toarray()[0]
+        values = np.zeros(direction.size)
+        values[: dense.size] = dense
+        values[dense.size + direct_columns] = direct_values
         rest = np.zeros(direction.size, bool)  # the embedding's and the style counts' columns
-        rest[start:stop] = True
+        rest[start : dense.size] = True
         if rows.spans:
-            shares = self._shares(probabilities, [column], rows, support[0])[:, 0]
+            shares = self._shares(probabilities, [column], rows, support)[:, 0]
         else:  # nothing to credit the n-grams (the words block's marks) to: they are part of the rest
             shares, rest[:] = np.zeros(0), True
         intercept = gain * contrasts(self.regression_.intercept_[:, None], probabilities, [column])[0, 0]
@@ -222,12 +218,32 @@ class AuthorshipModel(BaseEstimator):
         matrices = [block.transform(docs) for block in self.blocks_]
         return self._stack(matrices, texts, embeddings), support_of(matrices[self.direct_block_], self.informative_)
 
-    def _stack_rows(
-        self, rows: TextRows, texts: Sequence[str], embeddings: np.ndarray
-    ) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """Features and support of a text from its :meth:`_block_rows`."""
-        matrices = [matrix for _, matrix in rows.blocks]
-        return self._stack(matrices, texts, embeddings), support_of(matrices[self.direct_block_], self.informative_)
+    def _text_scores(self, rows: TextRows, text: str, embedding: np.ndarray) -> tuple[np.ndarray, float]:
+        """The final regression's scores (before the support's gain) and the support of one text from its
+        :meth:`_block_rows`: what ``_features`` and ``_scores`` give for it, from the few columns its
+        n-grams carry, without building its sparse feature row (which costs more than the products)."""
+        dense, direct_columns, direct_values = self._text_features(rows, text, embedding)
+        coef = self.regression_.coef_
+        scores = coef[:, : dense.size] @ dense + coef[:, dense.size + direct_columns] @ direct_values
+        return scores + self.regression_.intercept_, self._support(rows)
+
+    def _text_features(
+        self, rows: TextRows, text: str, embedding: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One text's final-regression features: the dense ones (the blocks' scores, the embedding's, the
+        style counts), then its direct features' columns (counted after the dense ones) and values."""
+        vector = np.asarray(embedding, dtype=np.float32).reshape(1, -1)
+        dense = [row.values @ weights[row.columns] for row, weights in zip(rows.blocks, self.block_weights_)]
+        dense.append(self.embedding_.transform(vector)[0])
+        dense.append(self.style_.transform(style_features([text]))[0])
+        direct_row = rows.blocks[self.direct_block_]
+        own = self.direct_.column_[direct_row.columns]
+        kept = own >= 0
+        return np.concatenate(dense), own[kept], direct_row.values[kept] * np.float32(self.direct_.scale)
+
+    def _support(self, rows: TextRows) -> float:
+        """A text's support (see ``support.py``) from its :meth:`_block_rows`."""
+        return float(self.informative_[rows.blocks[self.direct_block_].columns].sum())
 
     def _stack(self, matrices: list[sparse.csr_matrix], texts: Sequence[str], embeddings: np.ndarray):
         """The final regression's features from the blocks' TF-IDF rows, the embeddings and the texts."""
@@ -239,12 +255,8 @@ class AuthorshipModel(BaseEstimator):
 
     def _block_rows(self, text: str) -> TextRows:
         """Each block's n-gram occurrences (with their chunks) and TF-IDF row of one text, and its chunks."""
-        doc = [normalize(text)]
-        rows = []
-        for block in self.blocks_:
-            occ = block.lookup(doc, chunks=True)
-            rows.append((occ, block.tfidf(occ, 1)))
-        return TextRows(rows, chunk_spans(text))
+        doc = normalize(text)
+        return TextRows([block.text_row(doc) for block in self.blocks_], chunk_spans(text))
 
     def _shares(self, probabilities: np.ndarray, targets: Sequence[int], rows: TextRows, support: float) -> np.ndarray:
         """(chunks, targets) each chunk's share of each target's score against the others (see
@@ -258,10 +270,16 @@ class AuthorshipModel(BaseEstimator):
         return rows.basis.shares(gain * contrasts(self.regression_.coef_, probabilities, targets, rows.basis.columns))
 
     def _probabilities(self, features: sparse.csr_matrix, support: np.ndarray) -> np.ndarray:
+        """The final regression's probabilities of texts from their features and supports."""
+        with _one_thread():
+            scores = np.asarray(features @ self.regression_.coef_.T) + self.regression_.intercept_
+        return self._to_probabilities(scores, support)
+
+    def _to_probabilities(self, scores: np.ndarray, support: np.ndarray) -> np.ndarray:
         """The final regression's scores, each text's shrunk by its support's gain, turned into
         probabilities as scikit-learn does (softmax of the scores; the logistic function of the one score
-        between 2 accounts) without its input checks, which cost more than the product itself on one text."""
-        scores = np.asarray(features @ self.regression_.coef_.T) + self.regression_.intercept_
+        between 2 accounts) without its input checks, which cost more than the product itself on one text;
+        ``scores`` are overwritten."""
         scores *= support_gain(support, self.support_scale)[:, None]
         if scores.shape[1] == 1:
             second = expit(scores[:, 0])

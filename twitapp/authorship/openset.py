@@ -22,9 +22,12 @@ from scipy import sparse
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 
+from .blocks import BlockRow, TfidfBlock
 from .counts import CountsOf, PostCounts
 from .hashed import HashedTfidf, positions
 from .ngrams import normalize
+
+ReadText = Sequence[tuple[TfidfBlock, BlockRow]]  # a model's blocks, each with its row of one text
 
 FALSE_FLAG_TARGET = 0.05  # share of the candidates' own posts that may be flagged as by none of them
 # the threshold is chosen on the cross-validation's scores at this share: newer posts are a little farther
@@ -68,13 +71,21 @@ class Profiles:
         leaves a post's own fold out of its account's profile."""
         out = []
         for v, (x, columns, s) in enumerate(zip(rows, self.columns, self.sums)):
-            dots = _dense(_restrict(x, columns) @ s if columns is not None else np.asarray(x) @ s)
+            dots = _dots(x, columns, s) if columns is not None else _dense(np.asarray(x) @ s)
             sq = np.broadcast_to(self.squares[v], dots.shape)
             if exclude is not None:
                 own, own_sq, cross = exclude[v]
                 dots, sq = dots - own, sq - 2 * cross + own_sq
             out.append(dots / np.sqrt(np.maximum(sq, 1e-12)))
         return np.stack(out)
+
+
+def _dots(x: sparse.csr_matrix, columns: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """(rows, accounts) dot products of rows with profile sums over ``columns`` (one row: from its values)."""
+    if x.shape[0] == 1:
+        at, known = positions(columns, x.indices)
+        return (x.data[known].astype(np.float64) @ sums[at[known]])[None, :]
+    return _dense(_restrict(x, columns) @ sums)
 
 
 def _restrict(x: sparse.csr_matrix, columns: np.ndarray) -> sparse.csr_matrix:
@@ -199,20 +210,24 @@ class OpenSetChecker:
         self.set_calibration(1)  # (single texts, the common question, answered without a fit)
         return self
 
-    def score(self, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-        """Each text's outsider score (higher: less like any candidate)."""
+    def score(
+        self, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray, read: ReadText | None = None
+    ) -> np.ndarray:
+        """Each text's outsider score (higher: less like any candidate); ``read``, for one text, the model's
+        blocks with their rows of it, whose n-grams the views that read the text alike reuse."""
         if self.candidates_ is None or self.coef_ is None:
             raise RuntimeError("fit the checker first")
-        rows = self._rows([normalize(t) for t in texts], vectors)
+        docs = [normalize(t) for t in texts]
+        rows = self._rows(docs, vectors, self._view_rows(docs, read) if read is not None and len(docs) == 1 else None)
         features = self._features(self.candidates_.similarity(rows), rows, None, np.asarray(probabilities, float))
         return ((features - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
 
     def none_of_these(
-        self, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray
+        self, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray, read: ReadText | None = None
     ) -> tuple[bool, float, float]:
         """For a text or a set of posts of one author: (likely by none of the candidates, the probability
-        of that against an even prior, the set's mean score)."""
-        value = float(np.mean(self.score(texts, vectors, probabilities)))
+        of that against an even prior, the set's mean score); ``read`` as in :meth:`score`."""
+        value = float(np.mean(self.score(texts, vectors, probabilities, read)))
         threshold, a, b = self.set_calibration(len(texts))
         probability = float(1 / (1 + np.exp(-(a * value + b))))
         return value >= threshold, probability, value
@@ -248,6 +263,16 @@ class OpenSetChecker:
             threshold = max(threshold, -b / a if a > 0 else threshold)
             self.sets_[n] = (threshold, a, b)
         return self.sets_[n]
+
+    def _view_rows(self, docs: list[str], read: ReadText) -> list:
+        """Each view's row of one text, from a model block's n-grams of it where one reads it alike."""
+        rows = []
+        for view in self.views_:
+            same = [row for block, row in read if block.reads_like(view.analyzer, view.kept, view.ngram_range)]
+            rows.append(
+                view.transform_buckets(same[0].buckets_of_lengths(view.ngram_range)) if same else view.transform(docs)
+            )
+        return rows
 
     def _rows(self, docs: list[str], vectors, matrices: list | None = None) -> list:
         rows: list = matrices if matrices is not None else [view.transform(docs) for view in self.views_]

@@ -72,7 +72,13 @@ class Embedder:
             return self._embed_in_pool(texts, progress)
         dim = self.dim
         out = np.zeros((len(texts), dim), dtype=np.float32)
-        for i, doc in enumerate(self.nlp.pipe(_clean(texts), batch_size=BATCH_SIZE)):
+        # (one text, a prediction's: calling the pipeline skips pipe()'s batching, a quarter of its time)
+        docs = (
+            [self.nlp(text) for text in _clean(texts)]
+            if len(texts) == 1
+            else self.nlp.pipe(_clean(texts), batch_size=BATCH_SIZE)
+        )
+        for i, doc in enumerate(docs):
             vector = doc.vector
             if vector.shape == (dim,):
                 out[i] = vector
@@ -82,17 +88,49 @@ class Embedder:
             progress(len(texts) % BATCH_SIZE)
         return out
 
-    def _embed_in_pool(self, texts: Sequence[str], progress: Callable[[int], None] | None) -> np.ndarray:
-        """``embed`` split into one contiguous share per process (and a few more, to even out their pace)."""
+    def embed_ahead(self, texts: Sequence[str]) -> Callable[[], np.ndarray] | None:
+        """Hand ``texts`` to the embedding processes now and return what waits for their vectors, so that the
+        caller works meanwhile (an import stores a batch while the next is embedded); None where ``embed``
+        would embed them in this process (one process, or too few texts for the pool)."""
+        if self.processes <= 1 or len(texts) < POOL_MIN_TEXTS:
+            return None
         pool = _pool(self.model_name, self.processes)
+        futures = [pool.submit(_embed_in_child, self.model_name, part) for part in self._shares(texts)]
+        return lambda: np.vstack([future.result() for future in futures])
+
+    def _shares(self, texts: Sequence[str]) -> list[list[str]]:
+        """One contiguous share of ``texts`` per process, and as many more, to even out their pace."""
         shares = np.array_split(np.arange(len(texts)), self.processes * 2)
-        parts = [[texts[i] for i in share] for share in shares if share.size]
+        return [[texts[i] for i in share] for share in shares if share.size]
+
+    def _embed_in_pool(self, texts: Sequence[str], progress: Callable[[int], None] | None) -> np.ndarray:
+        """``embed`` split among the embedding processes (see ``_shares``)."""
+        pool = _pool(self.model_name, self.processes)
+        parts = self._shares(texts)
         out = []
         for vectors in pool.map(_embed_in_child, [self.model_name] * len(parts), parts):
             out.append(vectors)
             if progress is not None:
                 progress(len(vectors))
         return np.vstack(out)
+
+
+class EmbeddedAhead(Embedder):
+    """An embedder for one batch of an import whose texts were embedded ahead (``Embedder.embed_ahead``):
+    it answers those from their vectors and embeds any other text with ``embedder``."""
+
+    def __init__(self, embedder: Embedder, texts: Sequence[str], vectors: np.ndarray):
+        super().__init__(embedder.model_name, embedder.processes)
+        self._embedder = embedder
+        self._known = dict(zip(texts, vectors))
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._known))
+        if missing:
+            self._known.update(zip(missing, self._embedder.embed(missing)))
+        if progress is not None and texts:
+            progress(len(texts))
+        return np.array([self._known[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
 
 
 _pools: dict[tuple[str, int], ProcessPoolExecutor] = {}

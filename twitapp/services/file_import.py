@@ -23,8 +23,17 @@ from ..sources.demo import read_demo_folder
 from ..sources.mastodon_archive import stream_mastodon_archive
 from ..sources.records import DEFAULT_MAX_POSTS_PER_ACCOUNT, as_seekable
 from ..sources.upload_kind import upload_kind
-from .embedding import Embedder
-from .ingest import AccountData, IngestResult, NewTweet, archive_account_id, committed, local_account_id, store
+from .embedding import EmbeddedAhead, Embedder
+from .ingest import (
+    AccountData,
+    IngestResult,
+    NewTweet,
+    archive_account_id,
+    committed,
+    local_account_id,
+    store,
+    stored_ids,
+)
 from .progress import Progress, no_progress
 
 READERS = {
@@ -142,7 +151,7 @@ def _import_once(session, batches, embedder, progress, may_update) -> ImportSumm
     stored: dict[str, IngestResult] = {}  # lower-case handle -> its result so far
     waiting: dict[str, IngestResult] = {}  # accounts seen without an original post yet: not stored
     done = 0
-    for number, imported in enumerate(batches):
+    for number, (imported, batch_embedder) in enumerate(_embedded_ahead(session, batches, embedder)):
         if number == 0:
             summary.source, summary.platform = imported.source, imported.platform
         key = imported.username.lower()
@@ -162,7 +171,7 @@ def _import_once(session, batches, embedder, progress, may_update) -> ImportSumm
         tweets = [NewTweet(t.id, t.text, t.created_at, t.is_retweet) for t in imported.tweets]
         created_here = key in stored and stored[key].created  # a later batch of an account this import made
         writes = may_update or created_here
-        result = store(session, data, tweets, embedder, _overall(progress, done), commit=False, may_update=writes)
+        result = store(session, data, tweets, batch_embedder, _overall(progress, done), commit=False, may_update=writes)
         result.skipped_empty += imported.skipped_empty
         if key in waiting:
             _add(result, waiting.pop(key))
@@ -175,6 +184,30 @@ def _import_once(session, batches, embedder, progress, may_update) -> ImportSumm
     summary.without_originals = [tally.username for tally in waiting.values()]
     progress("storing", done, done)
     return summary
+
+
+def _embedded_ahead(
+    session: DbSession, batches: Iterable[ImportedAccount], embedder: Embedder
+) -> Iterator[tuple[ImportedAccount, Embedder]]:
+    """Each batch with the embedder to store it with: while one batch is stored, the next one's new posts
+    are embedded in the embedding processes, where there are any (``Embedder.embed_ahead``)."""
+    pending = None
+    for imported in batches:
+        originals = {t.id: t.text for t in imported.tweets if not t.is_retweet and not is_blank(t.text)}
+        known = stored_ids(session, imported.key or _key(imported), list(originals)) if originals else set()
+        texts = [text for post_id, text in originals.items() if post_id not in known]
+        started = (imported, texts, embedder.embed_ahead(texts))
+        if pending is not None:
+            yield _with_vectors(embedder, *pending)
+        pending = started
+    if pending is not None:
+        yield _with_vectors(embedder, *pending)
+
+
+def _with_vectors(
+    embedder: Embedder, imported: ImportedAccount, texts: list[str], ahead
+) -> tuple[ImportedAccount, Embedder]:
+    return imported, (EmbeddedAhead(embedder, texts, ahead()) if ahead is not None else embedder)
 
 
 def _key(imported: ImportedAccount) -> str:

@@ -227,7 +227,7 @@ def _store_once(session, data, tweets, embedder, progress, may_update) -> Ingest
         else:
             originals.append(tweet)
     unique = list({t.id: t for t in originals}.values())
-    known = _stored_ids(session, account.id, [t.id for t in unique]) if account is not None else set()
+    known = stored_ids(session, account.id, [t.id for t in unique]) if account is not None else set()
     new = [t for t in unique if t.id not in known]
 
     progress("embedding", 0, len(new))
@@ -247,7 +247,7 @@ def _store_once(session, data, tweets, embedder, progress, may_update) -> Ingest
     else:
         # Locked from here to the commit: a concurrent store into this account waits, then sees these rows.
         account = _locked(session, account)
-        still_new = {t.id for t in new} - _stored_ids(session, account.id, [t.id for t in new])
+        still_new = {t.id for t in new} - stored_ids(session, account.id, [t.id for t in new])
         new, vectors = _only(new, vectors, still_new)
     renamed = _apply(account, data)
     rows = [
@@ -339,7 +339,7 @@ def _account_data(user: FetchedProfile, fetched: Sequence[FetchedPost], source: 
     )
 
 
-def _stored_ids(session: DbSession, account_id: str, ids: list[str]) -> set[str]:
+def stored_ids(session: DbSession, account_id: str, ids: list[str]) -> set[str]:
     """Which of ``ids`` the account already holds (post ids are keys within an account, not across)."""
     known: set[str] = set()
     for chunk in iter_chunks(ids, ID_CHUNK):

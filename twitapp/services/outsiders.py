@@ -18,7 +18,7 @@ from sqlalchemy import func, over, select
 
 from ..authorship import MIN_TWEETS_PER_ACCOUNT
 from ..authorship.counts import PostCounts
-from ..authorship.openset import OpenSetChecker
+from ..authorship.openset import OpenSetChecker, ReadText
 from ..extensions import DbSession
 from ..models import Account, Tweet
 from .accounts import Candidate
@@ -44,13 +44,19 @@ class OutsiderCheck:
     impostor_ids: tuple[str, ...]
     fit_seconds: float
 
-    def none_of_these(self, texts: list[str], vectors: np.ndarray, probabilities: np.ndarray) -> NoneOfThese:
+    def none_of_these(
+        self, texts: list[str], vectors: np.ndarray, probabilities: np.ndarray, read: ReadText | None = None
+    ) -> NoneOfThese:
         """For one text or a set of posts taken to share one author: their embeddings and the model's
-        probabilities of each (rows in the model's ``classes_`` order)."""
+        probabilities of each (rows in the model's ``classes_`` order); for one text, ``read``: the model's
+        blocks with their rows of it (its n-grams, extracted once)."""
         if not texts:
             raise ValueError("no text to check")
         likely, probability, _ = self.checker.none_of_these(
-            texts, np.asarray(vectors).reshape(len(texts), -1), np.asarray(probabilities).reshape(len(texts), -1)
+            texts,
+            np.asarray(vectors).reshape(len(texts), -1),
+            np.asarray(probabilities).reshape(len(texts), -1),
+            read,
         )
         return NoneOfThese(bool(likely), round(probability, 4))
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, over, select
 
 from ..authorship import MIN_TWEETS_PER_ACCOUNT, Evidence, fit_with_cv
 from ..authorship.confidence import GuessConfidence, guess_confidence
+from ..authorship.explain import TextRows
 from ..authorship.openset import post_counts
 from ..config import DEFAULT_TWEETS_PER_ACCOUNT
 from ..exceptions import AccountNotFound, InvalidInput, NotEnoughTweets, StaleEmbeddings
@@ -194,8 +195,11 @@ def predict_author(
     else:
         answer = _predict_posts(fitted.model, question.texts, vectors, names)
     probs = answer.probabilities
+    read = list(zip(fitted.model.blocks_, answer.rows.blocks)) if answer.rows is not None else None
     outsider = (
-        fitted.outsiders.none_of_these(list(question.texts), vectors, answer.per_post) if fitted.outsiders else None
+        fitted.outsiders.none_of_these(list(question.texts), vectors, answer.per_post, read)
+        if fitted.outsiders
+        else None
     )
     order = np.argsort(-probs, kind="stable")  # (ties: the first, as the model explains)
     winner = classes[order[0]]
@@ -258,7 +262,7 @@ class _Answer:
     weighed_most: list[WeighedPost]
     explained_text: str  # the text whose words choose the similar posts
     per_post: np.ndarray  # each post's own probabilities (rows)
-    rows: list | None = None  # the explained text's n-grams per block, when the model computed them already
+    rows: TextRows | None = None  # the explained text's n-grams per block, when the model computed them already
 
 
 def fit_set(
@@ -349,7 +353,7 @@ def _tweet_map(fitted: FittedSet, probabilities: np.ndarray) -> TweetMap | None:
 
 
 def _most_similar(
-    fitted: FittedSet, text: str, probabilities: np.ndarray, evidence: list[Evidence], rows: list | None = None
+    fitted: FittedSet, text: str, probabilities: np.ndarray, evidence: list[Evidence], rows: TextRows | None = None
 ) -> dict[str, list[SimilarTweet]]:
     """username -> its posts sharing the text's words that point to it, most probable account first."""
     if not fitted.posts:  # (a set built without with_map)

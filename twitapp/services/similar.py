@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from ..authorship import Evidence
+from ..authorship.explain import TextRows
 from ..authorship.ngrams import _WORD, normalize
 
 SIMILAR_PER_ACCOUNT = 3
@@ -141,7 +142,7 @@ def similar_for_accounts(
     text: str,
     probabilities: np.ndarray,
     winner_evidence: Sequence[Evidence],
-    rows: list | None = None,
+    rows: TextRows | None = None,
 ) -> dict[str, list[SimilarTweet]]:
     """Per account id, most probable first, its posts sharing the text's words that point to it: the
     winner's from the evidence already shown, the others' from the model's explanation towards each
