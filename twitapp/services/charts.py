@@ -10,10 +10,9 @@ what these functions return, as server-side SVG: no JavaScript, no CDN, nothing 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 
@@ -334,10 +333,10 @@ class MonthChart:
         return max(self.bars, key=lambda b: (b.count, b.month)) if self.bars else None
 
 
-def month_counts(moments: Iterable[datetime | date], max_months: int = 36) -> list[tuple[date, int]]:
-    """Tweets per calendar month, oldest first, months without tweets included as 0; only the newest
-    ``max_months`` months are kept so a long history stays readable."""
-    counts = Counter(date(m.year, m.month, 1) for m in moments if m is not None)
+def month_counts(per_month: Mapping[date, int], max_months: int = 36) -> list[tuple[date, int]]:
+    """Tweets per calendar month (``per_month``: by the first of the month), oldest first, months without
+    tweets included as 0; only the newest ``max_months`` months are kept so a long history stays readable."""
+    counts = {m: n for m, n in per_month.items() if n}
     if not counts:
         return []
     first, last = min(counts), max(counts)

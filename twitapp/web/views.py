@@ -156,7 +156,7 @@ def account(username: str):
         abort(404)
     page = request.args.get("page", 1, type=int)  # (not a whole number: the first page)
     tweets = account_service.tweets_page(db.session, found, page, current_app.config["TWEETS_PER_PAGE"])
-    months = charts.month_chart(charts.month_counts(account_service.tweet_times(db.session, found)))
+    months = charts.month_chart(charts.month_counts(account_service.tweets_per_month(db.session, found)))
     return render_template(
         "account.html",
         account=found,
