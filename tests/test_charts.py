@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from twitapp.services import charts
+from twitapp.services import charts, monthly
 from twitapp.web.highlight import Piece, highlight
 
 
@@ -149,15 +149,15 @@ def test_unknown_marker_shape_is_refused():
 
 def test_month_counts_fill_the_gaps_and_keep_the_newest_months():
     per_month = {date(2021, 11, 1): 2, date(2022, 2, 1): 2, date(2022, 3, 1): 0}
-    assert charts.month_counts(per_month) == [
+    assert monthly.month_counts(per_month) == [
         (date(2021, 11, 1), 2),
         (date(2021, 12, 1), 0),
         (date(2022, 1, 1), 0),
         (date(2022, 2, 1), 2),
     ]
-    assert charts.month_counts({}) == []
+    assert monthly.month_counts({}) == []
     long = {date(2010 + i // 12, i % 12 + 1, 1): 1 for i in range(60)}
-    kept = charts.month_counts(long, max_months=36)
+    kept = monthly.month_counts(long, max_months=36)
     assert len(kept) == 36 and kept[-1] == (date(2014, 12, 1), 1)
 
 
@@ -190,12 +190,12 @@ def test_tweets_per_month_counts_each_stored_tweet_in_its_calendar_month(seed, a
             date(2023, 1, 1): 1,
         }
     )
-    assert sum(n for _, n in charts.month_counts(one_by_one)) == len(moments)
+    assert sum(n for _, n in monthly.month_counts(one_by_one)) == len(moments)
 
 
 def test_month_chart_geometry():
     counts = [(date(2021, 12, 1), 10), (date(2022, 1, 1), 0), (date(2022, 2, 1), 5), (date(2022, 3, 1), 1000)]
-    chart = charts.month_chart(counts, width=400, height=100, top=10, bottom=20)
+    chart = monthly.month_chart(counts, width=400, height=100, top=10, bottom=20)
     assert chart.peak == 1000 and chart.total == 1015 and chart.baseline == 80
     tallest = chart.bars[3]
     assert tallest.y == pytest.approx(10) and tallest.height == pytest.approx(70)
@@ -209,9 +209,9 @@ def test_month_chart_geometry():
 
 
 def test_month_chart_of_one_year_labels_months_and_of_nothing_is_empty():
-    chart = charts.month_chart([(date(2022, m, 1), m) for m in range(1, 13)])
+    chart = monthly.month_chart([(date(2022, m, 1), m) for m in range(1, 13)])
     assert [label for _, label in chart.ticks][:2] == ["Jan", "Mar"]
-    empty = charts.month_chart([])
+    empty = monthly.month_chart([])
     assert empty.bars == [] and empty.busiest is None and empty.first is None
 
 
