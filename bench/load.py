@@ -1,14 +1,18 @@
 """Load and memory: gunicorn as the Procfile starts it, on PostgreSQL, 4 accounts x 3,200 real tweets.
 
     OPENBLAS_NUM_THREADS=1 pipenv run python bench/load.py [--database-url postgresql://postgres@127.0.0.1/hypotweet_load]
-        [--connections 50] [--seconds 60] [--skip-load-data]
+        [--connections 50] [--seconds 60] [--mix-seconds 30] [--skip-load-data] [--client async|threads|both]
 
 1. Creates the database if needed (``createdb``), migrates it, and stores the newest 3,200 tweets of four
-   senators from ../shared/data/senate117/tweets.csv.gz through the ingest service (real spaCy embeddings).
+   senators from ../shared/data/senate117/tweets.csv.gz through the ingest service (real spaCy embeddings),
+   then ``VACUUM ANALYZE`` (what autovacuum does to a settled database: the planner's row counts, and the
+   visibility map that lets an index answer alone).
 2. Starts gunicorn with the Procfile's command (``--preload --workers 2 --threads 2``) on 127.0.0.1, with
    the rate limits raised for the run (a last phase puts them back low to show the intended 429s).
-3. Phase "predict": N connections (threads with keep-alive sessions) POST /api/predict for S seconds,
-   each a different real tweet over the same four accounts (the fitted model is cached per worker).
+3. Phase "predict": N keep-alive connections POST /api/predict for S seconds, each a different real tweet
+   over the same four accounts (the fitted model is cached per worker). The load comes from one asyncio
+   thread (bench/loadclient.py), or with ``--client threads`` from a ``requests`` session per thread (the
+   first client), or ``both``, one after the other; each prints the CPU it and the server took.
 4. Phase "mix": the same connections, 50% predictions (page form and API alternately), 50% page views
    (home, account pages, JSON list).
 5. Memory: RSS and PSS of the gunicorn master and workers from /proc/<pid>/smaps_rollup, with the model
@@ -73,6 +77,8 @@ def prepare_database(url: str, tweets: int, skip: bool) -> None:
                 runtime.embedder(),
             )
             print(f"  stored @{handle}: {result.added} tweets")
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE tweets, accounts")
         db.engine.dispose()
     print(f"  data loaded in {time.perf_counter() - started:.0f} s")
 
