@@ -39,8 +39,13 @@ from common import ROOT, senate_by_author
 from loadclient import Call, run_async, run_threads
 
 HANDLES = ["JohnCornyn", "MarshaBlackburn", "SenatorHagerty", "SenWhitehouse"]
-PROCFILE_WEB = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].strip()
-PROCFILE_WEB = re.sub(r"^(\w+=\S+\s+)+", "", PROCFILE_WEB)  # leading VAR=value pairs: set in env instead
+SERVER = ROOT  # the checkout gunicorn runs (--server-tree: another one, under this bench's clients)
+
+
+def procfile_web() -> str:
+    """The Procfile's web command of the server's checkout, without its leading VAR=value pairs (set in env)."""
+    web = (SERVER / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].strip()
+    return re.sub(r"^(\w+=\S+\s+)+", "", web)
 
 
 def sh(*args, **kwargs):
@@ -90,7 +95,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(url: str, port: int, log: Path, extra_env: dict | None = None) -> subprocess.Popen:
-    command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
+    command = procfile_web().replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
     command = command.replace("--access-logfile -", f"--access-logfile {log}.access")
     env = dict(
         os.environ,
@@ -102,14 +107,14 @@ def start_gunicorn(url: str, port: int, log: Path, extra_env: dict | None = None
         TRUSTED_PROXIES="1",
         LOG_LEVEL="WARNING",
         SESSION_COOKIE_SECURE="false",  # plain http here
-        PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+        PATH=f"{SERVER / '.venv' / 'bin'}:{os.environ['PATH']}",
     )
     env.pop("WEB_CONCURRENCY", None)
     env.update(extra_env or {})
     print(f"  $ {command}")
     process = subprocess.Popen(
         ["bash", "-c", "exec " + command],
-        cwd=ROOT,
+        cwd=SERVER,
         env=env,
         stdout=open(log, "w"),  # noqa: SIM115 (the server writes it until it is stopped)
         stderr=subprocess.STDOUT,
@@ -183,7 +188,12 @@ def main() -> None:
         help="the load generator: one asyncio thread (lean), a requests session per thread (the first bench's), "
         "or both, each phase run with one then the other",
     )
+    parser.add_argument("--server-tree", help="run gunicorn from this checkout (another commit) instead of this tree")
     args = parser.parse_args()
+    if args.server_tree:
+        global SERVER
+        SERVER = Path(args.server_tree).resolve()
+        print(f"  server: {SERVER} (this bench's data set-up and clients)")
     clients = ["threads", "async"] if args.client == "both" else [args.client]
 
     print("1. data")
@@ -267,20 +277,20 @@ def main() -> None:
 
 
 def start_gunicorn_default_limits(url: str, port: int, log: Path) -> subprocess.Popen:
-    command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}").replace("--access-logfile -", "")
+    command = procfile_web().replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}").replace("--access-logfile -", "")
     env = dict(
         os.environ,
         DATABASE_URL=url,
         SECRET_KEY="load-test-" + os.urandom(8).hex(),
         OPENBLAS_NUM_THREADS="1",
         LOG_LEVEL="WARNING",
-        PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+        PATH=f"{SERVER / '.venv' / 'bin'}:{os.environ['PATH']}",
     )
     for key in ("RATE_LIMIT_PREDICT", "WEB_CONCURRENCY", "REDIS_URL"):
         env.pop(key, None)
     process = subprocess.Popen(
         ["bash", "-c", "exec " + command],
-        cwd=ROOT,
+        cwd=SERVER,
         env=env,
         stdout=open(f"{log}.limited", "w"),  # noqa: SIM115 (the server writes it until it is stopped)
         stderr=subprocess.STDOUT,
