@@ -1,14 +1,18 @@
 """Load and memory: gunicorn as the Procfile starts it, on PostgreSQL, 4 accounts x 3,200 real tweets.
 
     OPENBLAS_NUM_THREADS=1 pipenv run python bench/load.py [--database-url postgresql://postgres@127.0.0.1/hypotweet_load]
-        [--connections 50] [--seconds 60] [--skip-load-data]
+        [--connections 50] [--seconds 60] [--mix-seconds 30] [--skip-load-data] [--client async|threads|both]
 
 1. Creates the database if needed (``createdb``), migrates it, and stores the newest 3,200 tweets of four
-   senators from ../shared/data/senate117/tweets.csv.gz through the ingest service (real spaCy embeddings).
+   senators from ../shared/data/senate117/tweets.csv.gz through the ingest service (real spaCy embeddings),
+   then ``VACUUM ANALYZE`` (what autovacuum does to a settled database: the planner's row counts, and the
+   visibility map that lets an index answer alone).
 2. Starts gunicorn with the Procfile's command (``--preload --workers 2 --threads 2``) on 127.0.0.1, with
    the rate limits raised for the run (a last phase puts them back low to show the intended 429s).
-3. Phase "predict": N connections (threads with keep-alive sessions) POST /api/predict for S seconds,
-   each a different real tweet over the same four accounts (the fitted model is cached per worker).
+3. Phase "predict": N keep-alive connections POST /api/predict for S seconds, each a different real tweet
+   over the same four accounts (the fitted model is cached per worker). The load comes from one asyncio
+   thread (bench/loadclient.py), or with ``--client threads`` from a ``requests`` session per thread (the
+   first client), or ``both``, one after the other; each prints the CPU it and the server took.
 4. Phase "mix": the same connections, 50% predictions (page form and API alternately), 50% page views
    (home, account pages, JSON list).
 5. Memory: RSS and PSS of the gunicorn master and workers from /proc/<pid>/smaps_rollup, with the model
@@ -20,26 +24,28 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 from common import ROOT, senate_by_author
+from loadclient import Call, run_async, run_threads
 
 HANDLES = ["JohnCornyn", "MarshaBlackburn", "SenatorHagerty", "SenWhitehouse"]
-PROCFILE_WEB = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].strip()
-PROCFILE_WEB = re.sub(r"^(\w+=\S+\s+)+", "", PROCFILE_WEB)  # leading VAR=value pairs: set in env instead
+SERVER = ROOT  # the checkout gunicorn runs (--server-tree: another one, under this bench's clients)
+
+
+def procfile_web() -> str:
+    """The Procfile's web command of the server's checkout, without its leading VAR=value pairs (set in env)."""
+    web = (SERVER / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].strip()
+    return re.sub(r"^(\w+=\S+\s+)+", "", web)
 
 
 def sh(*args, **kwargs):
@@ -76,6 +82,8 @@ def prepare_database(url: str, tweets: int, skip: bool) -> None:
                 runtime.embedder(),
             )
             print(f"  stored @{handle}: {result.added} tweets")
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE tweets, accounts")
         db.engine.dispose()
     print(f"  data loaded in {time.perf_counter() - started:.0f} s")
 
@@ -87,7 +95,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(url: str, port: int, log: Path, extra_env: dict | None = None) -> subprocess.Popen:
-    command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
+    command = procfile_web().replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}")
     command = command.replace("--access-logfile -", f"--access-logfile {log}.access")
     env = dict(
         os.environ,
@@ -99,14 +107,14 @@ def start_gunicorn(url: str, port: int, log: Path, extra_env: dict | None = None
         TRUSTED_PROXIES="1",
         LOG_LEVEL="WARNING",
         SESSION_COOKIE_SECURE="false",  # plain http here
-        PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+        PATH=f"{SERVER / '.venv' / 'bin'}:{os.environ['PATH']}",
     )
     env.pop("WEB_CONCURRENCY", None)
     env.update(extra_env or {})
     print(f"  $ {command}")
     process = subprocess.Popen(
         ["bash", "-c", "exec " + command],
-        cwd=ROOT,
+        cwd=SERVER,
         env=env,
         stdout=open(log, "w"),  # noqa: SIM115 (the server writes it until it is stopped)
         stderr=subprocess.STDOUT,
@@ -162,64 +170,7 @@ def print_memory(master: int, label: str) -> None:
     )
 
 
-class Load:
-    """N threads, each with its own keep-alive session, for a number of seconds."""
-
-    def __init__(self, base: str, connections: int, seconds: float, pick):
-        self.base, self.connections, self.seconds, self.pick = base, connections, seconds, pick
-        self.latencies: list[float] = []
-        self.statuses: Counter = Counter()
-        self.errors: Counter = Counter()
-        self.lock = threading.Lock()
-
-    def run(self) -> None:
-        import requests
-
-        deadline = time.perf_counter() + self.seconds
-
-        def worker(seed: int):
-            rng = random.Random(seed)
-            session = requests.Session()
-            while time.perf_counter() < deadline:
-                method, path, kwargs = self.pick(rng)
-                started = time.perf_counter()
-                try:
-                    response = session.request(method, self.base + path, timeout=30, **kwargs)
-                    status = response.status_code
-                    _ = response.content  # read the whole body, as a client would
-                except requests.RequestException as exc:
-                    with self.lock:
-                        self.errors[type(exc).__name__] += 1
-                    continue
-                elapsed = time.perf_counter() - started
-                with self.lock:
-                    self.latencies.append(elapsed)
-                    self.statuses[status] += 1
-
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(self.connections)]
-        self.started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        self.elapsed = time.perf_counter() - self.started
-
-    def report(self, label: str) -> None:
-        done = len(self.latencies)
-        q = statistics.quantiles(self.latencies, n=100) if done > 1 else [0] * 99
-        non2xx = sum(n for s, n in self.statuses.items() if not 200 <= s < 300)
-        print(
-            f"\n  {label}: {done} requests in {self.elapsed:.1f} s = {done / self.elapsed:.1f} req/s, "
-            f"{self.connections} connections"
-        )
-        print(
-            f"    latency p50 {q[49] * 1000:.0f} ms, p90 {q[89] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
-            f"max {max(self.latencies, default=0) * 1000:.0f} ms"
-        )
-        print(
-            f"    statuses {dict(sorted(self.statuses.items()))}; non-2xx {non2xx} "
-            f"(429: {self.statuses.get(429, 0)}); connection errors {sum(self.errors.values())} {dict(self.errors)}"
-        )
+CLIENTS = {"async": run_async, "threads": run_threads}
 
 
 def main() -> None:
@@ -230,7 +181,20 @@ def main() -> None:
     parser.add_argument("--mix-seconds", type=float, default=30)
     parser.add_argument("--tweets", type=int, default=3200)
     parser.add_argument("--skip-load-data", action="store_true", help="reuse the accounts already stored")
+    parser.add_argument(
+        "--client",
+        choices=["async", "threads", "both"],
+        default="async",
+        help="the load generator: one asyncio thread (lean), a requests session per thread (the first bench's), "
+        "or both, each phase run with one then the other",
+    )
+    parser.add_argument("--server-tree", help="run gunicorn from this checkout (another commit) instead of this tree")
     args = parser.parse_args()
+    if args.server_tree:
+        global SERVER
+        SERVER = Path(args.server_tree).resolve()
+        print(f"  server: {SERVER} (this bench's data set-up and clients)")
+    clients = ["threads", "async"] if args.client == "both" else [args.client]
 
     print("1. data")
     prepare_database(args.database_url, args.tweets, args.skip_load_data)
@@ -239,6 +203,7 @@ def main() -> None:
     log = Path(f"/tmp/hypotweet-load-{port}.log")
     process = start_gunicorn(args.database_url, port, log)
     base = f"http://127.0.0.1:{port}"
+    server = lambda: [process.pid, *workers_of(process.pid)]  # noqa: E731
     try:
         import requests
 
@@ -258,47 +223,36 @@ def main() -> None:
         print_memory(process.pid, "with the model fitted in each worker")
 
         print(f"3. predict: {args.connections} connections, {args.seconds:.0f} s, POST /api/predict")
-        predict = Load(base, args.connections, args.seconds, lambda rng: ("POST", "/api/predict", {"json": body(rng)}))
-        predict.run()
-        predict.report("predict")
+        for client in clients:
+            predict = CLIENTS[client](
+                base, args.connections, args.seconds, lambda rng, state: Call("POST", "/api/predict", body(rng)), server
+            )
+            predict.report(f"predict ({client} client)")
 
         pages = (
             ["/", "/api/accounts"] + [f"/accounts/{h}" for h in HANDLES] + [f"/accounts/{h}?page=9" for h in HANDLES]
         )
-        cycle = itertools.count()
 
-        tokens = threading.local()
+        def keep_token(state: dict, text: str) -> None:
+            state["csrf"] = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text).group(1)
 
-        def mixed(rng):
-            n = next(cycle) % 4
-            if n == 0:
-                return "POST", "/api/predict", {"json": body(rng)}
-            if n == 1:  # the page form, with the CSRF token of this connection's session
-                if not hasattr(tokens, "value"):
-                    return (
-                        "GET",
-                        "/",
-                        {
-                            "hooks": {
-                                "response": lambda r, *a, **k: setattr(
-                                    tokens,
-                                    "value",
-                                    re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', r.text).group(1),
-                                )
-                            }
-                        },
-                    )
-                return (
-                    "POST",
-                    "/predict",
-                    {"data": {"accounts": HANDLES, "text": rng.choice(texts), "csrf_token": tokens.value}},
-                )
-            return "GET", rng.choice(pages), {}
+        def mixed(rng, state: dict) -> Call:
+            """Each connection in turn: an API prediction, a form's prediction (the home page first, for the
+            CSRF token of this connection's session), two page views."""
+            state["n"] = n = state.get("n", -1) + 1
+            if n % 4 == 0:
+                return Call("POST", "/api/predict", body(rng))
+            if n % 4 == 1:
+                if "csrf" not in state:
+                    return Call("GET", "/", on_text=keep_token)
+                form = {"accounts": HANDLES, "text": rng.choice(texts), "csrf_token": state["csrf"]}
+                return Call("POST", "/predict", form=form)
+            return Call("GET", rng.choice(pages))
 
         print(f"4. mix: {args.connections} connections, {args.mix_seconds:.0f} s, half predictions, half page views")
-        mix = Load(base, args.connections, args.mix_seconds, mixed)
-        mix.run()
-        mix.report("mix")
+        for client in clients:
+            mix = CLIENTS[client](base, args.connections, args.mix_seconds, mixed, server)
+            mix.report(f"mix ({client} client)")
         print_memory(process.pid, "after the load")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -310,8 +264,9 @@ def main() -> None:
     process = start_gunicorn_default_limits(args.database_url, port, log)
     try:
         # cheap refused bodies (400) so that the 31st request of the minute comes quickly: it must be 429
-        limited = Load(f"http://127.0.0.1:{port}", 5, 5, lambda rng: ("POST", "/api/predict", {"json": {}}))
-        limited.run()
+        limited = CLIENTS[clients[-1]](
+            f"http://127.0.0.1:{port}", 5, 5, lambda rng, state: Call("POST", "/api/predict", {}), server
+        )
         limited.report("default limits, one address")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -322,20 +277,20 @@ def main() -> None:
 
 
 def start_gunicorn_default_limits(url: str, port: int, log: Path) -> subprocess.Popen:
-    command = PROCFILE_WEB.replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}").replace("--access-logfile -", "")
+    command = procfile_web().replace("0.0.0.0:${PORT:-8000}", f"127.0.0.1:{port}").replace("--access-logfile -", "")
     env = dict(
         os.environ,
         DATABASE_URL=url,
         SECRET_KEY="load-test-" + os.urandom(8).hex(),
         OPENBLAS_NUM_THREADS="1",
         LOG_LEVEL="WARNING",
-        PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+        PATH=f"{SERVER / '.venv' / 'bin'}:{os.environ['PATH']}",
     )
     for key in ("RATE_LIMIT_PREDICT", "WEB_CONCURRENCY", "REDIS_URL"):
         env.pop(key, None)
     process = subprocess.Popen(
         ["bash", "-c", "exec " + command],
-        cwd=ROOT,
+        cwd=SERVER,
         env=env,
         stdout=open(f"{log}.limited", "w"),  # noqa: SIM115 (the server writes it until it is stopped)
         stderr=subprocess.STDOUT,

@@ -4,13 +4,15 @@ highlighted evidence."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
-from twitapp.services import charts
+from twitapp.services import charts, monthly
 from twitapp.web.highlight import Piece, highlight
 
 
@@ -146,22 +148,54 @@ def test_unknown_marker_shape_is_refused():
 
 
 def test_month_counts_fill_the_gaps_and_keep_the_newest_months():
-    moments = [datetime(2021, 11, 3), datetime(2021, 11, 30), datetime(2022, 2, 1, 23, 59), date(2022, 2, 14)]
-    assert charts.month_counts(moments) == [
+    per_month = {date(2021, 11, 1): 2, date(2022, 2, 1): 2, date(2022, 3, 1): 0}
+    assert monthly.month_counts(per_month) == [
         (date(2021, 11, 1), 2),
         (date(2021, 12, 1), 0),
         (date(2022, 1, 1), 0),
         (date(2022, 2, 1), 2),
     ]
-    assert charts.month_counts([]) == []
-    long = [datetime(2010 + i // 12, i % 12 + 1, 1) for i in range(60)]
-    kept = charts.month_counts(long, max_months=36)
+    assert monthly.month_counts({}) == []
+    long = {date(2010 + i // 12, i % 12 + 1, 1): 1 for i in range(60)}
+    kept = monthly.month_counts(long, max_months=36)
     assert len(kept) == 36 and kept[-1] == (date(2014, 12, 1), 1)
+
+
+def test_tweets_per_month_counts_each_stored_tweet_in_its_calendar_month(seed, app_ctx):
+    """The database's aggregate against the stored times counted one by one, at the months' edges."""
+    from twitapp.extensions import db
+    from twitapp.models import Tweet
+    from twitapp.services import accounts
+
+    moments = [
+        datetime(2021, 11, 30, 23, 59, 59, 999000, tzinfo=UTC),
+        datetime(2021, 12, 1, 0, 0, tzinfo=UTC),
+        datetime(2021, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2022, 2, 1, 12, tzinfo=UTC),
+        datetime(2022, 2, 28, 23, 59, 59, tzinfo=UTC),
+        datetime(2023, 1, 1, 0, 0, 1, tzinfo=UTC),
+    ]
+    seed("Months", [(m, f"post {i}") for i, m in enumerate(moments)])
+    seed("Other", [(datetime(2021, 10, 5, tzinfo=UTC), "another account's post")])
+    account = accounts.get_account(db.session, "Months")
+    stored = db.session.scalars(select(Tweet.created_at).where(Tweet.account_id == account.id))
+    one_by_one = Counter(date(t.year, t.month, 1) for t in stored)
+    assert (
+        accounts.tweets_per_month(db.session, account)
+        == one_by_one
+        == {
+            date(2021, 11, 1): 1,
+            date(2021, 12, 1): 2,
+            date(2022, 2, 1): 2,
+            date(2023, 1, 1): 1,
+        }
+    )
+    assert sum(n for _, n in monthly.month_counts(one_by_one)) == len(moments)
 
 
 def test_month_chart_geometry():
     counts = [(date(2021, 12, 1), 10), (date(2022, 1, 1), 0), (date(2022, 2, 1), 5), (date(2022, 3, 1), 1000)]
-    chart = charts.month_chart(counts, width=400, height=100, top=10, bottom=20)
+    chart = monthly.month_chart(counts, width=400, height=100, top=10, bottom=20)
     assert chart.peak == 1000 and chart.total == 1015 and chart.baseline == 80
     tallest = chart.bars[3]
     assert tallest.y == pytest.approx(10) and tallest.height == pytest.approx(70)
@@ -175,9 +209,9 @@ def test_month_chart_geometry():
 
 
 def test_month_chart_of_one_year_labels_months_and_of_nothing_is_empty():
-    chart = charts.month_chart([(date(2022, m, 1), m) for m in range(1, 13)])
+    chart = monthly.month_chart([(date(2022, m, 1), m) for m in range(1, 13)])
     assert [label for _, label in chart.ticks][:2] == ["Jan", "Mar"]
-    empty = charts.month_chart([])
+    empty = monthly.month_chart([])
     assert empty.bars == [] and empty.busiest is None and empty.first is None
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import delete, false, func, or_, select
+from sqlalchemy import Integer, cast, delete, extract, false, func, or_, select
 
 from ..exceptions import AccountNotFound, PageNotFound
 from ..extensions import DbSession
@@ -89,9 +89,15 @@ def updatable_usernames(session: DbSession) -> list[str]:
     return [s.account.username for s in list_accounts(session) if s.account.can_update]
 
 
-def tweet_times(session: DbSession, account: Account) -> list[datetime]:
-    """When each of the account's stored tweets was written (for the tweets-per-month chart)."""
-    return list(session.scalars(select(Tweet.created_at).where(Tweet.account_id == account.id)))
+def tweets_per_month(session: DbSession, account: Account) -> dict[date, int]:
+    """How many of the account's stored tweets each calendar month holds, by the first of the month (the
+    tweets-per-month chart): one aggregate over the (account, time) index, not every post's time read."""
+    # (as integers: PostgreSQL's EXTRACT gives numerics, slower to group)
+    year, month = (cast(extract(part, Tweet.created_at), Integer) for part in ("year", "month"))
+    rows = session.execute(
+        select(year, month, func.count()).where(Tweet.account_id == account.id).group_by(year, month)
+    )
+    return {date(y, m, 1): n for y, m, n in rows}
 
 
 class PageLinks:

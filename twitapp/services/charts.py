@@ -3,17 +3,16 @@
 Nothing here touches Flask or the database. The templates ``_map.html`` and ``_month_chart.html`` draw
 what these functions return, as server-side SVG: no JavaScript, no CDN, nothing a strict CSP refuses.
 
-* ``map_layout`` draws the map in the model's space once per fitted set (each account at a corner, a
-  sample of its posts at their out-of-fold probabilities); ``tweet_map`` places the typed text at its own.
-* ``month_counts`` and ``month_chart`` give the bars of an account's tweets per month.
+``map_layout`` draws the map in the model's space once per fitted set (each account at a corner, a sample
+of its posts at their out-of-fold probabilities); ``tweet_map`` places the typed text at its own. The
+tweets-per-month bars are in ``monthly.py``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from functools import cached_property
 
 import numpy as np
 
@@ -162,6 +161,11 @@ class MapSeries:
     def shown(self) -> int:
         return len(self.points)
 
+    @cached_property
+    def path(self) -> str:
+        """Its dots as one SVG path, joined once per fitted set (not by the template, dot by dot, per page)."""
+        return "".join(p.path for p in self.points)
+
 
 @dataclass(frozen=True)
 class MapLayout:
@@ -292,109 +296,3 @@ def _region(centre, radius: float, corners: np.ndarray, column: int) -> str:
         f"M{cx:.1f} {cy:.1f}L{cx + r * np.cos(a):.1f} {cy + r * np.sin(a):.1f}"
         f"A{r:.1f} {r:.1f} 0 0 1 {cx + r * np.cos(b):.1f} {cy + r * np.sin(b):.1f}Z"
     )
-
-
-# --- tweets per month --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MonthBar:
-    month: date  # the first of the month
-    count: int
-    x: float
-    y: float
-    width: float
-    height: float
-
-    @property
-    def label(self) -> str:
-        return self.month.strftime("%b %Y")
-
-
-@dataclass(frozen=True)
-class MonthChart:
-    width: int
-    height: int
-    bars: list[MonthBar]
-    peak: int
-    total: int
-    ticks: list[tuple[float, str]]  # (x of the label's centre, label): years, or sparser months
-    baseline: float
-
-    @property
-    def first(self) -> date | None:
-        return self.bars[0].month if self.bars else None
-
-    @property
-    def last(self) -> date | None:
-        return self.bars[-1].month if self.bars else None
-
-    @property
-    def busiest(self) -> MonthBar | None:
-        return max(self.bars, key=lambda b: (b.count, b.month)) if self.bars else None
-
-
-def month_counts(moments: Iterable[datetime | date], max_months: int = 36) -> list[tuple[date, int]]:
-    """Tweets per calendar month, oldest first, months without tweets included as 0; only the newest
-    ``max_months`` months are kept so a long history stays readable."""
-    counts = Counter(date(m.year, m.month, 1) for m in moments if m is not None)
-    if not counts:
-        return []
-    first, last = min(counts), max(counts)
-    months = []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        months.append(date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    months = months[-max_months:]
-    return [(m, counts.get(m, 0)) for m in months]
-
-
-def month_chart(
-    counts: Sequence[tuple[date, int]],
-    width: int = 800,
-    height: int = 170,
-    top: int = 8,
-    bottom: int = 22,
-    gap: float = 0.18,
-) -> MonthChart:
-    """Bar geometry for ``month_counts``: one bar per month, the tallest touching the top."""
-    if not counts:
-        return MonthChart(width, height, [], 0, 0, [], float(height - bottom))
-    peak = max(c for _, c in counts) or 1
-    slot = width / len(counts)
-    plot = height - top - bottom
-    baseline = float(height - bottom)
-    bars = []
-    for i, (month, count) in enumerate(counts):
-        h = plot * count / peak
-        if count and h < 1.5:
-            h = 1.5  # a month with one tweet still shows
-        bars.append(
-            MonthBar(
-                month,
-                count,
-                round(i * slot + slot * gap / 2, 2),
-                round(baseline - h, 2),
-                round(slot * (1 - gap), 2),
-                round(h, 2),
-            )
-        )
-    ticks = _month_ticks(bars, slot)
-    return MonthChart(width, height, bars, peak, sum(c for _, c in counts), ticks, baseline)
-
-
-def _month_ticks(bars: Sequence[MonthBar], slot: float) -> list[tuple[float, str]]:
-    if len(bars) <= 1:
-        return [(round(b.x + b.width / 2, 2), b.label) for b in bars]
-    years = sorted({b.month.year for b in bars})
-    if len(years) > 1:  # a label at each January (or at the first month shown)
-        ticks, seen = [], set()
-        for b in bars:
-            if b.month.year not in seen:
-                seen.add(b.month.year)
-                ticks.append((max(0.0, round(b.x - slot * 0.09, 2)), str(b.month.year)))
-        # a year that starts just before the next one's label would overlap it: keep the later label
-        return [t for t, after in zip(ticks, ticks[1:] + [(float("inf"), "")]) if after[0] - t[0] >= 30]
-    step = max(1, len(bars) // 6)
-    return [(round(b.x + b.width / 2, 2), b.month.strftime("%b")) for b in bars[::step]]

@@ -9,7 +9,7 @@ from ..exceptions import HypoTweetError
 from ..extensions import db
 from ..formatting import some_handles
 from ..security import admin_permission, admin_required, rate_limited
-from ..services import account_search, charts, questions
+from ..services import account_search, monthly, questions
 from ..services import accounts as account_service
 from ..services.text_limits import guess_limit
 from ..sources import DEMO_CREDIT
@@ -156,7 +156,7 @@ def account(username: str):
         abort(404)
     page = request.args.get("page", 1, type=int)  # (not a whole number: the first page)
     tweets = account_service.tweets_page(db.session, found, page, current_app.config["TWEETS_PER_PAGE"])
-    months = charts.month_chart(charts.month_counts(account_service.tweet_times(db.session, found)))
+    months = monthly.month_chart(monthly.month_counts(account_service.tweets_per_month(db.session, found)))
     return render_template(
         "account.html",
         account=found,
