@@ -10,7 +10,7 @@ Redis. Tests that need it use ``TEST_REDIS_URL`` (default ``redis://127.0.0.1:63
 else; they skip with the reason where that server does not answer. Before and after each such test the
 keys of the app and of its libraries (``hypotweet:*``, ``rq:*``, ``LIMITS:*``) are deleted from that one
 database, under a file lock that keeps two test runs on this machine from deleting each other's keys.
-Under xdist they all run on one worker, one after another (see ``pytest_xdist_make_scheduler``).
+Under xdist they all run on one worker, one after another (see tests/xdist_units.py).
 
 Embeddings. Apps built here embed with spaCy as the app does, but each text once per test process (the
 vectors are reused); a test marked ``stand_in_vectors`` stores hashed stand-in vectors instead (it stores
@@ -44,8 +44,9 @@ from .fake_bluesky import FakeBluesky
 from .fake_mastodon import FakeMastodon
 from .fake_xapi import FakeXAPI
 from .helpers import DEMO_SOURCE, MIGRATIONS, SENATE_SAMPLE, MemoEmbedder, ServerThread, StandInEmbedder, read_senate
+from .xdist_units import pytest_collection_modifyitems, pytest_xdist_make_scheduler  # noqa: F401 (its hooks)
 
-TABLES = ("tweets", "accounts", "job_receipts", "x_reads")
+TABLES = ("tweets", "accounts", "job_receipts", "x_reads")  # emptied in this order (tweets before accounts)
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 REDIS_KEY_PATTERNS = ("hypotweet:*", "rq:*", "LIMITS:*")  # the app's, RQ's and the rate limiter's
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"... under xdist, else ""
@@ -73,6 +74,29 @@ def pytest_addoption(parser):
 def pytest_report_header(config):
     database = os.environ.get("TEST_DATABASE_URL") or "SQLite (set TEST_DATABASE_URL for PostgreSQL)"
     return [f"database: {database}", f"redis: {REDIS_URL} (TEST_REDIS_URL)"]
+
+
+def pytest_configure(config):
+    reuse_url_builders()
+
+
+def reuse_url_builders() -> None:
+    """Compile each URL rule's builder once per test process, not once per app: the suite builds a thousand
+    apps, and werkzeug's code generation for their 20 routes was 80% of ``create_app``. A builder is a pure
+    function of the rule, its parsed parts and its defaults (it reads the rule's converters when called), so
+    every app gets the code it would have compiled itself."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple, object] = {}
+
+    def compiled_once(self, append_unknown: bool = True):
+        key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(self, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = compiled_once
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -166,9 +190,10 @@ def make_app(request, tmp_path, postgres_url):
     for i, app in enumerate(apps):
         with app.app_context():
             db.session.remove()
-            if postgres_url and i == 0:
+            if postgres_url and i == 0:  # DELETE: a TRUNCATE of the few rows a test leaves takes 50x longer
                 with db.engine.begin() as conn:
-                    conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+                    for table in TABLES:
+                        conn.execute(text(f"DELETE FROM {table}"))
             db.engine.dispose()
 
 
@@ -323,43 +348,6 @@ def redis_db(redis_url):
         finally:
             clear_redis(client)
             client.close()
-
-
-# --- xdist: one work unit for the tests that use Redis -------------------------------------------
-# They share one Redis database, so they must not run at the same time on two workers. xdist's own
-# ``--dist loadgroup`` would do, but with pytest 9.2 it silently stops grouping (pytest-xdist issue #1386),
-# so the scheduler below groups them by a rule the controller can apply to node ids alone (it sees no
-# fixtures): a test in test_jobs.py, or a test whose name says "redis". The collection hook checks that every
-# test using ``redis_db`` follows the rule.
-
-
-def uses_the_redis_unit(nodeid: str) -> bool:
-    path, _, name = nodeid.partition("::")
-    return path.endswith("test_jobs.py") or "redis" in name.lower()
-
-
-def pytest_collection_modifyitems(config, items):
-    stray = [i.nodeid for i in items if "redis_db" in i.fixturenames and not uses_the_redis_unit(i.nodeid)]
-    if stray:
-        raise pytest.UsageError(
-            "tests that use Redis must be in test_jobs.py or have 'redis' in their name "
-            f"(conftest.uses_the_redis_unit): {', '.join(stray)}"
-        )
-
-
-@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own, which answers for "load"
-def pytest_xdist_make_scheduler(config, log):
-    if config.getvalue("dist") != "load":  # an explicit --dist: xdist's own scheduler
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class RedisUnitScheduling(LoadScopeScheduling):
-        """Each test is its own unit, like ``--dist load``, but the Redis tests form one unit."""
-
-        def _split_scope(self, nodeid: str) -> str:
-            return "redis" if uses_the_redis_unit(nodeid) else nodeid
-
-    return RedisUnitScheduling(config, log)
 
 
 # --- the browser tests (test_browser*.py): one headless Chromium per session ------------------------------

@@ -415,11 +415,11 @@ def _second_worker_stores_all_450(app, client, fake_x, tmp_path) -> None:
 @pytest.mark.slow
 def test_real_worker_stopped_by_sigterm_mid_job_hands_it_back(qapp, qclient, fake_x, tmp_path):
     """A dyno restart: Heroku sends SIGTERM to every process of the dyno. rq's HerokuWorker gives the job 6
-    seconds, then stops it; the job stores nothing, is queued again at once with a message, and the next
-    worker runs it to the end."""
+    seconds (1 in tests.prompt_worker), then stops it; the job stores nothing, is queued again at once with a
+    message, and the next worker runs it to the end."""
     fake_x.add_user("Grassley", tweets=fake_x.make_tweets(450))
     fake_x.delay(120, path_contains="/tweets", after=2)  # the third page hangs: the job is mid-fetch
-    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker1")
+    worker, log = _start_worker(qapp, fake_x, tmp_path, "worker1", command=("-m", "tests.prompt_worker"))
     try:
         assert qclient.post("/api/accounts", json={"username": "Grassley"}).status_code == 202
         wait_for(lambda: len([r for r in fake_x.requests if "/tweets" in r["path"]]) >= 3, what="the third page")
