@@ -129,8 +129,8 @@ def wait_for(condition: Callable, timeout: float = 60.0, what: str = "condition"
 
 
 class _Pipeline:
-    """Stands for a spaCy pipeline: ``pipe()`` yields objects with the ``vector`` of each text, as calling it
-    gives one text's; everything else (``get_pipe`` for the dimension...) is the real pipeline's."""
+    """Stands for a spaCy pipeline: ``pipe()`` yields objects with the ``vector`` of each text; everything
+    else (``get_pipe`` for the dimension...) is the real pipeline's."""
 
     def __init__(self, nlp):
         self._nlp = nlp
@@ -145,9 +145,6 @@ class _Pipeline:
         texts = list(texts)
         found = self.vectors(texts, batch_size)
         return (SimpleNamespace(vector=found[text]) for text in texts)
-
-    def __call__(self, text: str):
-        return SimpleNamespace(vector=self.vectors([text], 1)[text])
 
 
 class _Memo(_Pipeline):

@@ -29,7 +29,7 @@ def test_vectors_are_96_floats_and_an_empty_text_is_zero(embedder):
 
 
 def test_one_text_alone_gets_its_vector_among_others(embedder):
-    """A prediction's single text skips the batching; its vector is the one a batch gives it."""
+    """A prediction's single text gets the vector a batch of texts gives it (no batch effects)."""
     together = embedder.embed([*TWEETS, "", "nul\x00inside"])
     for text, expected in zip([*TWEETS, "", "nul\x00inside"], together):
         np.testing.assert_allclose(embedder.embed([text])[0], expected, rtol=1e-5, atol=1e-6)

@@ -72,13 +72,7 @@ class Embedder:
             return self._embed_in_pool(texts, progress)
         dim = self.dim
         out = np.zeros((len(texts), dim), dtype=np.float32)
-        # (one text, a prediction's: calling the pipeline skips pipe()'s batching, a quarter of its time)
-        docs = (
-            [self.nlp(text) for text in _clean(texts)]
-            if len(texts) == 1
-            else self.nlp.pipe(_clean(texts), batch_size=BATCH_SIZE)
-        )
-        for i, doc in enumerate(docs):
+        for i, doc in enumerate(self.nlp.pipe(_clean(texts), batch_size=BATCH_SIZE)):
             vector = doc.vector
             if vector.shape == (dim,):
                 out[i] = vector
