@@ -169,8 +169,9 @@ class AuthorshipModel(BaseEstimator):
         rows = self._block_rows(text)
         if not rows.spans:
             return []
-        scores, support = self._text_scores(rows, text, embedding)
+        support = self._support(rows)
         if probabilities is None:
+            scores, _ = self._text_scores(rows, text, embedding)
             probabilities = self._to_probabilities(scores[None, :], np.array([support]))[0]
         shares = self._shares(probabilities, [column], rows, support)[:, 0]
         return top_evidence(text, rows.spans, shares, top)
@@ -194,7 +195,7 @@ class AuthorshipModel(BaseEstimator):
         column = self._column(target)
         rows = self._block_rows(text)
         dense, direct_columns, direct_values = self._text_features(rows, text, embedding)
-        scores, support = self._text_scores(rows, text, embedding)
+        scores, support = self._scores_of(dense, direct_columns, direct_values), self._support(rows)
         probabilities = self._to_probabilities(scores[None, :], np.array([support]))[0]
         gain = float(support_gain(support, self.support_scale))
         direction = gain * contrasts(self.regression_.coef_, probabilities, [column])[0]
@@ -222,10 +223,13 @@ class AuthorshipModel(BaseEstimator):
         """The final regression's scores (before the support's gain) and the support of one text from its
         :meth:`_block_rows`: what ``_features`` and ``_scores`` give for it, from the few columns its
         n-grams carry, without building its sparse feature row (which costs more than the products)."""
-        dense, direct_columns, direct_values = self._text_features(rows, text, embedding)
+        return self._scores_of(*self._text_features(rows, text, embedding)), self._support(rows)
+
+    def _scores_of(self, dense: np.ndarray, direct_columns: np.ndarray, direct_values: np.ndarray) -> np.ndarray:
+        """The final regression's scores of one text's :meth:`_text_features`."""
         coef = self.regression_.coef_
         scores = coef[:, : dense.size] @ dense + coef[:, dense.size + direct_columns] @ direct_values
-        return scores + self.regression_.intercept_, self._support(rows)
+        return scores + self.regression_.intercept_
 
     def _text_features(
         self, rows: TextRows, text: str, embedding: np.ndarray

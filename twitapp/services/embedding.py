@@ -68,7 +68,7 @@ class Embedder:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Embed ``texts`` in batches; returns an array of shape ``(len(texts), dim)``, dtype float32."""
-        if self.processes > 1 and len(texts) >= POOL_MIN_TEXTS:
+        if self.pools(len(texts)):
             return self._embed_in_pool(texts, progress)
         dim = self.dim
         out = np.zeros((len(texts), dim), dtype=np.float32)
@@ -82,11 +82,15 @@ class Embedder:
             progress(len(texts) % BATCH_SIZE)
         return out
 
+    def pools(self, count: int) -> bool:
+        """Whether ``count`` texts are embedded by the embedding processes rather than in this one."""
+        return self.processes > 1 and count >= POOL_MIN_TEXTS
+
     def embed_ahead(self, texts: Sequence[str]) -> Callable[[], np.ndarray] | None:
         """Hand ``texts`` to the embedding processes now and return what waits for their vectors, so that the
         caller works meanwhile (an import stores a batch while the next is embedded); None where ``embed``
         would embed them in this process (one process, or too few texts for the pool)."""
-        if self.processes <= 1 or len(texts) < POOL_MIN_TEXTS:
+        if not self.pools(len(texts)):
             return None
         pool = _pool(self.model_name, self.processes)
         futures = [pool.submit(_embed_in_child, self.model_name, part) for part in self._shares(texts)]

@@ -194,6 +194,8 @@ def _embedded_ahead(
     pending = None
     for imported in batches:
         originals = {t.id: t.text for t in imported.tweets if not t.is_retweet and not is_blank(t.text)}
+        if not embedder.pools(len(originals)):  # (embedded in this process when stored: nothing to do ahead)
+            originals = {}
         known = stored_ids(session, imported.key or _key(imported), list(originals)) if originals else set()
         texts = [text for post_id, text in originals.items() if post_id not in known]
         started = (imported, texts, embedder.embed_ahead(texts))
